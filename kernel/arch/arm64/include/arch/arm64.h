@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Functions shared between the arm64 files; not part of the generic interface. */
+#ifndef ARCH_ARM64_H
+#define ARCH_ARM64_H
+
+#include <cv/vm.h>
+
+/** Enters the guest; returns the exit kind (0 sync, 1 IRQ, 2 FIQ, 3 SError). vectors.S. */
+uint64_t arch_guest_enter(struct vcpu_regs *regs);
+
+/** Injects an exception into the guest's EL1, as the architecture would deliver it. */
+void inject_undef(struct vcpu *vcpu);
+void inject_dabt(struct vcpu *vcpu, uint64_t far, bool write);
+void inject_pabt(struct vcpu *vcpu, uint64_t far);
+
+/** Handles an EC 0x18 trap. Returns the exit reason to count. */
+enum exit_reason sysreg_trap(struct vcpu *vcpu, uint64_t esr);
+/** Handles an HVC or SMC call from the guest (SMCCC): PSCI and SMCCC discovery. */
+void smccc_call(struct vcpu *vcpu);
+/** Acknowledges and handles every pending physical interrupt. Hypervisor context. */
+void arch_handle_host_irqs(struct vm *vm);
+/** Boot-time EL2 set-up of the registers that control the guest. */
+void arch_vcpu_setup_el2(struct vm *vm);
+
+void arch_mmu_init(void);
+void arch_timer_init(void);
+
+/** Guest register accessor honouring XZR (register 31 reads 0, writes are dropped). */
+static inline uint64_t vcpu_get_reg(const struct vcpu *v, unsigned rt)
+{
+    return rt == 31 ? 0 : v->arch.regs.x[rt];
+}
+static inline void vcpu_set_reg(struct vcpu *v, unsigned rt, uint64_t val)
+{
+    if (rt != 31) {
+        v->arch.regs.x[rt] = val;
+    }
+}
+
+#endif

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* System register access and the bit fields the hypervisor programs. */
+#ifndef ARCH_SYSREG_H
+#define ARCH_SYSREG_H
+
+#include <cv/types.h>
+
+#define read_sysreg(r)                                                                       \
+    __extension__({                                                                                       \
+        uint64_t v__;                                                                        \
+        __asm__ volatile("mrs %0, " #r : "=r"(v__));                                         \
+        v__;                                                                                 \
+    })
+#define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
+#define isb() __asm__ volatile("isb" ::: "memory")
+#define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
+#define wfi() __asm__ volatile("wfi" ::: "memory")
+
+/* HCR_EL2 */
+#define HCR_VM BIT(0)
+#define HCR_SWIO BIT(1)
+#define HCR_FMO BIT(3)
+#define HCR_IMO BIT(4)
+#define HCR_AMO BIT(5)
+#define HCR_VSE BIT(8)
+#define HCR_FB BIT(9)
+#define HCR_BSU_IS (1ull << 10)
+#define HCR_TWI BIT(13)
+#define HCR_TWE BIT(14)
+#define HCR_TID3 BIT(18)
+#define HCR_TSC BIT(19)
+#define HCR_TIDCP BIT(20)
+#define HCR_TACR BIT(21)
+#define HCR_RW BIT(31)
+#define HCR_TLOR BIT(35)
+#define HCR_APK BIT(40)
+#define HCR_API BIT(41)
+
+/* CPTR_EL2 (non-VHE layout) */
+#define CPTR_RES1 (0x2ffull | (1ull << 9) | (3ull << 12))
+#define CPTR_TZ BIT(8)
+#define CPTR_TFP BIT(10)
+#define CPTR_TSM BIT(12)
+#define CPTR_TAM BIT(30)
+#define CPTR_TTA BIT(20)
+#define CPTR_TCPAC BIT(31)
+
+/* MDCR_EL2 */
+#define MDCR_TPMCR BIT(5)
+#define MDCR_TPM BIT(6)
+#define MDCR_TDE BIT(8)
+#define MDCR_TDA BIT(9)
+#define MDCR_TDOSA BIT(10)
+#define MDCR_TDRA BIT(11)
+#define MDCR_TPMS BIT(14)
+#define MDCR_TTRF BIT(19)
+
+/* CNTHCTL_EL2 (non-VHE) */
+#define CNTHCTL_EL1PCTEN BIT(0)
+#define CNTHCTL_EL1PCEN BIT(1)
+
+/* ESR_ELx */
+#define ESR_EC(esr) ((uint32_t)(((esr) >> 26) & 0x3f))
+#define ESR_IL BIT(25)
+#define ESR_ISS(esr) ((esr)&0x1ffffff)
+
+#define EC_UNKNOWN 0x00
+#define EC_WFX 0x01
+#define EC_FPSIMD 0x07
+#define EC_HVC64 0x16
+#define EC_SMC64 0x17
+#define EC_SYSREG 0x18
+#define EC_SVE 0x19
+#define EC_SME 0x1d
+#define EC_IABT_LOW 0x20
+#define EC_IABT_CUR 0x21
+#define EC_PC_ALIGN 0x22
+#define EC_DABT_LOW 0x24
+#define EC_DABT_CUR 0x25
+#define EC_SP_ALIGN 0x26
+#define EC_SERROR 0x2f
+#define EC_BRK 0x3c
+
+/* SPSR / PSTATE */
+#define PSR_MODE_MASK 0xfull
+#define PSR_MODE_EL0t 0x0ull
+#define PSR_MODE_EL1t 0x4ull
+#define PSR_MODE_EL1h 0x5ull
+#define PSR_AARCH32 BIT(4)
+#define PSR_F BIT(6)
+#define PSR_I BIT(7)
+#define PSR_A BIT(8)
+#define PSR_D BIT(9)
+#define PSR_PAN BIT(22)
+#define PSR_DAIF (PSR_D | PSR_A | PSR_I | PSR_F)
+
+/* SCTLR_EL1 */
+#define SCTLR_EL1_SPAN BIT(23)
+
+#endif

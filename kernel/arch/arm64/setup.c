@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+// From boot.S to the generic hv_main: MMU, time base, console, then the interrupt controller.
+#include <cv/board.h>
+#include <cv/hv.h>
+#include <cv/page.h>
+#include <cv/pl011.h>
+
+#include <arch/arm64.h>
+#include <arch/gicv3.h>
+#include <arch/sysreg.h>
+
+void arch_boot(uint64_t fdt_pa);
+void arch_boot(uint64_t fdt_pa)
+{
+    arch_mmu_init();
+    arch_timer_init();
+    pl011_init();
+    hv_main(hpa_to_hva(hpa(fdt_pa)));
+}
+
+bool cpu_arch_irq_init(void)
+{
+    if (!gicv3_init(&board_desc.gic)) {
+        return false;
+    }
+    gicv3_irq_enable(board_desc.timer.hyp_ppi, 0x80);
+    gicv3_irq_enable(board_desc.timer.virt_ppi, 0x80);
+    gicv3_irq_enable(board_desc.timer.maint_ppi, 0x80);
+    gicv3_irq_enable(board_desc.uart_irq, 0xa0);
+    return true;
+}
+
+void cpu_arch_idle(struct vm *vm)
+{
+    dsb(sy);
+    wfi();
+    arch_handle_host_irqs(vm);
+}

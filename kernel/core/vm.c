@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+// The generic VM: guest RAM, state, loading, the run step, power requests and VM state
+// serialisation. Arch specifics come in through the *_arch_* hooks of cv/vm.h.
+#include <string.h>
+
+#include <cv/board.h>
+#include <cv/hv.h>
+#include <cv/image.h>
+#include <cv/log.h>
+#include <cv/page.h>
+#include <cv/timer.h>
+#include <cv/vm.h>
+
+bool vm_arch_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *entry,
+                         uint64_t *end_offset);
+
+static struct vm the_vm;
+
+struct vm *vm_current(void)
+{
+    return &the_vm;
+}
+
+const char *exit_reason_name(enum exit_reason r)
+{
+    static const char *const names[EXIT__COUNT] = {
+        [EXIT_HVC] = "hvc",
+        [EXIT_SMC] = "smc",
+        [EXIT_MMIO] = "mmio",
+        [EXIT_SYSREG] = "sysreg",
+        [EXIT_WFX] = "wfx",
+        [EXIT_IRQ] = "irq",
+        [EXIT_DIRTY] = "dirty",
+        [EXIT_INJECT_ABT] = "abort_injected",
+        [EXIT_INJECT_UND] = "undef_injected",
+        [EXIT_OTHER] = "other",
+    };
+    return (unsigned)r < EXIT__COUNT ? names[r] : "?";
+}
+
+bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len)
+{
+    uint64_t a = gpa_raw(addr), b = gpa_raw(vm->ram.base);
+    return a >= b && a - b <= vm->ram.size && len <= vm->ram.size - (a - b);
+}
+
+void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len)
+{
+    if (!vm_gpa_in_ram(vm, addr, len)) {
+        return NULL;
+    }
+    return vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base));
+}
+
+bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len)
+{
+    const void *src = vm_gpa_to_hva(vm, addr, len);
+    if (!src) {
+        return false;
+    }
+    memcpy(dst, src, len);
+    return true;
+}
+
+bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len)
+{
+    void *dst = vm_gpa_to_hva(vm, addr, len);
+    if (!dst) {
+        return false;
+    }
+    memcpy(dst, src, len);
+    return true;
+}
+
+bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops)
+{
+    if (vm->vmstate_count == VM_MAX_VMSTATE) {
+        log_err("vm: too many state sections");
+        return false;
+    }
+    vm->vmstate[vm->vmstate_count++] = *ops;
+    return true;
+}
+
+#define VMSTATE_MAGIC VS_TAG('C', 'V', 'S', 'T')
+
+size_t vm_state_save(struct vm *vm, void *buf, size_t cap)
+{
+    struct vs_buf w;
+    vs_init_writer(&w, buf, cap);
+    vs_put_u32(&w, VMSTATE_MAGIC);
+    vs_put_u32(&w, vm->vmstate_count);
+    for (unsigned i = 0; i < vm->vmstate_count; i++) {
+        const struct vmstate_ops *s = &vm->vmstate[i];
+        vs_put_u32(&w, s->tag);
+        vs_put_u32(&w, s->version);
+        size_t len_at = w.len;
+        vs_put_u32(&w, 0);
+        size_t start = w.len;
+        s->save(s->ctx, &w);
+        if (w.err) {
+            return 0;
+        }
+        uint32_t n = (uint32_t)(w.len - start);
+        for (unsigned k = 0; k < 4; k++) {
+            w.data[len_at + k] = (uint8_t)(n >> (8 * k));
+        }
+    }
+    return w.err ? 0 : w.len;
+}
+
+static bool state_walk(struct vm *vm, const void *buf, size_t len, bool apply)
+{
+    struct vs_buf r;
+    vs_init_reader(&r, buf, len);
+    if (vs_get_u32(&r) != VMSTATE_MAGIC) {
+        log_err("vmstate: bad magic");
+        return false;
+    }
+    uint32_t count = vs_get_u32(&r);
+    if (r.err || count != vm->vmstate_count) {
+        log_err("vmstate: %u sections, this VM has %u", count, vm->vmstate_count);
+        return false;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        const struct vmstate_ops *s = &vm->vmstate[i];
+        uint32_t tag = vs_get_u32(&r), ver = vs_get_u32(&r), n = vs_get_u32(&r);
+        if (r.err || tag != s->tag || n > r.len - r.pos) {
+            log_err("vmstate: section %u malformed or out of order", i);
+            return false;
+        }
+        struct vs_buf sec;
+        vs_init_reader(&sec, r.data + r.pos, n);
+        if (!s->load(s->ctx, &sec, ver, apply) || sec.err || sec.pos != sec.len) {
+            log_err("vmstate: section '%.4s' rejected", (const char *)&s->tag);
+            return false;
+        }
+        r.pos += n;
+    }
+    return r.pos == r.len;
+}
+
+bool vm_state_load(struct vm *vm, const void *buf, size_t len)
+{
+    if (!state_walk(vm, buf, len, false)) {
+        return false;
+    }
+    return state_walk(vm, buf, len, true);
+}
+
+static bool vm_load_guest(struct vm *vm)
+{
+    extern const uint8_t __guest_image_start[], __guest_image_end[];
+    size_t len = (size_t)(__guest_image_end - __guest_image_start);
+    struct cv_image_info info;
+    char err[128];
+    if (!cv_image_parse(__guest_image_start, len, &info, err, sizeof(err))) {
+        log_err("%s", err);
+        return false;
+    }
+    memset(vm->ram.hva, 0, vm->ram.size);
+    uint64_t end;
+    if (!vm_arch_load_kernel(vm, __guest_image_start + info.kernel->offset, info.kernel->size,
+                             &vm->entry, &end)) {
+        return false;
+    }
+    vm->entry_arg = 0;
+    log_info("guest: loaded '%s' (%llu KiB), entry 0x%llx", info.kernel->name,
+             (unsigned long long)(info.kernel->size >> 10),
+             (unsigned long long)gpa_raw(vm->entry));
+    return true;
+}
+
+bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size)
+{
+    vm->name = "guest";
+    vm->vcpu.vm = vm;
+    vm->ram.base = board_desc.guest.ram_base;
+    vm->ram.size = ram_size;
+    vm->ram.host = ram_host;
+    vm->ram.hva = hpa_to_hva(ram_host);
+    vm->dirty.npages = ram_size >> PAGE_SHIFT;
+    if (!vm_arch_init(vm) || !vm_arch_map_ram(vm)) {
+        return false;
+    }
+    return true;
+}
+
+bool vm_boot(struct vm *vm)
+{
+    if (vm->dirty.mode != DIRTY_OFF) {
+        dirty_log_stop(vm);
+    }
+    if (!vm_load_guest(vm)) {
+        vm->state = VM_STOPPED;
+        log_err("guest: not started");
+        return false;
+    }
+    vcpu_arch_reset(&vm->vcpu, vm->entry, vm->entry_arg);
+    vm->state = VM_RUNNING;
+    vm->power_req = VM_POWER_NONE;
+    vm->started_us = time_now_us();
+    return true;
+}
+
+void vm_pause(struct vm *vm)
+{
+    if (vm->state == VM_RUNNING) {
+        vm->state = VM_PAUSED;
+    }
+}
+
+void vm_resume(struct vm *vm)
+{
+    if (vm->state == VM_PAUSED) {
+        vm->state = VM_RUNNING;
+    }
+}
+
+void vm_run_once(struct vm *vm)
+{
+    vcpu_arch_run(&vm->vcpu);
+    switch (vm->power_req) {
+    case VM_POWER_OFF:
+        vm->power_req = VM_POWER_NONE;
+        vm->state = VM_STOPPED;
+        log_info("guest: powered off (PSCI SYSTEM_OFF)");
+        break;
+    case VM_POWER_RESET:
+        vm->power_req = VM_POWER_NONE;
+        log_info("guest: reset (PSCI SYSTEM_RESET)");
+        vm_boot(vm);
+        break;
+    case VM_POWER_NONE:
+    default:
+        break;
+    }
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Dirty-page logging of guest RAM: the heart of COLO. The log is a bitmap with one bit per
+ * 4 KiB guest page. Two mechanisms fill it (chosen at start):
+ *  - DIRTY_WP:  stage 2 maps RAM read-only; the first write to a page per epoch faults, the
+ *               fault handler marks the page and makes it writable again.
+ *  - DIRTY_DBM: FEAT_HAFDBS stage-2 dirty state: pages are mapped read-only with the DBM bit
+ *               and the CPU itself makes them writable on the first write; harvest scans the
+ *               leaf descriptors. A permission fault can still happen (QEMU raises one when a
+ *               stage-1 table walk would have to set both dirty states), and it is handled as
+ *               in DIRTY_WP, so no write is ever missed.
+ * All functions run in hypervisor context with the vCPU stopped (single pCPU: between exits).
+ */
+#ifndef CV_DIRTY_H
+#define CV_DIRTY_H
+
+#include <cv/types.h>
+
+struct vm;
+
+enum dirty_mode {
+    DIRTY_OFF,
+    DIRTY_WP,
+    DIRTY_DBM,
+};
+
+struct dirty_log {
+    enum dirty_mode mode;
+    uint64_t npages;       /**< guest RAM pages covered */
+    uint64_t *fault_bits;  /**< pages marked by write faults since the last harvest */
+    uint64_t faults;       /**< write faults taken, total */
+    uint64_t harvests;     /**< harvests done, total */
+    uint64_t last_count;   /**< pages in the last harvest */
+};
+
+static inline size_t dirty_bitmap_words(uint64_t npages)
+{
+    return (size_t)((npages + 63) / 64);
+}
+
+const char *dirty_mode_name(enum dirty_mode m);
+/** True when the CPU and board support the mode. */
+bool dirty_mode_supported(struct vm *vm, enum dirty_mode m);
+/** Starts logging; every page counts as clean from now on. False (logged) on failure. */
+bool dirty_log_start(struct vm *vm, enum dirty_mode mode);
+/**
+ * Harvest-and-rearm: ORs into out (dirty_bitmap_words() words, caller-zeroed or not) the pages
+ * written since the previous harvest (or start), and re-protects them, atomically with respect
+ * to the guest (it is stopped). Returns the number of pages harvested.
+ */
+uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out);
+/** Stops logging and restores ordinary writable mappings. */
+void dirty_log_stop(struct vm *vm);
+/** Called by the arch fault handler for a write to a logged page. Returns false if not logged. */
+bool dirty_log_fault(struct vm *vm, gpa_t addr);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The hypervisor's top level: boot, the main loop and the hooks between them and the arch. */
+#ifndef CV_HV_H
+#define CV_HV_H
+
+#include <cv/vm.h>
+
+#ifndef CV_VERSION
+#define CV_VERSION "0.1.0-dev"
+#endif
+
+/** Generic entry, called by the arch boot code with the MMU, timer and console up. */
+NORETURN void hv_main(const void *fdt);
+/** The VM this board runs. */
+struct vm *vm_current(void);
+bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size);
+/** (Re)loads the guest image and starts the vCPU from its reset state. */
+bool vm_boot(struct vm *vm);
+/** Runs the guest for about ms milliseconds (it must be running), then returns. */
+void vm_run_for_ms(struct vm *vm, unsigned ms);
+/** Called from the interrupt path when the hypervisor's deadline timer fired. */
+void hv_timer_expired(void);
+
+/* ---- arch hooks ---- */
+/** Sets up the interrupt controller and enables the hypervisor's interrupts. Boot context. */
+bool cpu_arch_irq_init(void);
+/** Sleeps the CPU until an interrupt is pending, then handles host interrupts. */
+void cpu_arch_idle(struct vm *vm);
+/** Stops the CPU for good (after a panic or a refused boot). */
+NORETURN void arch_halt(void);
+/** Board reset / power-off through the firmware. Returns only if the firmware refused. */
+void arch_system_reset(void);
+void arch_system_off(void);
+
+#endif

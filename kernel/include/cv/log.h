@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Console output and logging. Our own formatter, not picolibc's stdio: picolibc's printf uses
+ * SIMD registers, which hold the guest's state while the hypervisor runs (docs/design.md).
+ * All functions may be called from any hypervisor context (exit handlers included); output is
+ * synchronous on the board UART.
+ */
+#ifndef CV_LOG_H
+#define CV_LOG_H
+
+#include <stdarg.h>
+
+#include <cv/types.h>
+
+enum log_level {
+    LOG_ERR,
+    LOG_WARN,
+    LOG_INFO,
+    LOG_DEBUG,
+};
+
+/** Formats into buf (always NUL-terminated when n > 0); returns the length it wanted. */
+int cv_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+int cv_snprintf(char *buf, size_t n, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/** Raw formatted output to the console, no prefix, no newline added. */
+void cv_printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void cv_puts(const char *s);
+
+/** One log line: "[   12.345678] W: text\n". Lines above the current level are dropped. */
+void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/** Prints the message and an architecture dump, then stops the board. Never returns. */
+NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/*
+ * Hooks the log layer needs from below. Implemented by the console module on the board and by
+ * the test support code on the host.
+ */
+/** Writes bytes to the console device. Any context; may busy-wait on the UART FIFO. */
+void console_write(const char *s, size_t n);
+/** Microseconds since boot, for log timestamps. Any context. */
+uint64_t time_now_us(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host page allocator and the host-physical <-> hypervisor-virtual mapping. The hypervisor maps
+ * host RAM at an offset given by the arch layer (identity on arm64), so the conversions are the
+ * only place that knows it.
+ */
+#ifndef CV_PAGE_H
+#define CV_PAGE_H
+
+#include <cv/types.h>
+
+/** Hypervisor-virtual pointer for host-physical address a. Any context. */
+void *hpa_to_hva(hpa_t a);
+/** Host-physical address of a hypervisor pointer into RAM. Any context. */
+hpa_t hva_to_hpa(const void *p);
+
+/** Hands [base, base+size) of host RAM to the allocator. Boot context, once. */
+void page_pool_init(hpa_t base, uint64_t size);
+/** Allocates 2^order zeroed, naturally aligned pages; returns hpa 0 when out of memory. */
+hpa_t page_alloc(unsigned order);
+/** Allocates size bytes (page multiple) aligned to align; zeroed. hpa 0 on failure. */
+hpa_t page_alloc_contig(uint64_t size, uint64_t align);
+/** Bytes left in the pool. */
+uint64_t page_pool_free(void);
+
+#endif

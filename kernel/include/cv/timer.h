@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The hypervisor's time base and its one-shot timer (arch: the EL2 physical timer on arm64). */
+#ifndef CV_TIMER_H
+#define CV_TIMER_H
+
+#include <cv/types.h>
+
+/** Counter ticks since an arbitrary point, and their frequency. Any context. */
+uint64_t timer_arch_ticks(void);
+uint64_t timer_arch_freq(void);
+/** Arms the hypervisor's own timer to fire at absolute tick count t (0 disarms). */
+void timer_arch_set_deadline(uint64_t t);
+/** Called by the interrupt path when the hypervisor timer fired; disarms it. */
+void timer_arch_ack(void);
+
+uint64_t time_now_us(void);
+uint64_t time_now_ns(void);
+uint64_t timer_us_to_ticks(uint64_t us);
+
+#endif

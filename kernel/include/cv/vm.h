@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guest VM and its single vCPU, and the arch hooks the generic core calls. One VM per board;
+ * the hypervisor runs on one physical CPU and runs the vCPU on it, so "hypervisor context"
+ * always means: on that CPU, between two guest entries, with the vCPU stopped and EL2
+ * interrupts masked. No locks are needed for that reason; docs/design.md explains it.
+ */
+#ifndef CV_VM_H
+#define CV_VM_H
+
+#include <cv/dirty.h>
+#include <cv/mmio.h>
+#include <cv/types.h>
+#include <cv/vmstate.h>
+
+#include <arch/vm.h>
+
+enum vm_state {
+    VM_STOPPED,   /**< not started, powered off, or failed to load */
+    VM_RUNNING,
+    VM_PAUSED,    /**< by the operator or the checkpoint engine */
+};
+
+/** Why the guest left; counted per reason for `status`. */
+enum exit_reason {
+    EXIT_HVC,
+    EXIT_SMC,
+    EXIT_MMIO,
+    EXIT_SYSREG,
+    EXIT_WFX,
+    EXIT_IRQ,
+    EXIT_DIRTY,        /**< write-protect fault for dirty logging */
+    EXIT_INJECT_ABT,   /**< bad access answered with an injected abort */
+    EXIT_INJECT_UND,   /**< answered with an injected undefined instruction */
+    EXIT_OTHER,
+    EXIT__COUNT,
+};
+
+const char *exit_reason_name(enum exit_reason r);
+
+/** A power request the guest made through PSCI, handled by the core after the exit. */
+enum vm_power_req {
+    VM_POWER_NONE,
+    VM_POWER_OFF,
+    VM_POWER_RESET,
+};
+
+struct guest_ram {
+    gpa_t base;
+    uint64_t size;
+    hpa_t host;    /**< contiguous host backing */
+    uint8_t *hva;  /**< the same, as a hypervisor pointer */
+};
+
+#define VM_MAX_VMSTATE 16
+
+struct vcpu {
+    struct vm *vm;
+    struct vcpu_arch arch;
+};
+
+struct vm {
+    const char *name;
+    enum vm_state state;
+    enum vm_power_req power_req;
+    struct guest_ram ram;
+    struct mmio_bus bus;
+    struct vcpu vcpu;
+    struct dirty_log dirty;
+    struct vm_arch arch;
+    struct vmstate_ops vmstate[VM_MAX_VMSTATE];
+    unsigned vmstate_count;
+    uint64_t exits[EXIT__COUNT];
+    uint64_t started_us;
+    gpa_t entry;       /**< where the vCPU starts after (re)load */
+    uint64_t entry_arg; /**< x0 at entry (the device tree for Linux) */
+};
+
+/* ---- generic VM services (kernel/core/vm.c) ---- */
+
+/** True if [addr, addr+len) is inside guest RAM. */
+bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len);
+/** Pointer to guest RAM at addr, or NULL if [addr, addr+len) leaves RAM. */
+void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len);
+/** Copies between guest RAM and hypervisor memory. False if the range leaves RAM. */
+bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len);
+bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len);
+/** Registers a piece of state for vm_state_save/load. Boot context. */
+bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops);
+/** Serialises every registered section; returns bytes written, 0 if cap was too small. */
+size_t vm_state_save(struct vm *vm, void *buf, size_t cap);
+/** Validates all sections, then applies them; on any error changes nothing and returns false. */
+bool vm_state_load(struct vm *vm, const void *buf, size_t len);
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/** Runs the vCPU until one exit has been handled. Hypervisor context. */
+void vm_run_once(struct vm *vm);
+
+/* ---- arch hooks (kernel/arch/<arch>/) ---- */
+
+/**
+ * Creates the VM's translation tables, VMID and interrupt controller, and registers the
+ * arch's emulated devices (GIC distributor, redistributor) on vm->bus. Boot context.
+ */
+bool vm_arch_init(struct vm *vm);
+/** Maps guest RAM (vm->ram) into stage 2 as normal, writable memory. Boot context. */
+bool vm_arch_map_ram(struct vm *vm);
+/**
+ * Puts the vCPU in its architectural reset state, to start at entry with arg in the first
+ * argument register. Hypervisor context, vCPU stopped.
+ */
+void vcpu_arch_reset(struct vcpu *vcpu, gpa_t entry, uint64_t arg);
+/**
+ * Enters the guest and returns after handling exactly one exit (counted in vm->exits).
+ * Host interrupts that arrive meanwhile are handled before it returns. Hypervisor context.
+ */
+void vcpu_arch_run(struct vcpu *vcpu);
+/**
+ * Sets the level of a virtual interrupt line of the VM (a device model's IRQ output).
+ * Edge-style users raise and lower it. Hypervisor context.
+ */
+void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level);
+
+/* Stage-2 dirty-logging hooks used by kernel/core/dirty.c. Hypervisor context, vCPU stopped. */
+
+/** True if the CPU can do mode (DBM needs FEAT_HAFDBS with stage-2 dirty state). */
+bool s2_arch_dirty_supported(struct vm *vm, enum dirty_mode mode);
+/** Makes all of guest RAM read-only (with DBM set when mode is DIRTY_DBM). */
+bool s2_arch_dirty_arm_all(struct vm *vm, enum dirty_mode mode);
+/** Re-protects the pages set in bits (one bit per guest RAM page). */
+void s2_arch_dirty_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits);
+/** DBM mode: ORs pages the hardware made writable into out and re-protects them; returns count. */
+uint64_t s2_arch_dirty_collect(struct vm *vm, uint64_t *out);
+/** Makes one page writable after a logged write fault. */
+void s2_arch_dirty_unprotect(struct vm *vm, gpa_t page);
+/** Restores plain writable mappings for all of guest RAM. */
+void s2_arch_dirty_disarm(struct vm *vm);
+
+#endif

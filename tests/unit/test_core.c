@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+// Host tests of the generic core pieces: formatter, MMIO bus, data-abort decoding, the guest
+// image parser and CRC32C.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <cv/image.h>
+#include <cv/log.h>
+#include <cv/mmio.h>
+#include <cv/vmstate.h>
+
+#include <arch/mmio_decode.h>
+
+static void test_printk_formats(void **state)
+{
+    (void)state;
+    char b[128];
+    cv_snprintf(b, sizeof(b), "%d %u %x %X %5d|%-5d|%05d", -42, 42u, 0xabcu, 0xabcu, 7, 7, 7);
+    assert_string_equal(b, "-42 42 abc ABC     7|7    |00007");
+    cv_snprintf(b, sizeof(b), "%llx %lld %zu %s %c %%", 0x123456789abcull, -9000000000ll,
+                (size_t)17, "str", 'z');
+    assert_string_equal(b, "123456789abc -9000000000 17 str z %");
+    cv_snprintf(b, sizeof(b), "%#x %016llx %.3s %s", 255u, 0x1ull, "abcdef", (char *)NULL);
+    assert_string_equal(b, "0xff 0000000000000001 abc (null)");
+    /* Truncation keeps NUL termination and reports the wanted length. */
+    int n = cv_snprintf(b, 5, "%s", "0123456789");
+    assert_int_equal(n, 10);
+    assert_string_equal(b, "0123");
+    cv_snprintf(b, sizeof(b), "%d", (int)0x80000000u);
+    assert_string_equal(b, "-2147483648");
+}
+
+static uint32_t last_write;
+static enum mmio_result dev_read(void *ctx, struct mmio_access *a)
+{
+    a->value = (uint64_t)(uintptr_t)ctx + a->offset;
+    return a->size == 8 ? MMIO_BAD_ACCESS : MMIO_OK;
+}
+static enum mmio_result dev_write(void *ctx, const struct mmio_access *a)
+{
+    (void)ctx;
+    last_write = (uint32_t)a->value;
+    return MMIO_OK;
+}
+static const struct mmio_ops dev_ops = {dev_read, dev_write};
+
+static void test_mmio_bus(void **state)
+{
+    (void)state;
+    struct mmio_bus bus = {0};
+    struct mmio_dev a = {"a", {0x1000}, 0x100, &dev_ops, (void *)(uintptr_t)0x100};
+    struct mmio_dev b = {"b", {0x2000}, 0x1000, &dev_ops, (void *)(uintptr_t)0x200};
+    struct mmio_dev overlap = {"c", {0x10f0}, 0x100, &dev_ops, NULL};
+    assert_true(mmio_bus_add(&bus, &a));
+    assert_true(mmio_bus_add(&bus, &b));
+    assert_false(mmio_bus_add(&bus, &overlap));
+    struct mmio_access acc = {.addr = {0x1010}, .size = 4};
+    assert_int_equal(mmio_bus_dispatch(&bus, &acc), MMIO_OK);
+    assert_int_equal(acc.offset, 0x10);
+    assert_int_equal(acc.value, 0x110);
+    /* An access straddling the end of a window belongs to no device. */
+    acc = (struct mmio_access){.addr = {0x10fe}, .size = 4};
+    assert_int_equal(mmio_bus_dispatch(&bus, &acc), MMIO_BAD_ACCESS);
+    acc = (struct mmio_access){.addr = {0x3000}, .size = 4};
+    assert_int_equal(mmio_bus_dispatch(&bus, &acc), MMIO_BAD_ACCESS);
+    acc = (struct mmio_access){.addr = {0x2000}, .size = 8};
+    assert_int_equal(mmio_bus_dispatch(&bus, &acc), MMIO_BAD_ACCESS);
+    acc = (struct mmio_access){.addr = {0x2004}, .size = 4, .write = true, .value = 0x55};
+    assert_int_equal(mmio_bus_dispatch(&bus, &acc), MMIO_OK);
+    assert_int_equal(last_write, 0x55);
+}
+
+static void test_dabt_decode(void **state)
+{
+    (void)state;
+    struct dabt_info d;
+    /* ldrsh w3, [x1]: ISV, SAS=1 (halfword), SSE, SRT=3, SF=0, read, DFSC translation L3. */
+    uint64_t esr = (0x24ull << 26) | (1ull << 25) | (1ull << 24) | (1ull << 22) | (1ull << 21) |
+                   (3ull << 16) | 0x07;
+    dabt_decode(esr, &d);
+    assert_true(d.isv);
+    assert_int_equal(d.size, 2);
+    assert_true(d.sign_extend);
+    assert_int_equal(d.rt, 3);
+    assert_false(d.write);
+    assert_true(dfsc_is_translation(d.dfsc));
+    assert_int_equal(dabt_load_value(&d, 0x8001), 0xffff8001ull);
+    d.sf = true;
+    assert_int_equal(dabt_load_value(&d, 0x8001), 0xffffffffffff8001ull);
+    /* str x30, [x2]: 8 bytes, write, permission fault. */
+    esr = (0x24ull << 26) | (1ull << 24) | (3ull << 22) | (30ull << 16) | (1ull << 15) |
+          (1ull << 6) | 0x0f;
+    dabt_decode(esr, &d);
+    assert_int_equal(d.size, 8);
+    assert_true(d.write);
+    assert_int_equal(d.rt, 30);
+    assert_true(dfsc_is_permission(d.dfsc));
+    assert_int_equal(gpa_raw(dabt_ipa((0x09000ull) << 4, 0x123)), 0x09000123ull);
+}
+
+static void test_crc32c(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32c(0, "123456789", 9), 0xe3069283u);
+    uint32_t c = crc32c(0, "1234", 4);
+    assert_int_equal(crc32c(c, "56789", 5), 0xe3069283u);
+}
+
+/* Builds a bundle the way tools/pack-image does. */
+static size_t make_bundle(uint8_t *buf, const char *payload)
+{
+    struct cv_image_header h = {.version = CV_IMAGE_VERSION, .count = 1};
+    memcpy(h.magic, CV_IMAGE_MAGIC, 8);
+    struct cv_image_entry e = {.type = CV_IMG_KERNEL, .offset = 4096, .size = strlen(payload)};
+    strcpy(e.name, "kernel");
+    e.crc = crc32c(0, payload, e.size);
+    uint32_t crc = crc32c(0, &h, sizeof(h));
+    h.header_crc = crc32c(crc, &e, sizeof(e));
+    memset(buf, 0, 8192);
+    memcpy(buf, &h, sizeof(h));
+    memcpy(buf + sizeof(h), &e, sizeof(e));
+    memcpy(buf + 4096, payload, e.size);
+    return 4096 + e.size;
+}
+
+static void test_image_parse(void **state)
+{
+    (void)state;
+    static uint8_t buf[8192];
+    char err[128];
+    struct cv_image_info info;
+    size_t len = make_bundle(buf, "hello kernel");
+    assert_true(cv_image_parse(buf, len, &info, err, sizeof(err)));
+    assert_non_null(info.kernel);
+    assert_int_equal(info.kernel->size, 12);
+    assert_null(info.initrd);
+
+    assert_false(cv_image_parse(buf, 10, &info, err, sizeof(err)));
+    assert_non_null(strstr(err, "too short"));
+    assert_false(cv_image_parse(buf, len - 1, &info, err, sizeof(err)));
+    assert_non_null(strstr(err, "outside"));
+    buf[4096] ^= 1;
+    assert_false(cv_image_parse(buf, len, &info, err, sizeof(err)));
+    assert_non_null(strstr(err, "corrupt"));
+    buf[4096] ^= 1;
+    buf[0] = 'X';
+    assert_false(cv_image_parse(buf, len, &info, err, sizeof(err)));
+    assert_non_null(strstr(err, "magic"));
+    buf[0] = 'C';
+    buf[sizeof(struct cv_image_header) + 8] ^= 0x40; /* entry offset */
+    assert_false(cv_image_parse(buf, len, &info, err, sizeof(err)));
+    assert_non_null(strstr(err, "checksum"));
+}
+
+static void test_vmstate_stream(void **state)
+{
+    (void)state;
+    uint8_t mem[16];
+    struct vs_buf w, r;
+    vs_init_writer(&w, mem, sizeof(mem));
+    vs_put_u32(&w, 0x11223344u);
+    vs_put_u64(&w, 0x5566778899aabbccull);
+    assert_false(w.err);
+    vs_put_u64(&w, 1); /* does not fit */
+    assert_true(w.err);
+    vs_init_reader(&r, mem, 12);
+    assert_int_equal(vs_get_u32(&r), 0x11223344u);
+    assert_int_equal(vs_get_u64(&r), 0x5566778899aabbccull);
+    assert_false(r.err);
+    assert_int_equal(vs_get_u8(&r), 0);
+    assert_true(r.err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_printk_formats), cmocka_unit_test(test_mmio_bus),
+        cmocka_unit_test(test_dabt_decode),    cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_image_parse),    cmocka_unit_test(test_vmstate_stream),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
