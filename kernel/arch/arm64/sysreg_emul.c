@@ -117,18 +117,6 @@ uint64_t sysreg_guest_id(unsigned crm, unsigned op2)
     }
 }
 
-static void sgi_write(struct vcpu *v, uint64_t val)
-{
-    /* One vCPU with affinity 0.0.0.0: deliver if it is in the target list. */
-    unsigned intid = (unsigned)((val >> 24) & 0xf);
-    bool irm = (val >> 40) & 1;
-    bool aff0_match = ((val >> 16) & 0xff) == 0 && ((val >> 32) & 0xff) == 0 &&
-                      ((val >> 48) & 0xff) == 0;
-    if (!irm && aff0_match && (val & 1)) {
-        vgic_inject_edge(&v->vm->arch.vgic, intid);
-    }
-}
-
 enum exit_reason sysreg_trap(struct vcpu *v, uint64_t esr)
 {
     uint64_t iss = ESR_ISS(esr);
@@ -154,7 +142,7 @@ enum exit_reason sysreg_trap(struct vcpu *v, uint64_t esr)
         if (read) {
             goto undef;
         }
-        sgi_write(v, val);
+        vgic_sgi_write(&v->vm->arch.vgic, val);
         goto done;
     case SYSREG(3, 3, 14, 2, 0): /* CNTP_TVAL_EL0 */
     case SYSREG(3, 3, 14, 2, 1): /* CNTP_CTL_EL0 */

@@ -28,7 +28,9 @@ bool vm_arch_init(struct vm *vm)
         return false;
     }
     arch_vcpu_setup_el2(vm);
-    return true;
+    struct vmstate_ops vgic_ops;
+    vgic_vmstate_ops(&vm->arch.vgic, &vgic_ops);
+    return vcpu_arch_register_state(&vm->vcpu) && vm_register_vmstate(vm, &vgic_ops);
 }
 
 bool vm_arch_map_ram(struct vm *vm)
@@ -75,6 +77,7 @@ void vcpu_arch_reset(struct vcpu *vcpu, gpa_t entry, uint64_t arg)
     r->pc = gpa_raw(entry);
     r->pstate = PSR_MODE_EL1h | PSR_DAIF;
     vcpu->arch.mpidr = 0x80000000ull;
+    vgic_reset(&vcpu->vm->arch.vgic);
 
     /* Architectural reset values of the EL1 state the guest may rely on. */
     write_sysreg(sctlr_el1, 0x30d00800ull);

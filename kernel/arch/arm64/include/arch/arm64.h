@@ -22,6 +22,9 @@ void arch_handle_host_irqs(struct vm *vm);
 /** Boot-time EL2 set-up of the registers that control the guest. */
 void arch_vcpu_setup_el2(struct vm *vm);
 
+/** Registers the vCPU's state section ("CPU0") with the VM. Boot context. */
+bool vcpu_arch_register_state(struct vcpu *vcpu);
+
 void arch_mmu_init(void);
 void arch_timer_init(void);
 
