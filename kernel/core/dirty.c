@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// Dirty-page logging of guest RAM (cv/dirty.h), independent of the architecture: the stage-2
+// work is done by the s2_arch_dirty_* hooks. Hypervisor context, vCPU stopped, so harvest and
+// rearm are atomic with respect to the guest. docs/dirty-logging.md explains why no write can
+// be missed.
+#include <string.h>
+
+#include <cv/dirty.h>
+#include <cv/log.h>
+#include <cv/page.h>
+#include <cv/vm.h>
+
+/* Without FP/SIMD the compiler's popcount would be a libgcc call; this is as fast. */
+static unsigned popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+const char *dirty_mode_name(enum dirty_mode m)
+{
+    switch (m) {
+    case DIRTY_OFF:
+        return "off";
+    case DIRTY_WP:
+        return "wp";
+    case DIRTY_DBM:
+        return "dbm";
+    default:
+        return "?";
+    }
+}
+
+bool dirty_mode_supported(struct vm *vm, enum dirty_mode m)
+{
+    if (m == DIRTY_OFF) {
+        return true;
+    }
+    if (m != DIRTY_WP && m != DIRTY_DBM) {
+        return false;
+    }
+    return s2_arch_dirty_supported(vm, m);
+}
+
+static bool gpa_in_ram(const struct vm *vm, gpa_t a)
+{
+    uint64_t off = gpa_raw(a) - gpa_raw(vm->ram.base);
+    return gpa_raw(a) >= gpa_raw(vm->ram.base) && off < vm->ram.size;
+}
+
+bool dirty_log_start(struct vm *vm, enum dirty_mode mode)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (mode != DIRTY_WP && mode != DIRTY_DBM) {
+        log_err("dirty: bad mode %d", (int)mode);
+        return false;
+    }
+    if (d->mode != DIRTY_OFF) {
+        log_err("dirty: already logging (%s)", dirty_mode_name(d->mode));
+        return false;
+    }
+    if (!dirty_mode_supported(vm, mode)) {
+        log_err("dirty: mode %s not supported by this CPU", dirty_mode_name(mode));
+        return false;
+    }
+    uint64_t npages = vm->ram.size >> PAGE_SHIFT;
+    if (npages == 0) {
+        log_err("dirty: guest has no RAM");
+        return false;
+    }
+    size_t bytes = dirty_bitmap_words(npages) * sizeof(uint64_t);
+    /* The allocator cannot free, so the bitmap is kept across stop/start of the same RAM. */
+    if (!d->fault_bits || d->npages != npages) {
+        hpa_t b = page_alloc_contig(ALIGN_UP((uint64_t)bytes, PAGE_SIZE), PAGE_SIZE);
+        if (hpa_raw(b) == 0) {
+            log_err("dirty: no memory for a %zu-byte bitmap", bytes);
+            return false;
+        }
+        d->fault_bits = hpa_to_hva(b);
+    }
+    memset(d->fault_bits, 0, bytes);
+    d->npages = npages;
+    d->faults = 0;
+    d->harvests = 0;
+    d->last_count = 0;
+    /* Mode first: a fault taken later must find logging on (nothing runs in between anyway). */
+    d->mode = mode;
+    if (!s2_arch_dirty_arm_all(vm, mode)) {
+        log_err("dirty: cannot write-protect guest RAM (not all of it mapped?)");
+        s2_arch_dirty_disarm(vm);
+        d->mode = DIRTY_OFF;
+        return false;
+    }
+    return true;
+}
+
+uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF) {
+        return 0;
+    }
+    /*
+     * DBM: the hardware's dirty pages join the faulted ones (QEMU faults instead of setting
+     * the dirty state in some cases, see cv/dirty.h); collect re-protects what it finds.
+     */
+    if (d->mode == DIRTY_DBM) {
+        s2_arch_dirty_collect(vm, d->fault_bits);
+    }
+    size_t words = dirty_bitmap_words(d->npages);
+    uint64_t count = 0;
+    for (size_t i = 0; i < words; i++) {
+        uint64_t w = d->fault_bits[i];
+        if (w) {
+            out[i] |= w;
+            count += popcount64(w);
+        }
+    }
+    if (count) {
+        /* Re-protect before clearing: the bits name the pages to rearm. */
+        s2_arch_dirty_rearm(vm, d->mode, d->fault_bits);
+        for (size_t i = 0; i < words; i++) {
+            d->fault_bits[i] = 0;
+        }
+    }
+    d->harvests++;
+    d->last_count = count;
+    return count;
+}
+
+void dirty_log_stop(struct vm *vm)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF) {
+        return;
+    }
+    s2_arch_dirty_disarm(vm);
+    d->mode = DIRTY_OFF;
+}
+
+bool dirty_log_fault(struct vm *vm, gpa_t addr)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF || !gpa_in_ram(vm, addr)) {
+        return false;
+    }
+    uint64_t i = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
+    d->fault_bits[i / 64] |= 1ull << (i % 64);
+    s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
+    d->faults++;
+    return true;
+}

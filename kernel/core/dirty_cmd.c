@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `dirty` shell command and the dirty-logging exactness test (cv/dirty_verify.h). Kept apart
+// from dirty.c so that the logging core links into host unit tests without the shell.
+#include <string.h>
+
+#include <cv/dirty.h>
+#include <cv/dirty_verify.h>
+#include <cv/log.h>
+#include <cv/page.h>
+#include <cv/shell.h>
+#include <cv/vm.h>
+
+#define VERIFY_DEFAULT_REGION 0x41000000ull
+#define VERIFY_DEFAULT_PAGES 4096ull
+#define VERIFY_MAX_REPORTS 32u            /* MISSED/EXTRA lines printed per run; all are counted */
+#define VERIFY_COPY_HEADROOM (8ull << 20) /* pool left over before a full RAM copy is used */
+
+/*
+ * Buffers kept from one use to the next: the page allocator cannot free, and guest RAM never
+ * changes size, so each is allocated once.
+ */
+static uint64_t *harvest_bits;
+static uint64_t harvest_words;
+static uint8_t *shadow_copy;
+static uint64_t shadow_copy_size;
+static uint64_t *shadow_hash;
+static uint64_t shadow_hash_pages;
+
+static uint64_t *alloc_zeroed(uint64_t bytes)
+{
+    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
+    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
+}
+
+/* A zeroed bitmap for npages pages. */
+static uint64_t *get_bits(uint64_t npages)
+{
+    uint64_t words = dirty_bitmap_words(npages);
+    if (words > harvest_words) {
+        harvest_bits = alloc_zeroed(words * sizeof(uint64_t));
+        harvest_words = harvest_bits ? words : 0;
+    }
+    if (harvest_bits) {
+        memset(harvest_bits, 0, (size_t)words * sizeof(uint64_t));
+    }
+    return harvest_bits;
+}
+
+static bool bit_test(const uint64_t *bits, uint64_t i)
+{
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* 64-bit hash of one page; only used when guest RAM cannot be copied whole. */
+static uint64_t page_hash(const uint8_t *page)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)page;
+    uint64_t h1 = 0x243f6a8885a308d3ull, h2 = 0x13198a2e03707344ull;
+    for (unsigned i = 0; i < PAGE_SIZE / 8; i += 2) {
+        h1 = (h1 ^ w[i]) * 0x9e3779b97f4a7c15ull;
+        h2 = (h2 ^ w[i + 1]) * 0xc2b2ae3d27d4eb4full;
+        h1 ^= h1 >> 29;
+        h2 ^= h2 >> 31;
+    }
+    h1 ^= h2 * 0xff51afd7ed558ccdull;
+    return h1 ^ (h1 >> 33);
+}
+
+/* Sets up the shadow; returns false when there is no memory even for hashes. */
+static bool shadow_setup(const struct vm *vm, uint64_t npages, bool *copy)
+{
+    uint64_t size = vm->ram.size;
+    if (!shadow_copy && page_pool_free() >= size + VERIFY_COPY_HEADROOM) {
+        shadow_copy = (uint8_t *)alloc_zeroed(size);
+        shadow_copy_size = shadow_copy ? size : 0;
+    }
+    if (shadow_copy && shadow_copy_size >= size) {
+        *copy = true;
+        memcpy(shadow_copy, vm->ram.hva, (size_t)size);
+        return true;
+    }
+    if (!shadow_hash || shadow_hash_pages < npages) {
+        shadow_hash = alloc_zeroed(npages * sizeof(uint64_t));
+        shadow_hash_pages = shadow_hash ? npages : 0;
+    }
+    if (!shadow_hash) {
+        return false;
+    }
+    *copy = false;
+    for (uint64_t p = 0; p < npages; p++) {
+        shadow_hash[p] = page_hash(vm->ram.hva + p * PAGE_SIZE);
+    }
+    return true;
+}
+
+/* True if page p differs from the shadow; brings the shadow up to date. */
+static bool page_changed(const struct vm *vm, uint64_t p, bool copy)
+{
+    const uint8_t *now = vm->ram.hva + p * PAGE_SIZE;
+    if (copy) {
+        uint8_t *old = shadow_copy + p * PAGE_SIZE;
+        if (memcmp(old, now, PAGE_SIZE) == 0) {
+            return false;
+        }
+        memcpy(old, now, PAGE_SIZE);
+        return true;
+    }
+    uint64_t h = page_hash(now);
+    if (h == shadow_hash[p]) {
+        return false;
+    }
+    shadow_hash[p] = h;
+    return true;
+}
+
+int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_t region,
+                     uint64_t region_pages)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF) {
+        cv_printf("dirty: verify: logging is off\n");
+        return -1;
+    }
+    if (vm->state != VM_RUNNING) {
+        cv_printf("dirty: verify: guest not running\n");
+        return -1;
+    }
+    uint64_t npages = d->npages;
+    uint64_t *bits = get_bits(npages);
+    if (!bits) {
+        cv_printf("dirty: verify: out of memory\n");
+        return -1;
+    }
+    /* Start from a clean log; everything written before is in the shadow taken next. */
+    dirty_log_harvest(vm, bits);
+    bool copy = false;
+    if (!shadow_setup(vm, npages, &copy)) {
+        cv_printf("dirty: verify: out of memory\n");
+        return -1;
+    }
+
+    uint64_t rlo = gpa_raw(region), rhi = rlo + region_pages * PAGE_SIZE;
+    uint64_t base = gpa_raw(vm->ram.base);
+    uint64_t total = 0, missed = 0, extra = 0;
+    unsigned reports = 0;
+    bool aborted = false;
+    cv_printf("dirty: verify start mode=%s pages=%llu shadow=%s\n", dirty_mode_name(d->mode),
+              (unsigned long long)npages, copy ? "copy" : "hash");
+    for (unsigned e = 1; e <= epochs; e++) {
+        vm_run_for_ms(vm, ms_per_epoch);
+        if (vm->state != VM_RUNNING || d->mode == DIRTY_OFF) {
+            cv_printf("dirty: verify: guest stopped or logging ended at epoch %u\n", e);
+            aborted = true;
+            break;
+        }
+        bits = get_bits(npages);
+        total += dirty_log_harvest(vm, bits);
+        for (uint64_t p = 0; p < npages; p++) {
+            bool harvested = bit_test(bits, p);
+            bool changed = page_changed(vm, p, copy);
+            uint64_t a = base + p * PAGE_SIZE;
+            if (changed && !harvested) {
+                missed++;
+                if (reports++ < VERIFY_MAX_REPORTS) {
+                    cv_printf("dirty: MISSED page gpa=0x%llx epoch=%u\n", (unsigned long long)a, e);
+                }
+            } else if (harvested && !changed && a >= rlo && a < rhi) {
+                extra++;
+                if (reports++ < VERIFY_MAX_REPORTS) {
+                    cv_printf("dirty: EXTRA page gpa=0x%llx epoch=%u\n", (unsigned long long)a, e);
+                }
+            }
+        }
+    }
+    if (reports > VERIFY_MAX_REPORTS) {
+        cv_printf("dirty: (%u more reports not printed)\n", reports - VERIFY_MAX_REPORTS);
+    }
+    bool pass = !aborted && missed == 0 && extra == 0;
+    cv_printf("dirty: verify mode=%s epochs=%u harvested=%llu missed=%llu extra=%llu result=%s\n",
+              dirty_mode_name(d->mode), epochs, (unsigned long long)total,
+              (unsigned long long)missed, (unsigned long long)extra, pass ? "PASS" : "FAIL");
+    return pass ? 0 : 1;
+}
+
+/* Decimal or 0x-prefixed hex, the whole string, no overflow. (strtoull would touch errno.) */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    unsigned base = 10;
+    uint64_t v = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        unsigned dig;
+        if (*s >= '0' && *s <= '9') {
+            dig = (unsigned)(*s - '0');
+        } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+            dig = (unsigned)(*s - 'a' + 10);
+        } else if (base == 16 && *s >= 'A' && *s <= 'F') {
+            dig = (unsigned)(*s - 'A' + 10);
+        } else {
+            return false;
+        }
+        if (v > (UINT64_MAX - dig) / base) {
+            return false;
+        }
+        v = v * base + dig;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_mode(const char *s, enum dirty_mode *m)
+{
+    if (strcmp(s, "wp") == 0) {
+        *m = DIRTY_WP;
+    } else if (strcmp(s, "dbm") == 0) {
+        *m = DIRTY_DBM;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static int cmd_dirty(int argc, char **argv);
+
+#define DIRTY_USAGE                                                                                \
+    "dirty start wp|dbm | stop | status | harvest | verify wp|dbm <epochs> <ms> "                  \
+    "[region_gpa region_pages]"
+SHELL_CMD(dirty, {"dirty", DIRTY_USAGE, "guest RAM dirty-page logging", cmd_dirty});
+
+static int cmd_verify(struct vm *vm, int argc, char **argv)
+{
+    enum dirty_mode mode;
+    uint64_t epochs, ms, region = VERIFY_DEFAULT_REGION, pages = VERIFY_DEFAULT_PAGES;
+    if ((argc != 5 && argc != 7) || !parse_mode(argv[2], &mode) || !parse_u64(argv[3], &epochs) ||
+        !parse_u64(argv[4], &ms) || epochs == 0 || epochs > 1000000 || ms > 3600000) {
+        return shell_usage(&shell_cmd_dirty);
+    }
+    if (argc == 7 && (!parse_u64(argv[5], &region) || !parse_u64(argv[6], &pages))) {
+        return shell_usage(&shell_cmd_dirty);
+    }
+    if (!IS_ALIGNED(region, PAGE_SIZE) || pages == 0 || pages > (vm->ram.size >> PAGE_SHIFT) ||
+        !vm_gpa_in_ram(vm, gpa(region), pages * PAGE_SIZE)) {
+        cv_printf("dirty: verify region must be page aligned and inside guest RAM\n");
+        return 1;
+    }
+    enum dirty_mode was = vm->dirty.mode;
+    if (was != mode) {
+        dirty_log_stop(vm);
+        if (!dirty_log_start(vm, mode)) {
+            cv_printf("dirty: cannot start mode %s\n", dirty_mode_name(mode));
+            if (was != DIRTY_OFF) {
+                dirty_log_start(vm, was);
+            }
+            return 1;
+        }
+    }
+    int r = dirty_verify_run(vm, (unsigned)epochs, (unsigned)ms, gpa(region), pages);
+    if (was != mode) {
+        dirty_log_stop(vm);
+        if (was != DIRTY_OFF) {
+            dirty_log_start(vm, was);
+        }
+    }
+    return r == 0 ? 0 : 1;
+}
+
+static int cmd_dirty(int argc, char **argv)
+{
+    struct vm *vm = vm_current();
+    if (argc < 2) {
+        return shell_usage(&shell_cmd_dirty);
+    }
+    if (!vm) {
+        cv_printf("dirty: no VM\n");
+        return 1;
+    }
+    struct dirty_log *d = &vm->dirty;
+    const char *sub = argv[1];
+    if (strcmp(sub, "start") == 0) {
+        enum dirty_mode mode;
+        if (argc != 3 || !parse_mode(argv[2], &mode)) {
+            return shell_usage(&shell_cmd_dirty);
+        }
+        if (!dirty_log_start(vm, mode)) {
+            cv_printf("dirty: start %s failed\n", dirty_mode_name(mode));
+            return 1;
+        }
+        cv_printf("dirty: started mode=%s\n", dirty_mode_name(mode));
+        return 0;
+    }
+    if (strcmp(sub, "stop") == 0 && argc == 2) {
+        dirty_log_stop(vm);
+        cv_printf("dirty: stopped\n");
+        return 0;
+    }
+    if (strcmp(sub, "status") == 0 && argc == 2) {
+        cv_printf("dirty: mode=%s faults=%llu harvests=%llu last=%llu pages=%llu\n",
+                  dirty_mode_name(d->mode), (unsigned long long)d->faults,
+                  (unsigned long long)d->harvests, (unsigned long long)d->last_count,
+                  (unsigned long long)d->npages);
+        return 0;
+    }
+    if (strcmp(sub, "harvest") == 0 && argc == 2) {
+        if (d->mode == DIRTY_OFF) {
+            cv_printf("dirty: not logging\n");
+            return 1;
+        }
+        uint64_t *bits = get_bits(d->npages);
+        if (!bits) {
+            cv_printf("dirty: out of memory\n");
+            return 1;
+        }
+        cv_printf("dirty: harvested=%llu\n", (unsigned long long)dirty_log_harvest(vm, bits));
+        return 0;
+    }
+    if (strcmp(sub, "verify") == 0) {
+        return cmd_verify(vm, argc, argv);
+    }
+    return shell_usage(&shell_cmd_dirty);
+}
