@@ -6,10 +6,10 @@
 #include <cv/image.h>
 #include <cv/log.h>
 
-#define FAIL(...)                                                                            \
-    do {                                                                                     \
-        cv_snprintf(err, errlen, __VA_ARGS__);                                               \
-        return false;                                                                        \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        cv_snprintf(err, errlen, __VA_ARGS__);                                                     \
+        return false;                                                                              \
     } while (0)
 
 bool cv_image_parse(const void *bundle, size_t len, struct cv_image_info *info, char *err,
@@ -44,7 +44,8 @@ bool cv_image_parse(const void *bundle, size_t len, struct cv_image_info *info, 
     if (crc != want) {
         FAIL("guest image: header checksum mismatch (0x%08x, expected 0x%08x)", crc, want);
     }
-    const struct cv_image_entry *e = (const struct cv_image_entry *)(const void *)(base + sizeof(h));
+    const struct cv_image_entry *e =
+        (const struct cv_image_entry *)(const void *)(base + sizeof(h));
     for (uint32_t i = 0; i < h.count; i++, e++) {
         if (memchr(e->name, 0, sizeof(e->name)) == NULL) {
             FAIL("guest image: entry %u has an unterminated name", i);

@@ -166,8 +166,7 @@ static bool vm_load_guest(struct vm *vm)
     }
     vm->entry_arg = 0;
     log_info("guest: loaded '%s' (%llu KiB), entry 0x%llx", info.kernel->name,
-             (unsigned long long)(info.kernel->size >> 10),
-             (unsigned long long)gpa_raw(vm->entry));
+             (unsigned long long)(info.kernel->size >> 10), (unsigned long long)gpa_raw(vm->entry));
     return true;
 }
 

@@ -43,8 +43,7 @@ bool vm_arch_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *e
         footprint = size;
     }
     uint64_t off = KERNEL_BASE_OFFSET + text_offset;
-    if (text_offset >= (2ull << 20) || off + footprint > vm->ram.size ||
-        off + footprint < off) {
+    if (text_offset >= (2ull << 20) || off + footprint > vm->ram.size || off + footprint < off) {
         log_err("loader: kernel needs %llu KiB at offset 0x%llx; guest RAM is only %llu KiB",
                 (unsigned long long)(footprint >> 10), (unsigned long long)off,
                 (unsigned long long)(vm->ram.size >> 10));

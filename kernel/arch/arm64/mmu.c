@@ -45,8 +45,8 @@ void arch_mmu_init(void)
         parange = 5;
     }
     /* T0SZ=25 (39-bit VA, start at level 1), WBWA inner/outer, inner shareable, 4 KiB. */
-    uint64_t tcr = 25 | (1ull << 8) | (1ull << 10) | (3ull << 12) | (parange << 16) | BIT(23) |
-                   BIT(31);
+    uint64_t tcr =
+        25 | (1ull << 8) | (1ull << 10) | (3ull << 12) | (parange << 16) | BIT(23) | BIT(31);
     write_sysreg(mair_el2, MAIR_VALUE);
     write_sysreg(tcr_el2, tcr);
     write_sysreg(ttbr0_el2, (uint64_t)(uintptr_t)el2_l1);

@@ -14,22 +14,22 @@
 #include <arch/gicv3.h>
 #include <arch/sysreg.h>
 
-#define SYSREG(op0, op1, crn, crm, op2)                                                     \
-    (((uint32_t)(op0) << 14) | ((uint32_t)(op1) << 11) | ((uint32_t)(crn) << 7) |           \
+#define SYSREG(op0, op1, crn, crm, op2)                                                            \
+    (((uint32_t)(op0) << 14) | ((uint32_t)(op1) << 11) | ((uint32_t)(crn) << 7) |                  \
      ((uint32_t)(crm) << 3) | (uint32_t)(op2))
 
-#define ID_READ_CASE(crm, op2)                                                               \
-    case ((crm) << 3) | (op2):                                                               \
-        __asm__ volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(v));                       \
+#define ID_READ_CASE(crm, op2)                                                                     \
+    case ((crm) << 3) | (op2):                                                                     \
+        __asm__ volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(v));                             \
         break;
-#define ID_READ_ROW(crm)                                                                     \
-    ID_READ_CASE(crm, 0)                                                                     \
-    ID_READ_CASE(crm, 1)                                                                     \
-    ID_READ_CASE(crm, 2)                                                                     \
-    ID_READ_CASE(crm, 3)                                                                     \
-    ID_READ_CASE(crm, 4)                                                                     \
-    ID_READ_CASE(crm, 5)                                                                     \
-    ID_READ_CASE(crm, 6)                                                                     \
+#define ID_READ_ROW(crm)                                                                           \
+    ID_READ_CASE(crm, 0)                                                                           \
+    ID_READ_CASE(crm, 1)                                                                           \
+    ID_READ_CASE(crm, 2)                                                                           \
+    ID_READ_CASE(crm, 3)                                                                           \
+    ID_READ_CASE(crm, 4)                                                                           \
+    ID_READ_CASE(crm, 5)                                                                           \
+    ID_READ_CASE(crm, 6)                                                                           \
     ID_READ_CASE(crm, 7)
 
 static uint64_t read_id_space(unsigned crm, unsigned op2)
@@ -66,51 +66,51 @@ uint64_t sysreg_guest_id(unsigned crm, unsigned op2)
 {
     uint64_t v = read_id_space(crm, op2);
     switch ((crm << 3) | op2) {
-    case (4 << 3) | 0: /* ID_AA64PFR0_EL1 */
-        v = clear_field(v, 8);   /* EL2: no nested virtualisation */
-        v = clear_field(v, 12);  /* EL3 */
-        v = clear_field(v, 28);  /* RAS */
-        v = clear_field(v, 32);  /* SVE */
-        v = clear_field(v, 36);  /* SEL2 */
-        v = clear_field(v, 40);  /* MPAM */
-        v = clear_field(v, 44);  /* AMU */
+    case (4 << 3) | 0:          /* ID_AA64PFR0_EL1 */
+        v = clear_field(v, 8);  /* EL2: no nested virtualisation */
+        v = clear_field(v, 12); /* EL3 */
+        v = clear_field(v, 28); /* RAS */
+        v = clear_field(v, 32); /* SVE */
+        v = clear_field(v, 36); /* SEL2 */
+        v = clear_field(v, 40); /* MPAM */
+        v = clear_field(v, 44); /* AMU */
         return v;
-    case (4 << 3) | 1: /* ID_AA64PFR1_EL1 */
-        v = clear_field(v, 8);   /* MTE */
-        v = clear_field(v, 12);  /* RAS_frac */
-        v = clear_field(v, 16);  /* MPAM_frac */
-        v = clear_field(v, 24);  /* SME */
-        v = clear_field(v, 28);  /* RNDR_trap */
-        v = clear_field(v, 36);  /* NMI */
+    case (4 << 3) | 1:          /* ID_AA64PFR1_EL1 */
+        v = clear_field(v, 8);  /* MTE */
+        v = clear_field(v, 12); /* RAS_frac */
+        v = clear_field(v, 16); /* MPAM_frac */
+        v = clear_field(v, 24); /* SME */
+        v = clear_field(v, 28); /* RNDR_trap */
+        v = clear_field(v, 36); /* NMI */
         return v;
     case (4 << 3) | 4: /* ID_AA64ZFR0_EL1 */
     case (4 << 3) | 5: /* ID_AA64SMFR0_EL1 */
         return 0;
-    case (5 << 3) | 0: /* ID_AA64DFR0_EL1 */
-        v = clear_field(v, 4);   /* TraceVer */
-        v = clear_field(v, 8);   /* PMUVer */
-        v = clear_field(v, 32);  /* PMSVer (SPE) */
-        v = clear_field(v, 40);  /* TraceFilt */
-        v = clear_field(v, 44);  /* TraceBuffer */
-        v = clear_field(v, 48);  /* MTPMU */
-        v = clear_field(v, 52);  /* BRBE */
+    case (5 << 3) | 0:          /* ID_AA64DFR0_EL1 */
+        v = clear_field(v, 4);  /* TraceVer */
+        v = clear_field(v, 8);  /* PMUVer */
+        v = clear_field(v, 32); /* PMSVer (SPE) */
+        v = clear_field(v, 40); /* TraceFilt */
+        v = clear_field(v, 44); /* TraceBuffer */
+        v = clear_field(v, 48); /* MTPMU */
+        v = clear_field(v, 52); /* BRBE */
         return v;
-    case (7 << 3) | 0: /* ID_AA64MMFR0_EL1 */
-        v = cap_field(v, 0, 2);  /* PARange: the guest's IPA space is 40 bits */
-        v = clear_field(v, 56);  /* FGT */
-        v = clear_field(v, 60);  /* ECV */
+    case (7 << 3) | 0:          /* ID_AA64MMFR0_EL1 */
+        v = cap_field(v, 0, 2); /* PARange: the guest's IPA space is 40 bits */
+        v = clear_field(v, 56); /* FGT */
+        v = clear_field(v, 60); /* ECV */
         return v;
-    case (7 << 3) | 1: /* ID_AA64MMFR1_EL1 */
-        v = clear_field(v, 8);   /* VH */
-        v = clear_field(v, 16);  /* LO */
-        v = clear_field(v, 32);  /* TWED */
-        v = clear_field(v, 40);  /* HCX */
+    case (7 << 3) | 1:          /* ID_AA64MMFR1_EL1 */
+        v = clear_field(v, 8);  /* VH */
+        v = clear_field(v, 16); /* LO */
+        v = clear_field(v, 32); /* TWED */
+        v = clear_field(v, 40); /* HCX */
         return v;
-    case (7 << 3) | 2: /* ID_AA64MMFR2_EL1 */
-        v = clear_field(v, 24);  /* NV */
+    case (7 << 3) | 2:          /* ID_AA64MMFR2_EL1 */
+        v = clear_field(v, 24); /* NV */
         return v;
-    case (6 << 3) | 2: /* ID_AA64ISAR2_EL1 */
-        v = clear_field(v, 0);   /* WFxT */
+    case (6 << 3) | 2:         /* ID_AA64ISAR2_EL1 */
+        v = clear_field(v, 0); /* WFxT */
         return v;
     default:
         return v;
@@ -170,8 +170,7 @@ done:
 undef:
     log_warn("guest: %s of unemulated system register S%u_%u_C%u_C%u_%u (pc=0x%llx), undef "
              "injected",
-             read ? "read" : "write", op0, op1, crn, crm, op2,
-             (unsigned long long)v->arch.regs.pc);
+             read ? "read" : "write", op0, op1, crn, crm, op2, (unsigned long long)v->arch.regs.pc);
     inject_undef(v);
     return EXIT_INJECT_UND;
 }

@@ -15,21 +15,28 @@
 void arch_fpsimd_save(uint64_t *buf);
 void arch_fpsimd_load(const uint64_t *buf);
 
+// clang-format off
 /* EL1 system registers, in stream order. Keep the two lists below in the same order. */
-#define EL1_REGS(X)                                                                          \
-    X(sctlr_el1) X(actlr_el1) X(cpacr_el1) X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1)  \
-        X(amair_el1) X(vbar_el1) X(contextidr_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) \
-            X(sp_el0) X(sp_el1) X(elr_el1) X(spsr_el1) X(esr_el1) X(far_el1) X(par_el1)      \
-                X(afsr0_el1) X(afsr1_el1) X(cntkctl_el1) X(mdscr_el1) X(cntv_ctl_el0)        \
-                    X(cntv_cval_el0) X(cntvoff_el2)
+#define EL1_REGS(X)                                                                                \
+    X(sctlr_el1)                                                                                   \
+    X(actlr_el1)                                                                                   \
+    X(cpacr_el1) X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1)         \
+        X(contextidr_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(sp_el0) X(sp_el1) X(elr_el1)  \
+            X(spsr_el1) X(esr_el1) X(far_el1) X(par_el1) X(afsr0_el1) X(afsr1_el1) X(cntkctl_el1)  \
+                X(mdscr_el1) X(cntv_ctl_el0) X(cntv_cval_el0) X(cntvoff_el2)
 
+// clang-format on
 #define COUNT_REG(r) +1
 #define EL1_REG_COUNT (0 EL1_REGS(COUNT_REG))
 
+// clang-format off
 /* APIA/APIB/APDA/APDB/APGA key halves, by encoding (older assemblers lack the names). */
-#define PAUTH_REGS(X)                                                                        \
-    X(S3_0_C2_C1_0) X(S3_0_C2_C1_1) X(S3_0_C2_C1_2) X(S3_0_C2_C1_3) X(S3_0_C2_C2_0)          \
-        X(S3_0_C2_C2_1) X(S3_0_C2_C2_2) X(S3_0_C2_C2_3) X(S3_0_C2_C3_0) X(S3_0_C2_C3_1)
+#define PAUTH_REGS(X)                                                                              \
+    X(S3_0_C2_C1_0)                                                                                \
+    X(S3_0_C2_C1_1)                                                                                \
+    X(S3_0_C2_C1_2) X(S3_0_C2_C1_3) X(S3_0_C2_C2_0) X(S3_0_C2_C2_1) X(S3_0_C2_C2_2)                \
+        X(S3_0_C2_C2_3) X(S3_0_C2_C3_0) X(S3_0_C2_C3_1)
+// clang-format on
 #define PAUTH_REG_COUNT (0 PAUTH_REGS(COUNT_REG))
 
 static bool have_pauth(void)
@@ -37,11 +44,10 @@ static bool have_pauth(void)
     uint64_t isar1 = read_sysreg(id_aa64isar1_el1);
     uint64_t isar2 = read_sysreg(S3_0_C0_C6_2);
     /* APA [7:4], API [11:8], GPA [27:24], GPI [31:28]; ISAR2 APA3 [15:12], GPA3 [11:8]. */
-    return ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0 ||
-           ((isar2 >> 8) & 0xff) != 0;
+    return ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0 || ((isar2 >> 8) & 0xff) != 0;
 }
 
-static void vcpu_save(void *ctx, struct vs_buf *w)
+static void vcpu_arch_el1_save(void *ctx, struct vs_buf *w)
 {
     struct vcpu *v = ctx;
     for (unsigned i = 0; i < 31; i++) {
@@ -73,7 +79,7 @@ static bool pstate_valid(uint64_t p)
     return mode == PSR_MODE_EL0t || mode == PSR_MODE_EL1t || mode == PSR_MODE_EL1h;
 }
 
-static bool vcpu_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
+static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
 {
     struct vcpu *v = ctx;
     if (version != CPU_STATE_VERSION) {
@@ -137,8 +143,8 @@ bool vcpu_arch_register_state(struct vcpu *vcpu)
     struct vmstate_ops ops = {
         .tag = VS_TAG('C', 'P', 'U', '0'),
         .version = CPU_STATE_VERSION,
-        .save = vcpu_save,
-        .load = vcpu_load,
+        .save = vcpu_arch_el1_save,
+        .load = vcpu_arch_el1_load,
         .ctx = vcpu,
     };
     return vm_register_vmstate(vcpu->vm, &ops);

@@ -11,9 +11,9 @@
 #include <arch/tlb.h>
 
 /* Traps: see sysreg_emul.c for the policy behind TID3/TIDCP/TACR/TLOR and MDCR_EL2. */
-#define GUEST_HCR                                                                            \
-    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TID3 | HCR_TSC |        \
-     HCR_TIDCP | HCR_TACR | HCR_RW | HCR_TLOR | HCR_APK | HCR_API)
+#define GUEST_HCR                                                                                  \
+    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TID3 | HCR_TSC | HCR_TIDCP |  \
+     HCR_TACR | HCR_RW | HCR_TLOR | HCR_APK | HCR_API)
 
 bool vm_arch_init(struct vm *vm)
 {
@@ -54,8 +54,8 @@ void arch_vcpu_setup_el2(struct vm *vm)
     write_sysreg(hcr_el2, GUEST_HCR);
     /* FP/SIMD stays untrapped: the guest owns those registers (the hypervisor never uses them). */
     write_sysreg(cptr_el2, CPTR_RES1 | CPTR_TZ | CPTR_TSM | CPTR_TTA | CPTR_TAM);
-    write_sysreg(mdcr_el2, MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA |
-                               MDCR_TPMS | MDCR_TTRF);
+    write_sysreg(mdcr_el2,
+                 MDCR_TPMCR | MDCR_TPM | MDCR_TDA | MDCR_TDOSA | MDCR_TDRA | MDCR_TPMS | MDCR_TTRF);
     write_sysreg(cnthctl_el2, CNTHCTL_EL1PCTEN);
     write_sysreg(cntvoff_el2, 0);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));

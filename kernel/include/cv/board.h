@@ -15,24 +15,24 @@ struct board_region {
 };
 
 struct board_irqchip {
-    hpa_t dist;             /**< GICD */
+    hpa_t dist; /**< GICD */
     uint64_t dist_size;
-    hpa_t redist;           /**< first GICR frame */
-    uint64_t redist_size;   /**< whole redistributor region */
+    hpa_t redist;         /**< first GICR frame */
+    uint64_t redist_size; /**< whole redistributor region */
 };
 
 struct board_timer {
-    uint32_t hyp_ppi;    /**< INTID of the EL2 physical timer */
-    uint32_t virt_ppi;   /**< INTID of the EL1 virtual timer */
-    uint32_t phys_ppi;   /**< INTID of the EL1 physical timer */
-    uint32_t maint_ppi;  /**< INTID of the GIC maintenance interrupt */
+    uint32_t hyp_ppi;   /**< INTID of the EL2 physical timer */
+    uint32_t virt_ppi;  /**< INTID of the EL1 virtual timer */
+    uint32_t phys_ppi;  /**< INTID of the EL1 physical timer */
+    uint32_t maint_ppi; /**< INTID of the GIC maintenance interrupt */
 };
 
 struct board_virtio_mmio {
-    hpa_t base;          /**< first transport */
-    uint64_t stride;     /**< bytes between transports */
-    uint32_t count;      /**< transports present */
-    uint32_t first_irq;  /**< INTID of the first transport */
+    hpa_t base;         /**< first transport */
+    uint64_t stride;    /**< bytes between transports */
+    uint32_t count;     /**< transports present */
+    uint32_t first_irq; /**< INTID of the first transport */
 };
 
 /** The guest's view: its RAM and where its emulated devices sit (guest-physical). */
@@ -51,9 +51,9 @@ struct board_guest_layout {
 
 struct board {
     const char *name;
-    const char *dt_compatible;  /**< root "compatible" the device tree must carry */
-    struct board_region ram;    /**< minimum RAM the board must have */
-    struct board_region uart;   /**< console PL011 */
+    const char *dt_compatible; /**< root "compatible" the device tree must carry */
+    struct board_region ram;   /**< minimum RAM the board must have */
+    struct board_region uart;  /**< console PL011 */
     uint32_t uart_irq;
     struct board_irqchip gic;
     struct board_timer timer;

@@ -26,11 +26,11 @@ enum dirty_mode {
 
 struct dirty_log {
     enum dirty_mode mode;
-    uint64_t npages;       /**< guest RAM pages covered */
-    uint64_t *fault_bits;  /**< pages marked by write faults since the last harvest */
-    uint64_t faults;       /**< write faults taken, total */
-    uint64_t harvests;     /**< harvests done, total */
-    uint64_t last_count;   /**< pages in the last harvest */
+    uint64_t npages;      /**< guest RAM pages covered */
+    uint64_t *fault_bits; /**< pages marked by write faults since the last harvest */
+    uint64_t faults;      /**< write faults taken, total */
+    uint64_t harvests;    /**< harvests done, total */
+    uint64_t last_count;  /**< pages in the last harvest */
 };
 
 static inline size_t dirty_bitmap_words(uint64_t npages)

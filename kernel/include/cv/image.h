@@ -14,7 +14,7 @@
 #define CV_IMAGE_MAX_ENTRIES 8u
 
 enum cv_image_type {
-    CV_IMG_KERNEL = 1,  /**< arm64 Image (or a bare-metal binary with the same header) */
+    CV_IMG_KERNEL = 1, /**< arm64 Image (or a bare-metal binary with the same header) */
     CV_IMG_INITRD = 2,
     CV_IMG_DTB = 3,
     CV_IMG_CMDLINE = 4,
@@ -24,16 +24,16 @@ struct cv_image_header {
     char magic[8];
     uint32_t version;
     uint32_t count;
-    uint32_t header_crc;  /**< CRC32C of header+entries with this field zero */
+    uint32_t header_crc; /**< CRC32C of header+entries with this field zero */
     uint32_t reserved;
 };
 
 struct cv_image_entry {
     uint32_t type;
-    uint32_t crc;         /**< CRC32C of the payload */
-    uint64_t offset;      /**< payload offset from the start of the bundle */
+    uint32_t crc;    /**< CRC32C of the payload */
+    uint64_t offset; /**< payload offset from the start of the bundle */
     uint64_t size;
-    char name[32];        /**< NUL-terminated, for messages */
+    char name[32]; /**< NUL-terminated, for messages */
 };
 
 struct vm;

@@ -18,10 +18,10 @@ enum mmio_result {
 
 struct mmio_access {
     gpa_t addr;
-    uint64_t offset;  /**< from the start of the device window */
-    unsigned size;    /**< bytes: 1, 2, 4 or 8 */
+    uint64_t offset; /**< from the start of the device window */
+    unsigned size;   /**< bytes: 1, 2, 4 or 8 */
     bool write;
-    uint64_t value;   /**< write: the value stored; read: filled by the device */
+    uint64_t value; /**< write: the value stored; read: filled by the device */
 };
 
 struct mmio_ops {

@@ -10,15 +10,15 @@
 #include <cv/types.h>
 
 struct shell_cmd {
-    const char *name;   /**< first word, e.g. "guest" */
-    const char *usage;  /**< e.g. "guest pause|resume|console" */
-    const char *help;   /**< one line for `help` */
+    const char *name;  /**< first word, e.g. "guest" */
+    const char *usage; /**< e.g. "guest pause|resume|console" */
+    const char *help;  /**< one line for `help` */
     /** argv[0] is the command name. Return 0 on success, nonzero after printing usage/error. */
     int (*fn)(int argc, char **argv);
 };
 
-#define SHELL_CMD(id, ...)                                                                   \
-    static const struct shell_cmd shell_cmd_##id                                           \
+#define SHELL_CMD(id, ...)                                                                         \
+    static const struct shell_cmd shell_cmd_##id                                                   \
         __attribute__((used, section("shell_cmds"), aligned(8))) = __VA_ARGS__
 
 /** Prints "usage: <cmd->usage>". Returns 1 for convenient `return shell_usage(c);`. */

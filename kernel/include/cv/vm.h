@@ -16,9 +16,9 @@
 #include <arch/vm.h>
 
 enum vm_state {
-    VM_STOPPED,   /**< not started, powered off, or failed to load */
+    VM_STOPPED, /**< not started, powered off, or failed to load */
     VM_RUNNING,
-    VM_PAUSED,    /**< by the operator or the checkpoint engine */
+    VM_PAUSED, /**< by the operator or the checkpoint engine */
 };
 
 /** Why the guest left; counted per reason for `status`. */
@@ -29,9 +29,9 @@ enum exit_reason {
     EXIT_SYSREG,
     EXIT_WFX,
     EXIT_IRQ,
-    EXIT_DIRTY,        /**< write-protect fault for dirty logging */
-    EXIT_INJECT_ABT,   /**< bad access answered with an injected abort */
-    EXIT_INJECT_UND,   /**< answered with an injected undefined instruction */
+    EXIT_DIRTY,      /**< write-protect fault for dirty logging */
+    EXIT_INJECT_ABT, /**< bad access answered with an injected abort */
+    EXIT_INJECT_UND, /**< answered with an injected undefined instruction */
     EXIT_OTHER,
     EXIT__COUNT,
 };
@@ -48,8 +48,8 @@ enum vm_power_req {
 struct guest_ram {
     gpa_t base;
     uint64_t size;
-    hpa_t host;    /**< contiguous host backing */
-    uint8_t *hva;  /**< the same, as a hypervisor pointer */
+    hpa_t host;   /**< contiguous host backing */
+    uint8_t *hva; /**< the same, as a hypervisor pointer */
 };
 
 #define VM_MAX_VMSTATE 16
@@ -72,7 +72,7 @@ struct vm {
     unsigned vmstate_count;
     uint64_t exits[EXIT__COUNT];
     uint64_t started_us;
-    gpa_t entry;       /**< where the vCPU starts after (re)load */
+    gpa_t entry;        /**< where the vCPU starts after (re)load */
     uint64_t entry_arg; /**< x0 at entry (the device tree for Linux) */
 };
 

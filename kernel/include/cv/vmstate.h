@@ -13,9 +13,9 @@
 struct vs_buf {
     uint8_t *data;
     size_t cap;
-    size_t len;  /**< bytes written (writer) or valid (reader) */
-    size_t pos;  /**< read position */
-    bool err;    /**< overrun on write or read; sticky */
+    size_t len; /**< bytes written (writer) or valid (reader) */
+    size_t pos; /**< read position */
+    bool err;   /**< overrun on write or read; sticky */
 };
 
 void vs_init_writer(struct vs_buf *b, void *mem, size_t cap);
@@ -43,7 +43,7 @@ struct vmstate_ops {
     void *ctx;
 };
 
-#define VS_TAG(a, b, c, d) \
+#define VS_TAG(a, b, c, d)                                                                         \
     ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
 #endif

@@ -5,11 +5,11 @@
 
 #include <cv/types.h>
 
-#define read_sysreg(r)                                                                       \
-    __extension__({                                                                                       \
-        uint64_t v__;                                                                        \
-        __asm__ volatile("mrs %0, " #r : "=r"(v__));                                         \
-        v__;                                                                                 \
+#define read_sysreg(r)                                                                             \
+    __extension__({                                                                                \
+        uint64_t v__;                                                                              \
+        __asm__ volatile("mrs %0, " #r : "=r"(v__));                                               \
+        v__;                                                                                       \
     })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 #define isb() __asm__ volatile("isb" ::: "memory")

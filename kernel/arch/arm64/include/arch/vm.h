@@ -16,23 +16,23 @@
  */
 struct vcpu_regs {
     uint64_t x[31];
-    uint64_t pc;      /**< ELR_EL2 */
-    uint64_t pstate;  /**< SPSR_EL2 */
+    uint64_t pc;     /**< ELR_EL2 */
+    uint64_t pstate; /**< SPSR_EL2 */
 };
 
 /** What the exit path recorded about the last exit. */
 struct vcpu_exit_info {
-    uint64_t kind;   /**< 0 = synchronous, 1 = IRQ, 2 = FIQ, 3 = SError */
+    uint64_t kind; /**< 0 = synchronous, 1 = IRQ, 2 = FIQ, 3 = SError */
     uint64_t esr;
     uint64_t far;
     uint64_t hpfar;
 };
 
 struct vcpu_arch {
-    struct vcpu_regs regs;     /**< offset 0: the exit path (vectors.S) depends on it */
+    struct vcpu_regs regs; /**< offset 0: the exit path (vectors.S) depends on it */
     struct vcpu_exit_info exit;
     uint64_t mpidr;
-    bool wfi_pending;          /**< guest waits for an interrupt */
+    bool wfi_pending; /**< guest waits for an interrupt */
 };
 
 struct vm_arch {

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Driver for the board's own PL011 (board_desc.uart), the hypervisor's console. Polled
+ * transmit, interrupt-driven receive: the receive FIFO is only 32 bytes deep, so pl011_irq()
+ * moves it into the console's 4 KiB ring on every UART interrupt. Target only.
+ */
+#ifndef CV_PL011_H
+#define CV_PL011_H
+
+#include <cv/types.h>
+
+/**
+ * Programs the UART: 8N1, FIFOs on, transmit and receive enabled, receive and receive-timeout
+ * interrupts unmasked (the interrupt controller side is the caller's). Boot context.
+ */
+void pl011_init(void);
+/** Sends one byte, busy-waiting while the transmit FIFO is full. Any context. */
+void pl011_putc(char c);
+/** Returns the next received byte, or -1 if the receive FIFO is empty. Any context. */
+int pl011_getc(void);
+/** UART interrupt: drains the receive FIFO into console_rx_push(). Hypervisor context. */
+void pl011_irq(void);
+
+#endif
