@@ -218,6 +218,7 @@ void vm_resume(struct vm *vm)
 
 void vm_run_once(struct vm *vm)
 {
+    dirty_log_guest_entering(&vm->dirty);
     vcpu_arch_run(&vm->vcpu);
     switch (vm->power_req) {
     case VM_POWER_OFF:

@@ -31,6 +31,7 @@ struct dirty_log {
     uint64_t faults;      /**< write faults taken, total */
     uint64_t harvests;    /**< harvests done, total */
     uint64_t last_count;  /**< pages in the last harvest */
+    uint64_t inflight;    /**< 1 + page whose write faulted on the last exit; 0 if none */
 };
 
 static inline size_t dirty_bitmap_words(uint64_t npages)
@@ -51,6 +52,11 @@ bool dirty_log_start(struct vm *vm, enum dirty_mode mode);
 uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out);
 /** Stops logging and restores ordinary writable mappings. */
 void dirty_log_stop(struct vm *vm);
+/** The vCPU is about to run: a faulted write is no longer in flight. Hot path, inline. */
+static inline void dirty_log_guest_entering(struct dirty_log *d)
+{
+    d->inflight = 0;
+}
 /** Called by the arch fault handler for a write to a logged page. Returns false if not logged. */
 bool dirty_log_fault(struct vm *vm, gpa_t addr);
 
