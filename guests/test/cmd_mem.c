@@ -64,11 +64,13 @@ void cmd_mem(int argc, char **argv)
 {
     uint64_t num[3] = {0, 0, 1};
     int nums = 0;
-    bool verbose = false;
+    bool verbose = false, flush = false;
     bool ok = true;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) {
             verbose = true;
+        } else if (strcmp(argv[i], "-f") == 0) {
+            flush = true;
         } else if (nums < 3 && parse_u64(argv[i], &num[nums])) {
             nums++;
         } else {
@@ -77,7 +79,7 @@ void cmd_mem(int argc, char **argv)
     }
     uint64_t epochs = num[0], pages = num[1], seed = num[2];
     if (!ok || nums < 2 || pages == 0 || pages > WORK_PAGES) {
-        con_printf("error: usage: mem <epochs (0: until a key)> <pages 1..%u> [seed] [-v]\n",
+        con_printf("error: usage: mem <epochs (0: until a key)> <pages 1..%u> [seed] [-v] [-f]\n",
                    WORK_PAGES);
         return;
     }
@@ -90,6 +92,14 @@ void cmd_mem(int argc, char **argv)
     uint64_t e;
     for (e = 1; epochs == 0 || e <= epochs; e++) {
         uint64_t h = run_epoch(seed, e, (uint32_t)pages);
+        if (flush && e % 64 == 0) {
+            /*
+             * -f: invalidate the TLB every 64 epochs. QEMU resizes its software TLB only when
+             * it is flushed while well used, so benchmarks use this once to warm it up the same
+             * way with and without the hypervisor.
+             */
+            __asm__ volatile("dsb ishst; tlbi vmalle1is; dsb ish; isb" ::: "memory");
+        }
         if (verbose) {
             con_printf("mem: epoch=%lu pages=%lu checksum=0x%016lx\n", e, pages, h);
         }

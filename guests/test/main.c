@@ -208,6 +208,25 @@ static void cmd_reset(int argc, char **argv)
     con_printf("reset: failed ret=%ld\n", r);
 }
 
+/* ---- exit round trip ---- */
+
+/* `hvc <n>`: n SMCCC_VERSION calls back to back; the cost of one guest exit and return. */
+static void cmd_hvc(int argc, char **argv)
+{
+    uint64_t n;
+    if (argc != 2 || !parse_u64(argv[1], &n) || n == 0 || n > 100000000) {
+        con_printf("error: usage: hvc <count 1..100000000>\n");
+        return;
+    }
+    uint64_t freq = read_sysreg(cntfrq_el0);
+    uint64_t start = counter_now();
+    for (uint64_t i = 0; i < n; i++) {
+        (void)smccc_call(false, 0x80000000u, 0, 0, 0);
+    }
+    uint64_t us = ticks_to_us(counter_now() - start, freq);
+    con_printf("hvc: n=%lu total_us=%lu per_call_ns=%lu\n", n, us, us * 1000 / n);
+}
+
 /* ---- misc ---- */
 
 static void cmd_hello(int argc, char **argv)
@@ -250,6 +269,7 @@ static const struct command commands[] = {
     {"hello", cmd_hello, "print a greeting"},
     {"info", cmd_info, "EL, ids, counter frequency, memory layout"},
     {"timer", cmd_timer, "<hz> <seconds>: count virtual timer interrupts"},
+    {"hvc", cmd_hvc, "<n>: n HVC round trips (SMCCC_VERSION), timed"},
     {"psci", cmd_psci, "query PSCI/SMCCC versions and features, try CPU_ON"},
     {"poweroff", cmd_poweroff, "PSCI SYSTEM_OFF"},
     {"reset", cmd_reset, "PSCI SYSTEM_RESET"},

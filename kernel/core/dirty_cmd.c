@@ -5,9 +5,11 @@
 
 #include <cv/dirty.h>
 #include <cv/dirty_verify.h>
+#include <cv/hv.h>
 #include <cv/log.h>
 #include <cv/page.h>
 #include <cv/shell.h>
+#include <cv/timer.h>
 #include <cv/vm.h>
 
 #define VERIFY_DEFAULT_REGION 0x41000000ull
@@ -226,10 +228,44 @@ static bool parse_mode(const char *s, enum dirty_mode *m)
     return true;
 }
 
+/* `dirty auto`: harvest every few milliseconds while the guest runs, as checkpoints will. */
+static uint64_t auto_harvested;
+
+static void auto_harvest(void *ctx)
+{
+    struct vm *vm = ctx;
+    uint64_t *bits = get_bits(vm->dirty.npages);
+    if (bits && vm->dirty.mode != DIRTY_OFF) {
+        auto_harvested += dirty_log_harvest(vm, bits);
+    }
+}
+
+static int cmd_auto(struct vm *vm, const char *arg)
+{
+    if (strcmp(arg, "off") == 0) {
+        hv_periodic_stop(HV_PERIODIC_DIRTY);
+        cv_printf("dirty: auto off harvested=%llu\n", (unsigned long long)auto_harvested);
+        return 0;
+    }
+    uint64_t ms;
+    if (!parse_u64(arg, &ms) || ms == 0 || ms > 60000) {
+        cv_printf("usage: dirty auto <ms 1..60000>|off\n");
+        return 1;
+    }
+    if (vm->dirty.mode == DIRTY_OFF) {
+        cv_printf("dirty: not logging; 'dirty start wp|dbm' first\n");
+        return 1;
+    }
+    auto_harvested = 0;
+    hv_periodic_start(HV_PERIODIC_DIRTY, (uint64_t)ms * 1000, auto_harvest, vm);
+    cv_printf("dirty: auto every %llu ms\n", (unsigned long long)ms);
+    return 0;
+}
+
 static int cmd_dirty(int argc, char **argv);
 
 #define DIRTY_USAGE                                                                                \
-    "dirty start wp|dbm | stop | status | harvest | verify wp|dbm <epochs> <ms> "                  \
+    "dirty start wp|dbm | stop | status | harvest | auto <ms>|off | verify wp|dbm <epochs> <ms> "  \
     "[region_gpa region_pages]"
 SHELL_CMD(dirty, {"dirty", DIRTY_USAGE, "guest RAM dirty-page logging", cmd_dirty});
 
@@ -295,6 +331,7 @@ static int cmd_dirty(int argc, char **argv)
         return 0;
     }
     if (strcmp(sub, "stop") == 0 && argc == 2) {
+        hv_periodic_stop(HV_PERIODIC_DIRTY);
         dirty_log_stop(vm);
         cv_printf("dirty: stopped\n");
         return 0;
@@ -316,8 +353,15 @@ static int cmd_dirty(int argc, char **argv)
             cv_printf("dirty: out of memory\n");
             return 1;
         }
-        cv_printf("dirty: harvested=%llu\n", (unsigned long long)dirty_log_harvest(vm, bits));
+        uint64_t t0 = time_now_ns();
+        uint64_t n = dirty_log_harvest(vm, bits);
+        uint64_t t1 = time_now_ns();
+        cv_printf("dirty: harvested=%llu ns=%llu\n", (unsigned long long)n,
+                  (unsigned long long)(t1 - t0));
         return 0;
+    }
+    if (strcmp(sub, "auto") == 0 && argc == 3) {
+        return cmd_auto(vm, argv[2]);
     }
     if (strcmp(sub, "verify") == 0) {
         return cmd_verify(vm, argc, argv);

@@ -11,22 +11,79 @@
 #include <cv/vpl011.h>
 
 static struct vpl011 guest_uart;
-static volatile bool deadline_hit;
+
+/*
+ * Timed work of the hypervisor (periodic dirty harvests today, checkpoints later) runs from the
+ * main loop, between exits. The EL2 timer is programmed for the earliest deadline so that a
+ * guest that never exits on its own is still interrupted on time.
+ */
+struct periodic {
+    hv_periodic_fn fn;
+    void *ctx;
+    uint64_t period; /* ticks; 0 = slot unused */
+    uint64_t next;
+};
+static struct periodic periodic[HV_PERIODIC__COUNT];
+static uint64_t run_until; /* vm_run_for_ms deadline in ticks; 0 = none */
+
+static void program_timer(void)
+{
+    uint64_t t = run_until;
+    for (unsigned i = 0; i < HV_PERIODIC__COUNT; i++) {
+        if (periodic[i].period && (t == 0 || periodic[i].next < t)) {
+            t = periodic[i].next;
+        }
+    }
+    timer_arch_set_deadline(t);
+}
 
 void hv_timer_expired(void)
 {
-    deadline_hit = true;
+    /* Nothing to do here: the main loop checks the deadlines after every exit. */
+}
+
+void hv_periodic_start(enum hv_periodic_id id, uint64_t period_us, hv_periodic_fn fn, void *ctx)
+{
+    uint64_t p = timer_us_to_ticks(period_us);
+    periodic[id] = (struct periodic){fn, ctx, p ? p : 1, timer_arch_ticks() + (p ? p : 1)};
+    program_timer();
+}
+
+void hv_periodic_stop(enum hv_periodic_id id)
+{
+    periodic[id].period = 0;
+    program_timer();
+}
+
+static void run_due(void)
+{
+    uint64_t now = timer_arch_ticks();
+    bool any = false;
+    for (unsigned i = 0; i < HV_PERIODIC__COUNT; i++) {
+        struct periodic *p = &periodic[i];
+        if (p->period && now >= p->next) {
+            p->next += p->period;
+            if (p->next <= now) {
+                p->next = now + p->period; /* fell behind: skip, do not burst */
+            }
+            p->fn(p->ctx);
+            any = true;
+        }
+    }
+    if (any) {
+        program_timer();
+    }
 }
 
 void vm_run_for_ms(struct vm *vm, unsigned ms)
 {
-    uint64_t end = timer_arch_ticks() + timer_us_to_ticks((uint64_t)ms * 1000);
-    deadline_hit = false;
-    timer_arch_set_deadline(end);
-    while (vm->state == VM_RUNNING && !deadline_hit && timer_arch_ticks() < end) {
+    run_until = timer_arch_ticks() + timer_us_to_ticks((uint64_t)ms * 1000);
+    program_timer();
+    while (vm->state == VM_RUNNING && timer_arch_ticks() < run_until) {
         vm_run_once(vm);
     }
-    timer_arch_set_deadline(0);
+    run_until = 0;
+    program_timer();
 }
 
 static bool setup_guest(struct vm *vm, uint64_t board_ram)
@@ -84,5 +141,6 @@ void hv_main(const void *fdt)
         } else {
             cpu_arch_idle(vm);
         }
+        run_due();
     }
 }

@@ -16,11 +16,12 @@ class Timeout(Exception):
 
 
 class Board:
-    def __init__(self, image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=()):
+    def __init__(self, image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=(),
+                 machine="virt,virtualization=on,gic-version=3"):
         self.log_path = log_path
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "w", encoding="utf-8", errors="replace")
-        self.args = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3",
+        self.args = ["qemu-system-aarch64", "-M", machine,
                      "-cpu", cpu, "-m", mem, "-display", "none", "-monitor", "none",
                      "-serial", "stdio", "-kernel", image, *extra]
         self.buf = ""
@@ -89,3 +90,31 @@ class Board:
         self.proc.wait(timeout=10)
         self.reader.join(timeout=5)
         self.log.close()
+
+    def guest(self, line, pattern, timeout=60):
+        """Attaches to the guest's console, runs one guest command, waits for pattern (a
+        regex that should end with a newline), detaches; returns the match."""
+        self.send("guest console\r")
+        self.expect(r"attached to guest console", 10)
+        self.send(line + "\r")
+        m = self.expect(pattern, timeout)
+        self.send("\x1d")
+        self.expect(r"detached from guest console", 10)
+        self.expect(re.escape(PROMPT), 10)
+        return m
+
+    def guest_start(self, line):
+        """Starts a long-running guest command and returns to the shell without waiting."""
+        self.send("guest console\r")
+        self.expect(r"attached to guest console", 10)
+        self.send(line + "\r")
+        self.send("\x1d")
+        self.expect(r"detached from guest console", 10)
+        self.expect(re.escape(PROMPT), 10)
+
+
+
+def native_guest(image, log_path, cpu="max,pauth-impdef=on", mem="1G"):
+    """Boots a guest image directly at EL1 under QEMU (no hypervisor), for same-run baselines.
+    Its console is the guest's own."""
+    return Board(image, log_path, cpu=cpu, mem=mem, machine="virt,gic-version=3")

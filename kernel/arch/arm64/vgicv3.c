@@ -853,7 +853,8 @@ void vgic_save(struct vgic *g, struct vs_buf *w)
     for (unsigned n = 0; n < VGIC_NR_IRQS; n++) {
         vs_put_u8(w, g->irq[n].prio);
         vs_put_u8(w, g->irq[n].flags);
-        vs_put_u32(w, g->irq[n].pintid);
+        /* pintid is stale once HW is cleared; the format (and vgic_load) wants 0 then. */
+        vs_put_u32(w, (g->irq[n].flags & VGIC_IRQ_HW) ? g->irq[n].pintid : 0u);
     }
     for (unsigned n = 0; n < VGIC_NR_SPIS; n++) {
         vs_put_u32(w, g->irouter[n]);
@@ -872,7 +873,8 @@ void vgic_save(struct vgic *g, struct vs_buf *w)
     vs_put_u8(w, g->lr_used);
     vs_put_u32(w, g->lr_took_latch);
     for (unsigned n = 0; n < g->nr_lrs; n++) {
-        vs_put_u8(w, g->lr_intid[n]);
+        /* Entries past lr_used are stale after a sync; the format (and vgic_load) wants 0. */
+        vs_put_u8(w, n < g->lr_used ? g->lr_intid[n] : 0);
         vs_put_u64(w, ich_lr_read(n));
     }
 }

@@ -18,6 +18,16 @@ bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size);
 bool vm_boot(struct vm *vm);
 /** Runs the guest for about ms milliseconds (it must be running), then returns. */
 void vm_run_for_ms(struct vm *vm, unsigned ms);
+/** Timed work run by the main loop between exits; one slot per user. */
+enum hv_periodic_id {
+    HV_PERIODIC_DIRTY,      /**< `dirty auto`: periodic harvests */
+    HV_PERIODIC_CHECKPOINT, /**< the checkpoint engine */
+    HV_PERIODIC__COUNT,
+};
+typedef void (*hv_periodic_fn)(void *ctx);
+/** Calls fn(ctx) every period_us from the main loop (hypervisor context). Replaces the slot. */
+void hv_periodic_start(enum hv_periodic_id id, uint64_t period_us, hv_periodic_fn fn, void *ctx);
+void hv_periodic_stop(enum hv_periodic_id id);
 /** Called from the interrupt path when the hypervisor's deadline timer fired. */
 void hv_timer_expired(void);
 

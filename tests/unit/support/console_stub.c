@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <cv/log.h>
+#include <cv/timer.h>
 
 #include "console_stub.h"
 
@@ -44,4 +45,9 @@ void console_stub_clear(void)
 {
     len = 0;
     text[0] = '\0';
+}
+
+uint64_t time_now_ns(void)
+{
+    return time_now_us() * 1000;
 }
