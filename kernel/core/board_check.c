@@ -277,7 +277,9 @@ static bool check_virtio(const struct board *d, const void *fdt)
 bool board_check_fdt(const struct board *desc, const void *fdt, uint64_t *ram_size_out)
 {
     int err = fdt ? fdt_check_header(fdt) : -FDT_ERR_BADMAGIC;
-    if (err == 0 && fdt_totalsize(fdt) > FDT_MAX_SIZE) {
+    /* libfdt loads tags as aligned 32-bit words and fdt_check_header does not check that the
+     * structure block is 4-byte aligned, as the devicetree spec requires. */
+    if (err == 0 && (fdt_totalsize(fdt) > FDT_MAX_SIZE || fdt_off_dt_struct(fdt) % 4 != 0)) {
         err = -FDT_ERR_BADSTRUCTURE;
     }
     if (err) {

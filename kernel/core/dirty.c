@@ -117,6 +117,8 @@ uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out)
      * retried store lands in the next epoch's log (faulting again, or setting the DBM dirty
      * state), and the log stays exact instead of conservative.
      */
+    d->harvest_inflight = d->last_fault;
+    d->last_fault = 0;
     uint64_t skip_word = ~0ull, skip_mask = 0;
     if (d->inflight) {
         skip_word = (d->inflight - 1) / 64;
@@ -164,6 +166,7 @@ bool dirty_log_fault(struct vm *vm, gpa_t addr)
     uint64_t i = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
     d->fault_bits[i / 64] |= 1ull << (i % 64);
     d->inflight = i + 1;
+    d->last_fault = i + 1;
     s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
     d->faults++;
     return true;

@@ -100,13 +100,28 @@ void ich_ap1r_write(unsigned n, uint64_t v)
     fake_ich.ap1r[n] = v;
 }
 
+void fake_ich_activate(uint32_t p)
+{
+    FZ_CHECK(p < 1020 && !fake_ich.phys_active[p], "physical INTID %u activated twice", p);
+    fake_ich.phys_active[p] = true;
+    fake_ich.nr_active++;
+}
+
+void fake_ich_deactivate(uint32_t p)
+{
+    FZ_CHECK(p < 1020, "deactivation of INTID %u", p);
+    if (fake_ich.strict) {
+        FZ_CHECK(fake_ich.phys_active[p], "physical INTID %u deactivated but not active", p);
+    }
+    if (fake_ich.phys_active[p]) {
+        fake_ich.phys_active[p] = false;
+        fake_ich.nr_active--;
+    }
+    fake_ich.deactivations++;
+}
+
 void icc_dir_write(uint32_t intid)
 {
     FZ_CHECK(intid < 1020, "ICC_DIR_EL1 written with INTID %u", intid);
-    if (fake_ich.strict) {
-        FZ_CHECK(fake_ich.phys_active[intid], "physical INTID %u deactivated but not active",
-                 intid);
-    }
-    fake_ich.phys_active[intid] = false;
-    fake_ich.deactivations++;
+    fake_ich_deactivate(intid);
 }

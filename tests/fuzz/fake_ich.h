@@ -23,6 +23,7 @@ struct fake_ich {
     /** Check the physical model: deactivating an INTID that is not active aborts. */
     bool strict;
     bool phys_active[1024];
+    unsigned nr_active; /**< how many phys_active entries are set */
     unsigned long deactivations;
 };
 
@@ -34,5 +35,9 @@ extern struct fake_ich fake_ich;
  * (5..7 are architectural; 1..8 accepted).
  */
 void fake_ich_reset(unsigned list_regs, unsigned pre_bits, bool strict);
+
+/** The hypervisor acknowledged physical INTID p / the hardware deactivated it. */
+void fake_ich_activate(uint32_t p);
+void fake_ich_deactivate(uint32_t p);
 
 #endif

@@ -84,29 +84,30 @@ static bool model_forwarded(uint32_t n)
 
 static void check_phys(void)
 {
-    /* Outside a guest run every lent physical INTID belongs to exactly one HW-linked vINTID. */
-    static unsigned owners[1024];
-    memset(owners, 0, sizeof(owners));
+    /* Outside a guest run every lent physical INTID belongs to exactly one HW-linked vINTID:
+     * each HW link names an active INTID, no two name the same, and the counts agree. */
+    uint32_t linked[1024 / 32] = {0};
+    unsigned links = 0;
     for (uint32_t n = 0; n < VGIC_NR_IRQS; n++) {
         const struct vgic_irq *i = &G.irq[n];
         FZ_CHECK((i->flags & ~VGIC_IRQ_ALL_FLAGS) == 0, "INTID %u flags 0x%x", n, i->flags);
         FZ_CHECK((i->prio & ~VGIC_PRIO_MASK) == 0, "INTID %u priority 0x%x", n, i->prio);
         if (n < 16) {
-            FZ_CHECK((i->flags & VGIC_IRQ_EDGE) && !(i->flags & VGIC_IRQ_HW),
-                     "SGI %u flags 0x%x", n, i->flags);
+            FZ_CHECK((i->flags & VGIC_IRQ_EDGE) && !(i->flags & VGIC_IRQ_HW), "SGI %u flags 0x%x",
+                     n, i->flags);
         }
         if (i->flags & VGIC_IRQ_HW) {
-            FZ_CHECK(i->pintid >= 16 && i->pintid < 1020, "INTID %u HW pINTID %u", n, i->pintid);
-            FZ_CHECK(fake_ich.phys_active[i->pintid],
-                     "INTID %u HW-linked to pINTID %u, which is no longer active", n, i->pintid);
-            owners[i->pintid]++;
+            uint32_t p = i->pintid;
+            FZ_CHECK(p >= 16 && p < 1020, "INTID %u HW pINTID %u", n, p);
+            FZ_CHECK(fake_ich.phys_active[p],
+                     "INTID %u HW-linked to pINTID %u, which is no longer active", n, p);
+            FZ_CHECK(!((linked[p / 32] >> (p % 32)) & 1), "pINTID %u linked twice", p);
+            linked[p / 32] |= 1u << (p % 32);
+            links++;
         }
     }
-    for (uint32_t p = 0; p < 1024; p++) {
-        FZ_CHECK(owners[p] == (fake_ich.phys_active[p] ? 1u : 0u),
-                 "physical INTID %u: active=%d, linked by %u vINTIDs (leaked or shared)", p,
-                 fake_ich.phys_active[p], owners[p]);
-    }
+    FZ_CHECK(links == fake_ich.nr_active, "%u physical INTIDs lent, %u HW links (leaked)",
+             fake_ich.nr_active, links);
     for (uint32_t n = 0; n < VGIC_NR_SPIS; n++) {
         FZ_CHECK((G.irouter[n] & ~0xffffffu) == 0, "IROUTER%u 0x%x", n + 32, G.irouter[n]);
     }
@@ -118,8 +119,8 @@ static void check_after_flush(void)
 {
     FZ_CHECK(G.lrs_loaded, "flush did not load the LRs");
     FZ_CHECK(G.lr_used <= fake_ich.nr_lrs, "lr_used %u of %u", G.lr_used, fake_ich.nr_lrs);
-    FZ_CHECK((G.lr_took_latch >> G.lr_used) == 0, "lr_took_latch 0x%x, %u used",
-             G.lr_took_latch, G.lr_used);
+    FZ_CHECK((G.lr_took_latch >> G.lr_used) == 0, "lr_took_latch 0x%x, %u used", G.lr_took_latch,
+             G.lr_used);
     uint32_t in_lr[VGIC_NR_IRQS / 32] = {0};
     for (unsigned l = 0; l < fake_ich.nr_lrs; l++) {
         uint64_t lr = fake_ich.lr[l];
@@ -281,7 +282,7 @@ static void op_hw(struct fz *f)
         return;
     }
     if (p < 1020) {
-        fake_ich.phys_active[p] = true; /* acknowledged and priority-dropped by the caller */
+        fake_ich_activate(p); /* acknowledged and priority-dropped by the caller */
     }
     vgic_inject_hw(&G, v, p);
     check_phys();
@@ -311,7 +312,7 @@ static void guest_deactivate(struct fz *f)
         uint32_t p = LR_PINTID(*lr);
         FZ_CHECK(p < 1020 && fake_ich.phys_active[p],
                  "guest deactivated HW LR%u: pINTID %u not active", l, p);
-        fake_ich.phys_active[p] = false;
+        fake_ich_deactivate(p);
     }
 }
 
@@ -484,19 +485,19 @@ static void boot(struct prog *p, uint8_t cfg)
 {
     p->n = 0;
     emit(p, cfg, 1);
-    mmio_w(p, true, 0x14, 4, 0);   /* GICR_WAKER: wake */
-    mmio_r(p, true, 0x14, 4);      /* poll ChildrenAsleep */
+    mmio_w(p, true, 0x14, 4, 0);    /* GICR_WAKER: wake */
+    mmio_r(p, true, 0x14, 4);       /* poll ChildrenAsleep */
     mmio_w(p, false, 0x0, 4, 0x13); /* ARE | EnableGrp1 | EnableGrp0 */
     for (uint32_t n = 1; n < 4; n++) {
         mmio_w(p, false, 0x80 + 4 * n, 4, 0xffffffff); /* IGROUPR */
     }
-    mmio_w(p, true, 0x10080, 4, 0xffffffff);      /* IGROUPR0 */
-    mmio_w(p, true, 0x1041b, 1, 0xa0);            /* PPI 27 priority */
-    mmio_w(p, true, 0x10100, 4, 1u << 27);        /* enable PPI 27 */
-    mmio_w(p, false, 0x420, 4, 0x80604020);       /* SPIs 32..35 priorities */
-    mmio_w(p, false, 0x104, 4, 0xf);              /* enable SPIs 32..35 */
-    mmio_w(p, false, 0xc08, 4, 0x8);              /* SPI 33 edge */
-    mmio_w(p, false, 0x6000 + 8 * 34, 8, 0x0);    /* IROUTER34 */
+    mmio_w(p, true, 0x10080, 4, 0xffffffff);   /* IGROUPR0 */
+    mmio_w(p, true, 0x1041b, 1, 0xa0);         /* PPI 27 priority */
+    mmio_w(p, true, 0x10100, 4, 1u << 27);     /* enable PPI 27 */
+    mmio_w(p, false, 0x420, 4, 0x80604020);    /* SPIs 32..35 priorities */
+    mmio_w(p, false, 0x104, 4, 0xf);           /* enable SPIs 32..35 */
+    mmio_w(p, false, 0xc08, 4, 0x8);           /* SPI 33 edge */
+    mmio_w(p, false, 0x6000 + 8 * 34, 8, 0x0); /* IROUTER34 */
     emit(p, OP_GUEST_VMCR, 1);
     emit(p, ICH_VMCR_ENG1 | ICH_VMCR_ENG0 | (0xf0ull << ICH_VMCR_PMR_SHIFT), 4);
 }

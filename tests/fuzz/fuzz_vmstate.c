@@ -106,8 +106,8 @@ static void vgic_one(const uint8_t *body, size_t n, uint32_t version)
     FZ_CHECK(accepted(vgic_load(&G, &r, version, true), &r) && r.pos == used,
              "vgic_load(apply=true) disagrees with the check");
     size_t m = vgic_save_now(out, sizeof(out));
-    FZ_CHECK(m == n && memcmp(out, body, n) == 0, "round trip: saved %zu bytes, loaded %zu%s", m,
-             n, m == n ? " (contents differ)" : "");
+    FZ_CHECK(m == n && memcmp(out, body, n) == 0, "round trip: saved %zu bytes, loaded %zu%s", m, n,
+             m == n ? " (contents differ)" : "");
 
     /* Run from it: exit (sync), entry (flush), exit; then it must still save and load. */
     (void)vgic_has_pending(&G);
@@ -174,11 +174,10 @@ static void uart_one(const uint8_t *body, size_t n, uint32_t version)
     uint32_t cr = le32(body + UART_CR_OFF);
     bool tx = (cr & 1u) && (cr & 0x100u);
     uint32_t ris_in = le32(body + UART_RIS_OFF), ris_out = le32(out + UART_RIS_OFF);
-    FZ_CHECK(ris_out == ((ris_in & ~INT_TX) | (tx ? INT_TX : 0)), "RIS 0x%x saved as 0x%x",
-             ris_in, ris_out);
+    FZ_CHECK(ris_out == ((ris_in & ~INT_TX) | (tx ? INT_TX : 0)), "RIS 0x%x saved as 0x%x", ris_in,
+             ris_out);
     FZ_CHECK(memcmp(out, body, UART_RIS_OFF) == 0 &&
-                 memcmp(out + UART_RIS_OFF + 4, body + UART_RIS_OFF + 4, n - UART_RIS_OFF - 4) ==
-                     0,
+                 memcmp(out + UART_RIS_OFF + 4, body + UART_RIS_OFF + 4, n - UART_RIS_OFF - 4) == 0,
              "round trip differs outside RIS");
 
     /* Run from it: drain the FIFO in order through DR, then it must still save and load. */

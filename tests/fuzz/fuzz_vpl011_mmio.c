@@ -105,8 +105,8 @@ static void push(uint8_t c)
     bool room = count < depth();
     vpl011_rx_push(&U, (char)c);
     if (room) {
-        FZ_CHECK(U.rx_count == count + 1 &&
-                     U.rx[(U.rx_head + count) % VPL011_FIFO] == c && (U.ris & INT_RX),
+        FZ_CHECK(U.rx_count == count + 1 && U.rx[(U.rx_head + count) % VPL011_FIFO] == c &&
+                     (U.ris & INT_RX),
                  "pushed byte not at the tail");
     } else {
         FZ_CHECK(U.rx_count == count && U.rx_dropped == dropped + 1 && (U.rsr & 8u) &&
@@ -136,8 +136,10 @@ static void op_mmio(struct fz *f)
     FZ_CHECK(r == MMIO_OK || r == MMIO_BAD_ACCESS, "MMIO result %d", (int)r);
     bool pop = !wr && r == MMIO_OK && off == DR;
     if (r != MMIO_OK || (!wr && !pop)) {
-        FZ_CHECK(memcmp(&before, &U, sizeof(U)) == 0, "%s at 0x%llx size %u (result %d) changed "
-                 "the state", wr ? "write" : "read", (unsigned long long)off, size, (int)r);
+        FZ_CHECK(memcmp(&before, &U, sizeof(U)) == 0,
+                 "%s at 0x%llx size %u (result %d) changed "
+                 "the state",
+                 wr ? "write" : "read", (unsigned long long)off, size, (int)r);
     }
     if (r == MMIO_OK && !wr) {
         FZ_CHECK(size == 8 || (a.value >> (8 * size)) == 0, "read at 0x%llx size %u: 0x%llx",
@@ -230,13 +232,13 @@ static void r32(struct prog *p, uint16_t off)
 void fuzz_make_seeds(void)
 {
     struct prog p = {.n = 0};
-    w32(&p, CR, 0);           /* disable */
-    w32(&p, ICR, 0x7ff);      /* clear interrupts */
-    w32(&p, 0x024, 1);        /* IBRD */
-    w32(&p, 0x028, 0);        /* FBRD */
-    w32(&p, LCR_H, 0x70);     /* 8N1, FIFO on */
-    w32(&p, CR, 0x301);       /* UARTEN | TXE | RXE */
-    w32(&p, IMSC, 0x50);      /* RX | RT */
+    w32(&p, CR, 0);       /* disable */
+    w32(&p, ICR, 0x7ff);  /* clear interrupts */
+    w32(&p, 0x024, 1);    /* IBRD */
+    w32(&p, 0x028, 0);    /* FBRD */
+    w32(&p, LCR_H, 0x70); /* 8N1, FIFO on */
+    w32(&p, CR, 0x301);   /* UARTEN | TXE | RXE */
+    w32(&p, IMSC, 0x50);  /* RX | RT */
     emit(&p, OP_BURST, 1);
     emit(&p, 5, 1);
     emit(&p, 0x68656c6c6full, 5); /* "hello" */
@@ -245,16 +247,16 @@ void fuzz_make_seeds(void)
     r32(&p, DR);
     emit(&p, OP_CHECKPOINT, 1);
     w32(&p, DR, 'x');
-    w32(&p, CR, 0x381);       /* loopback */
+    w32(&p, CR, 0x381); /* loopback */
     w32(&p, DR, 'y');
-    r32(&p, 0x03c);           /* RIS */
-    r32(&p, 0x040);           /* MIS */
-    r32(&p, 0xfe0);           /* PeriphID0 */
-    w32(&p, LCR_H, 0x60);     /* FIFO off: flushes */
+    r32(&p, 0x03c);       /* RIS */
+    r32(&p, 0x040);       /* MIS */
+    r32(&p, 0xfe0);       /* PeriphID0 */
+    w32(&p, LCR_H, 0x60); /* FIFO off: flushes */
     emit(&p, OP_PUSH, 1);
     emit(&p, 'a', 1);
     emit(&p, OP_PUSH, 1);
-    emit(&p, 'b', 1);        /* overrun */
+    emit(&p, 'b', 1); /* overrun */
     r32(&p, RSR);
     w32(&p, RSR, 0);
     emit(&p, OP_CHECKPOINT, 1);

@@ -32,6 +32,13 @@ struct dirty_log {
     uint64_t harvests;    /**< harvests done, total */
     uint64_t last_count;  /**< pages in the last harvest */
     uint64_t inflight;    /**< 1 + page whose write faulted on the last exit; 0 if none */
+    uint64_t last_fault;  /**< 1 + page of the latest write fault since the last harvest */
+    /**
+     * After a harvest: 1 + the page of the last write fault before it. If the guest was
+     * stopped by an interrupt taken before the faulted store re-executed, that page is
+     * reported while still unwritten (a harmless superset); its store lands in the next epoch.
+     */
+    uint64_t harvest_inflight;
 };
 
 static inline size_t dirty_bitmap_words(uint64_t npages)
