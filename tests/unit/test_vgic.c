@@ -756,6 +756,28 @@ static void make_rich_state(void)
     assert_int_equal(guest_ack(), 27);
 }
 
+/*
+ * A checkpoint of a VM that has been running: the timer was lent out, taken, deactivated, and
+ * the LRs synced. Its state must load (regression: stale pINTID and LR INTIDs were saved).
+ */
+static void test_save_after_running_loads(void **state)
+{
+    (void)state;
+    static uint8_t buf[16384];
+    guest_boot();
+    enable_irq(27, 0xa0);
+    vgic_inject_hw(&G, 27, 27);
+    vgic_flush(&G);
+    assert_int_equal(guest_ack(), 27);
+    vgic_sync(&G);
+    vgic_flush(&G);
+    guest_eoi(27);
+    vgic_sync(&G);
+    size_t n = save_now(buf, sizeof(buf));
+    assert_true(load_now(buf, n, 1, false));
+    assert_true(load_now(buf, n, 1, true));
+}
+
 static void test_save_load_roundtrip(void **state)
 {
     (void)state;
@@ -923,6 +945,7 @@ int main(void)
         cmocka_unit_test_setup(test_not_delivered, setup),
         cmocka_unit_test_setup(test_has_pending_pmr, setup),
         cmocka_unit_test_setup(test_sgi, setup),
+        cmocka_unit_test_setup(test_save_after_running_loads, setup),
         cmocka_unit_test_setup(test_save_load_roundtrip, setup),
         cmocka_unit_test_setup(test_save_overflow, setup),
         cmocka_unit_test_setup(test_load_rejects_corrupt, setup),
