@@ -171,3 +171,16 @@ bool dirty_log_fault(struct vm *vm, gpa_t addr)
     d->faults++;
     return true;
 }
+
+void dirty_log_mark(struct vm *vm, gpa_t addr, uint64_t len)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF || len == 0 || !vm_gpa_in_ram(vm, addr, len)) {
+        return;
+    }
+    uint64_t first = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
+    uint64_t last = (gpa_raw(addr) + len - 1 - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
+    for (uint64_t i = first; i <= last; i++) {
+        d->fault_bits[i / 64] |= 1ull << (i % 64);
+    }
+}

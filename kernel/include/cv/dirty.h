@@ -66,5 +66,10 @@ static inline void dirty_log_guest_entering(struct dirty_log *d)
 }
 /** Called by the arch fault handler for a write to a logged page. Returns false if not logged. */
 bool dirty_log_fault(struct vm *vm, gpa_t addr);
+/**
+ * Marks [addr, addr+len) dirty for a write the hypervisor itself made to guest RAM (device
+ * models: virtio buffers and rings), which stage 2 cannot see. Outside RAM: ignored.
+ */
+void dirty_log_mark(struct vm *vm, gpa_t addr, uint64_t len);
 
 #endif

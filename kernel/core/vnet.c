@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: Apache-2.0
+// Emulated virtio-net device (virtio 1.x over MMIO) for the guest; see cv/vnet.h.
+#include <string.h>
+
+#include <cv/dirty.h>
+#include <cv/log.h>
+#include <cv/vm.h>
+#include <cv/vmstate.h>
+#include <cv/vnet.h>
+
+/* virtio-mmio registers (virtio 1.x, 4.2.2) */
+#define R_MAGIC 0x000
+#define R_VERSION 0x004
+#define R_DEVICE_ID 0x008
+#define R_VENDOR_ID 0x00c
+#define R_DEV_FEATURES 0x010
+#define R_DEV_FEATURES_SEL 0x014
+#define R_DRV_FEATURES 0x020
+#define R_DRV_FEATURES_SEL 0x024
+#define R_QUEUE_SEL 0x030
+#define R_QUEUE_NUM_MAX 0x034
+#define R_QUEUE_NUM 0x038
+#define R_QUEUE_READY 0x044
+#define R_QUEUE_NOTIFY 0x050
+#define R_INT_STATUS 0x060
+#define R_INT_ACK 0x064
+#define R_STATUS 0x070
+#define R_QUEUE_DESC_LO 0x080
+#define R_QUEUE_DESC_HI 0x084
+#define R_QUEUE_AVAIL_LO 0x090
+#define R_QUEUE_AVAIL_HI 0x094
+#define R_QUEUE_USED_LO 0x0a0
+#define R_QUEUE_USED_HI 0x0a4
+#define R_CONFIG_GEN 0x0fc
+#define R_CONFIG 0x100
+#define WINDOW 0x200
+
+#define VIRTIO_MAGIC 0x74726976u
+#define VENDOR_ID 0x52535643u /* "CVSR" */
+
+#define F_NET_MAC (1ull << 5)
+#define F_NET_STATUS (1ull << 16)
+#define F_VERSION_1 (1ull << 32)
+#define DEVICE_FEATURES (F_NET_MAC | F_NET_STATUS | F_VERSION_1)
+
+#define S_ACKNOWLEDGE 1u
+#define S_DRIVER 2u
+#define S_DRIVER_OK 4u
+#define S_FEATURES_OK 8u
+#define S_NEEDS_RESET 64u
+#define S_FAILED 128u
+
+#define ISR_USED 1u
+#define ISR_CONFIG 2u
+
+#define VRING_DESC_F_NEXT 1u
+#define VRING_DESC_F_WRITE 2u
+#define VRING_DESC_F_INDIRECT 4u
+
+#define NET_S_LINK_UP 1u
+
+struct vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
+static void update_irq(struct vnet *n)
+{
+    bool level = n->isr != 0;
+    if (level != n->irq_level) {
+        n->irq_level = level;
+        vm_arch_irq_set_level(n->vm, n->intid, level);
+    }
+}
+
+static void needs_reset(struct vnet *n, const char *why)
+{
+    if (!(n->status & S_NEEDS_RESET)) {
+        log_warn("vnet: guest's virtio ring is malformed (%s); device needs reset", why);
+        n->status |= S_NEEDS_RESET;
+        n->resets_needed++;
+        n->isr |= ISR_CONFIG;
+        update_irq(n);
+    }
+}
+
+static bool running(const struct vnet *n, unsigned qi)
+{
+    return (n->status & S_DRIVER_OK) && !(n->status & S_NEEDS_RESET) && n->q[qi].ready;
+}
+
+/* Guest memory access, bounds-checked; writes are logged dirty (stage 2 cannot see them). */
+static void *gmem(struct vnet *n, uint64_t addr, uint64_t len)
+{
+    return vm_gpa_to_hva(n->vm, gpa(addr), len);
+}
+
+static bool gwrite(struct vnet *n, uint64_t addr, const void *src, uint64_t len)
+{
+    void *dst = gmem(n, addr, len);
+    if (!dst) {
+        return false;
+    }
+    memcpy(dst, src, len);
+    dirty_log_mark(n->vm, gpa(addr), len);
+    return true;
+}
+
+static bool read_u16(struct vnet *n, uint64_t addr, uint16_t *v)
+{
+    const void *p = gmem(n, addr, 2);
+    if (!p) {
+        return false;
+    }
+    memcpy(v, p, 2);
+    return true;
+}
+
+static bool read_desc(struct vnet *n, const struct vnet_queue *q, uint16_t i, struct vring_desc *d)
+{
+    const void *p = gmem(n, q->desc + (uint64_t)i * sizeof(*d), sizeof(*d));
+    if (!p) {
+        return false;
+    }
+    memcpy(d, p, sizeof(*d));
+    return true;
+}
+
+/* Number of new avail entries, or -1 if the driver's index is impossible. */
+static int avail_pending(struct vnet *n, struct vnet_queue *q)
+{
+    uint16_t idx;
+    if (!read_u16(n, q->avail + 2, &idx)) {
+        needs_reset(n, "avail ring outside guest RAM");
+        return -1;
+    }
+    uint16_t pending = (uint16_t)(idx - q->last_avail);
+    if (pending > q->num) {
+        needs_reset(n, "avail index ran ahead of the queue size");
+        return -1;
+    }
+    return pending;
+}
+
+static bool avail_head(struct vnet *n, struct vnet_queue *q, uint16_t *head)
+{
+    uint16_t slot = (uint16_t)(q->last_avail % q->num);
+    if (!read_u16(n, q->avail + 4 + 2ull * slot, head)) {
+        needs_reset(n, "avail ring outside guest RAM");
+        return false;
+    }
+    if (*head >= q->num) {
+        needs_reset(n, "descriptor index beyond the queue");
+        return false;
+    }
+    return true;
+}
+
+static bool push_used(struct vnet *n, struct vnet_queue *q, uint16_t head, uint32_t len)
+{
+    uint32_t elem[2] = {head, len};
+    uint16_t slot = (uint16_t)(q->used_idx % q->num);
+    if (!gwrite(n, q->used + 4 + 8ull * slot, elem, sizeof(elem))) {
+        needs_reset(n, "used ring outside guest RAM");
+        return false;
+    }
+    q->used_idx++;
+    /* The guest runs only after we return, on this CPU: program order suffices. */
+    if (!gwrite(n, q->used + 2, &q->used_idx, 2)) {
+        needs_reset(n, "used ring outside guest RAM");
+        return false;
+    }
+    n->isr |= ISR_USED;
+    return true;
+}
+
+/*
+ * Walks one descriptor chain. want_write selects receive chains (all device-writable) or
+ * transmit chains (all device-readable). For transmit, gathers the bytes into txbuf; for
+ * receive, scatters hdr+frame. Returns the byte count, or -1 after needs_reset().
+ */
+static long walk_chain(struct vnet *n, struct vnet_queue *q, uint16_t head, bool want_write,
+                       const uint8_t *src, size_t srclen)
+{
+    uint16_t idx = head;
+    size_t total = 0;
+    for (uint32_t count = 0;; count++) {
+        struct vring_desc d;
+        if (count >= q->num) {
+            needs_reset(n, "descriptor chain loops or is longer than the queue");
+            return -1;
+        }
+        if (!read_desc(n, q, idx, &d)) {
+            needs_reset(n, "descriptor table outside guest RAM");
+            return -1;
+        }
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            needs_reset(n, "indirect descriptor (feature not offered)");
+            return -1;
+        }
+        if (!!(d.flags & VRING_DESC_F_WRITE) != want_write) {
+            needs_reset(n, want_write ? "read-only buffer on the receive queue"
+                                      : "device-writable buffer on the transmit queue");
+            return -1;
+        }
+        if (d.len == 0) {
+            needs_reset(n, "zero-length descriptor");
+            return -1;
+        }
+        if (!gmem(n, d.addr, d.len)) {
+            needs_reset(n, "buffer outside guest RAM");
+            return -1;
+        }
+        if (want_write) {
+            /* Without src: measure the chain's capacity. With src: scatter into it. */
+            if (!src) {
+                total += d.len;
+            } else if (total < srclen) {
+                size_t chunk = MIN((size_t)d.len, srclen - total);
+                gwrite(n, d.addr, src + total, chunk);
+                total += chunk;
+            }
+        } else {
+            if (d.len > sizeof(n->txbuf) - total) {
+                needs_reset(n, "transmit buffer longer than a frame");
+                return -1;
+            }
+            memcpy(n->txbuf + total, gmem(n, d.addr, d.len), d.len);
+            total += d.len;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT)) {
+            break;
+        }
+        if (d.next >= q->num) {
+            needs_reset(n, "next descriptor beyond the queue");
+            return -1;
+        }
+        idx = d.next;
+    }
+    return (long)total;
+}
+
+/* Capacity of a receive chain without writing anything; -1 after needs_reset(). */
+static long rx_capacity(struct vnet *n, struct vnet_queue *q, uint16_t head)
+{
+    return walk_chain(n, q, head, true, NULL, 0);
+}
+
+static void process_tx(struct vnet *n)
+{
+    struct vnet_queue *q = &n->q[1];
+    if (!running(n, 1)) {
+        return;
+    }
+    int pending = avail_pending(n, q);
+    for (int i = 0; i < pending; i++) {
+        uint16_t head;
+        if (!avail_head(n, q, &head)) {
+            return;
+        }
+        long len = walk_chain(n, q, head, false, NULL, 0);
+        if (len < 0) {
+            return;
+        }
+        q->last_avail++;
+        size_t flen = (size_t)len > VNET_HDR_LEN ? (size_t)len - VNET_HDR_LEN : 0;
+        if (flen < ETH_MIN_FRAME) {
+            n->stats.tx_errors++; /* a runt: dropped, the ring itself is fine */
+        } else {
+            n->stats.tx_frames++;
+            n->stats.tx_bytes += flen;
+            net_guest_tx(n->txbuf + VNET_HDR_LEN, flen);
+        }
+        if (!push_used(n, q, head, 0)) {
+            return;
+        }
+    }
+    update_irq(n);
+}
+
+/* Puts one frame into the guest's next receive buffer; false if none is posted. */
+static bool deliver(struct vnet *n, const uint8_t *frame, size_t len)
+{
+    struct vnet_queue *q = &n->q[0];
+    int pending = avail_pending(n, q);
+    if (pending <= 0) {
+        return false;
+    }
+    uint16_t head;
+    if (!avail_head(n, q, &head)) {
+        return false;
+    }
+    long cap = rx_capacity(n, q, head);
+    if (cap < 0) {
+        return false;
+    }
+    q->last_avail++;
+    if ((size_t)cap < VNET_HDR_LEN + len) {
+        /* Without mergeable buffers the driver must post 1526-byte buffers (5.1.6.3.1). */
+        n->stats.rx_errors++;
+        push_used(n, q, head, 0);
+        return true;
+    }
+    uint8_t buf[VNET_HDR_LEN + ETH_MAX_FRAME];
+    memset(buf, 0, VNET_HDR_LEN);
+    buf[10] = 1; /* num_buffers */
+    memcpy(buf + VNET_HDR_LEN, frame, len);
+    if (walk_chain(n, q, head, true, buf, VNET_HDR_LEN + len) < 0) {
+        return false;
+    }
+    n->stats.rx_frames++;
+    n->stats.rx_bytes += len;
+    push_used(n, q, head, (uint32_t)(VNET_HDR_LEN + len));
+    return true;
+}
+
+static void flush_pending(struct vnet *n)
+{
+    while (n->pend_count && running(n, 0)) {
+        if (!deliver(n, n->pend[n->pend_head], n->pend_len[n->pend_head])) {
+            break;
+        }
+        n->pend_head = (n->pend_head + 1) % VNET_PENDING;
+        n->pend_count--;
+    }
+    update_irq(n);
+}
+
+void vnet_rx(struct vnet *n, const uint8_t *frame, size_t len)
+{
+    if (len < ETH_MIN_FRAME || len > ETH_MAX_FRAME) {
+        n->stats.rx_errors++;
+        return;
+    }
+    if (!running(n, 0)) {
+        n->stats.rx_drops++;
+        return;
+    }
+    if (n->pend_count == 0 && deliver(n, frame, len)) {
+        update_irq(n);
+        return;
+    }
+    if (n->pend_count == VNET_PENDING) {
+        n->stats.rx_drops++;
+        return;
+    }
+    unsigned slot = (n->pend_head + n->pend_count) % VNET_PENDING;
+    memcpy(n->pend[slot], frame, len);
+    n->pend_len[slot] = (uint16_t)len;
+    n->pend_count++;
+    flush_pending(n);
+}
+
+static void reset_device(struct vnet *n)
+{
+    n->status = 0;
+    n->dev_features_sel = n->drv_features_sel = 0;
+    n->drv_features = 0;
+    n->queue_sel = 0;
+    memset(n->q, 0, sizeof(n->q));
+    n->isr = 0;
+    n->pend_count = 0;
+    n->pend_head = 0;
+    update_irq(n);
+}
+
+void vnet_reset(struct vnet *n)
+{
+    reset_device(n);
+}
+
+void vnet_set_link(struct vnet *n, bool up)
+{
+    if (up != n->link_up) {
+        n->link_up = up;
+        n->config_generation++;
+        if (n->status & S_DRIVER_OK) {
+            n->isr |= ISR_CONFIG;
+            update_irq(n);
+        }
+    }
+}
+
+static uint64_t config_read(const struct vnet *n, uint64_t off, unsigned size)
+{
+    uint8_t cfg[8] = {0};
+    memcpy(cfg, n->mac, ETH_ALEN);
+    cfg[6] = n->link_up ? NET_S_LINK_UP : 0;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size && off + i < sizeof(cfg); i++) {
+        v |= (uint64_t)cfg[off + i] << (8 * i);
+    }
+    return v;
+}
+
+enum mmio_result vnet_mmio_read(void *ctx, struct mmio_access *a)
+{
+    struct vnet *n = ctx;
+    if (a->offset >= R_CONFIG) {
+        if (a->offset - R_CONFIG + a->size > 0x100 || a->size > 4) {
+            return MMIO_BAD_ACCESS;
+        }
+        a->value = config_read(n, a->offset - R_CONFIG, a->size);
+        return MMIO_OK;
+    }
+    if (a->size != 4 || (a->offset & 3)) {
+        return MMIO_BAD_ACCESS; /* 4.2.2.2: the driver MUST use 32-bit accesses */
+    }
+    struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
+    switch (a->offset) {
+    case R_MAGIC:
+        a->value = VIRTIO_MAGIC;
+        break;
+    case R_VERSION:
+        a->value = 2;
+        break;
+    case R_DEVICE_ID:
+        a->value = 1;
+        break;
+    case R_VENDOR_ID:
+        a->value = VENDOR_ID;
+        break;
+    case R_DEV_FEATURES:
+        a->value =
+            n->dev_features_sel < 2 ? (uint32_t)(DEVICE_FEATURES >> (32 * n->dev_features_sel)) : 0;
+        break;
+    case R_QUEUE_NUM_MAX:
+        a->value = q ? VNET_QUEUE_MAX : 0;
+        break;
+    case R_QUEUE_READY:
+        a->value = q ? q->ready : 0;
+        break;
+    case R_INT_STATUS:
+        a->value = n->isr;
+        break;
+    case R_STATUS:
+        a->value = n->status;
+        break;
+    case R_CONFIG_GEN:
+        a->value = n->config_generation;
+        break;
+    default:
+        a->value = 0; /* write-only and reserved registers read as zero */
+        break;
+    }
+    return MMIO_OK;
+}
+
+static bool ring_ok(const struct vm *vm, const struct vnet_queue *q)
+{
+    uint64_t num = q->num;
+    return q->num && (q->num & (q->num - 1)) == 0 && q->num <= VNET_QUEUE_MAX &&
+           IS_ALIGNED(q->desc, 16) && IS_ALIGNED(q->avail, 2) && IS_ALIGNED(q->used, 4) &&
+           vm_gpa_in_ram(vm, gpa(q->desc), 16 * num) &&
+           vm_gpa_in_ram(vm, gpa(q->avail), 6 + 2 * num) &&
+           vm_gpa_in_ram(vm, gpa(q->used), 6 + 8 * num);
+}
+
+static void set_addr(uint64_t *field, bool hi, uint32_t v)
+{
+    *field = hi ? (*field & 0xffffffffull) | ((uint64_t)v << 32) : (*field & ~0xffffffffull) | v;
+}
+
+static void status_write(struct vnet *n, uint32_t v)
+{
+    if (v == 0) {
+        reset_device(n);
+        return;
+    }
+    if ((v & S_FEATURES_OK) && !(n->status & S_FEATURES_OK)) {
+        /* The only feature a driver must take is VERSION_1; unknown ones are refused. */
+        if (!(n->drv_features & F_VERSION_1) || (n->drv_features & ~DEVICE_FEATURES)) {
+            v &= ~S_FEATURES_OK;
+        }
+    }
+    n->status = (n->status & S_NEEDS_RESET) | (v & ~S_NEEDS_RESET);
+    if (v & S_DRIVER_OK) {
+        flush_pending(n);
+    }
+}
+
+enum mmio_result vnet_mmio_write(void *ctx, const struct mmio_access *a)
+{
+    struct vnet *n = ctx;
+    if (a->offset >= R_CONFIG) {
+        return a->offset - R_CONFIG + a->size <= 0x100 ? MMIO_OK : MMIO_BAD_ACCESS; /* RO */
+    }
+    if (a->size != 4 || (a->offset & 3)) {
+        return MMIO_BAD_ACCESS;
+    }
+    uint32_t v = (uint32_t)a->value;
+    struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
+    /* Queue layout may only change while the queue is not live (4.2.3.2). */
+    bool q_writable = q && !q->ready;
+    switch (a->offset) {
+    case R_DEV_FEATURES_SEL:
+        n->dev_features_sel = v;
+        break;
+    case R_DRV_FEATURES:
+        if (!(n->status & S_FEATURES_OK) && n->drv_features_sel < 2) {
+            unsigned sh = 32 * n->drv_features_sel;
+            n->drv_features = (n->drv_features & ~(0xffffffffull << sh)) | ((uint64_t)v << sh);
+        }
+        break;
+    case R_DRV_FEATURES_SEL:
+        n->drv_features_sel = v;
+        break;
+    case R_QUEUE_SEL:
+        n->queue_sel = v;
+        break;
+    case R_QUEUE_NUM:
+        if (q_writable) {
+            q->num = v;
+        }
+        break;
+    case R_QUEUE_READY:
+        if (!q) {
+            break;
+        }
+        if (v & 1) {
+            if (!ring_ok(n->vm, q)) {
+                needs_reset(n, "queue size or ring addresses invalid");
+                break;
+            }
+            q->ready = true;
+        } else {
+            q->ready = false;
+        }
+        break;
+    case R_QUEUE_NOTIFY:
+        if (v == 1) {
+            process_tx(n);
+        } else if (v == 0) {
+            flush_pending(n);
+        }
+        break;
+    case R_INT_ACK:
+        n->isr &= ~v;
+        update_irq(n);
+        break;
+    case R_STATUS:
+        status_write(n, v);
+        break;
+    case R_QUEUE_DESC_LO:
+    case R_QUEUE_DESC_HI:
+        if (q_writable) {
+            set_addr(&q->desc, a->offset == R_QUEUE_DESC_HI, v);
+        }
+        break;
+    case R_QUEUE_AVAIL_LO:
+    case R_QUEUE_AVAIL_HI:
+        if (q_writable) {
+            set_addr(&q->avail, a->offset == R_QUEUE_AVAIL_HI, v);
+        }
+        break;
+    case R_QUEUE_USED_LO:
+    case R_QUEUE_USED_HI:
+        if (q_writable) {
+            set_addr(&q->used, a->offset == R_QUEUE_USED_HI, v);
+        }
+        break;
+    default:
+        break; /* read-only and reserved registers ignore writes */
+    }
+    return MMIO_OK;
+}
+
+static const struct mmio_ops vnet_ops = {vnet_mmio_read, vnet_mmio_write};
+
+/* ---- state ---- */
+
+#define VNET_STATE_VERSION 1u
+
+static void vnet_save(void *ctx, struct vs_buf *w)
+{
+    struct vnet *n = ctx;
+    vs_put_u32(w, n->status);
+    vs_put_u32(w, n->dev_features_sel);
+    vs_put_u32(w, n->drv_features_sel);
+    vs_put_u64(w, n->drv_features);
+    vs_put_u32(w, n->queue_sel);
+    vs_put_u32(w, n->isr);
+    vs_put_u32(w, n->config_generation);
+    for (unsigned i = 0; i < 2; i++) {
+        const struct vnet_queue *q = &n->q[i];
+        vs_put_u32(w, q->num);
+        vs_put_u8(w, q->ready);
+        vs_put_u64(w, q->desc);
+        vs_put_u64(w, q->avail);
+        vs_put_u64(w, q->used);
+        vs_put_u32(w, q->last_avail);
+        vs_put_u32(w, q->used_idx);
+    }
+}
+
+static bool vnet_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
+{
+    struct vnet *n = ctx;
+    if (version != VNET_STATE_VERSION) {
+        return false;
+    }
+    uint32_t status = vs_get_u32(r);
+    uint32_t dfs = vs_get_u32(r), drs = vs_get_u32(r);
+    uint64_t drv_features = vs_get_u64(r);
+    uint32_t queue_sel = vs_get_u32(r), isr = vs_get_u32(r), gen = vs_get_u32(r);
+    struct vnet_queue tq[2];
+    for (unsigned i = 0; i < 2; i++) {
+        struct vnet_queue *q = &tq[i];
+        q->num = vs_get_u32(r);
+        uint8_t ready = vs_get_u8(r);
+        q->desc = vs_get_u64(r);
+        q->avail = vs_get_u64(r);
+        q->used = vs_get_u64(r);
+        uint32_t la = vs_get_u32(r), ui = vs_get_u32(r);
+        if (ready > 1 || la > 0xffff || ui > 0xffff || (ready && !ring_ok(n->vm, q))) {
+            return false;
+        }
+        q->ready = ready;
+        q->last_avail = (uint16_t)la;
+        q->used_idx = (uint16_t)ui;
+    }
+    if (r->err || (drv_features & ~DEVICE_FEATURES) || (isr & ~3u) || (status & ~0xffu)) {
+        return false;
+    }
+    if (apply) {
+        n->status = status;
+        n->dev_features_sel = dfs;
+        n->drv_features_sel = drs;
+        n->drv_features = drv_features;
+        n->queue_sel = queue_sel;
+        n->isr = isr;
+        n->config_generation = gen;
+        memcpy(n->q, tq, sizeof(n->q));
+        n->pend_count = 0;
+        n->irq_level = !n->isr; /* force the line to be driven */
+        update_irq(n);
+    }
+    return true;
+}
+
+void vnet_init(struct vnet *n, struct vm *vm, gpa_t base, uint32_t intid,
+               const uint8_t mac[ETH_ALEN])
+{
+    memset(n, 0, sizeof(*n));
+    n->vm = vm;
+    n->base = base;
+    n->intid = intid;
+    memcpy(n->mac, mac, ETH_ALEN);
+    n->link_up = true;
+    n->irq_level = true; /* so that the first update drives the line low */
+    update_irq(n);
+}
+
+bool vnet_register(struct vnet *n, struct mmio_bus *bus)
+{
+    struct mmio_dev dev = {"virtio-net", n->base, WINDOW, &vnet_ops, n};
+    if (!mmio_bus_add(bus, &dev)) {
+        return false;
+    }
+    struct vmstate_ops ops = {
+        .tag = VS_TAG('V', 'N', 'E', 'T'),
+        .version = VNET_STATE_VERSION,
+        .save = vnet_save,
+        .load = vnet_load,
+        .ctx = n,
+    };
+    return !n->vm || vm_register_vmstate(n->vm, &ops);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Networking inside the hypervisor. Two kinds of endpoints move Ethernet frames:
+ *  - board NICs (struct netdev), driven by kernel/drivers/ (virtio-net today): one carries the
+ *    replication link and is spoken on by the hypervisor's own lwIP stack; the other is the
+ *    service LAN port, bridged at L2 to the guest's emulated NIC;
+ *  - the guest's emulated NIC (kernel/core/vnet.c).
+ * Frames from the guest pass a small pipeline of stages (struct net_stage) before they reach
+ * the service LAN: today a plain forwarder; the COLO buffer filter and mirror slot in as stages.
+ * All of it runs in hypervisor context (between guest exits); nothing here blocks.
+ */
+#ifndef CV_NET_H
+#define CV_NET_H
+
+#include <cv/types.h>
+
+#define ETH_ALEN 6
+#define ETH_HLEN 14
+#define ETH_MIN_FRAME 14   /**< an Ethernet header and nothing else is the smallest we pass */
+#define ETH_MAX_FRAME 1514 /**< without FCS; no jumbo frames */
+
+struct net_stats {
+    uint64_t rx_frames, rx_bytes, rx_drops, rx_errors;
+    uint64_t tx_frames, tx_bytes, tx_drops, tx_errors;
+};
+
+struct netdev;
+
+/** Receive callback: a frame arrived on dev. The buffer is only valid during the call. */
+typedef void (*netdev_rx_fn)(struct netdev *dev, const uint8_t *frame, size_t len, void *ctx);
+
+struct netdev_ops {
+    /** Queues one frame for transmission; false (counted as a drop) when the ring is full. */
+    bool (*tx)(struct netdev *dev, const uint8_t *frame, size_t len);
+    /** Reaps completed transmissions and delivers received frames to the rx callback. */
+    void (*poll)(struct netdev *dev);
+    /** Link state as the device reports it. */
+    bool (*link_up)(struct netdev *dev);
+};
+
+struct netdev {
+    const char *name; /**< "net0", ... */
+    uint8_t mac[ETH_ALEN];
+    const struct netdev_ops *ops;
+    void *priv;
+    netdev_rx_fn rx; /**< set by whoever owns the port (lwIP netif or the bridge) */
+    void *rx_ctx;
+    struct net_stats stats;
+    uint32_t irq; /**< physical INTID, 0 if polled only */
+};
+
+/** Board NICs found at boot, in probe order. */
+#define NETDEV_MAX 4
+extern struct netdev *netdevs[NETDEV_MAX];
+extern unsigned netdev_count;
+
+/** Finds a board NIC by name; NULL if absent. */
+struct netdev *netdev_find(const char *name);
+/** Registers a probed NIC. Boot context. */
+bool netdev_register(struct netdev *dev);
+/** Polls every board NIC (main loop, and from the interrupt path for its IRQ). */
+void netdev_poll_all(void);
+/** Called by the interrupt path for a physical INTID; true if a NIC claimed it. */
+bool netdev_irq(uint32_t intid);
+
+/* ---- the guest's transmit pipeline ---- */
+
+enum net_verdict {
+    NET_PASS,  /**< hand the frame to the next stage */
+    NET_TAKEN, /**< the stage owns it now (e.g. held until a checkpoint commits) */
+    NET_DROP,  /**< drop it, counted by the stage */
+};
+
+struct net_stage {
+    const char *name;
+    /** Looks at (may copy) one frame from the guest. Hypervisor context. */
+    enum net_verdict (*process)(struct net_stage *st, const uint8_t *frame, size_t len);
+    struct net_stage *next;
+};
+
+/**
+ * Sends a guest frame through the stages, then (if every stage passed it) out of the service
+ * LAN NIC. Stages that took a frame release it later with net_guest_emit().
+ */
+void net_guest_tx(const uint8_t *frame, size_t len);
+/** Sends a frame out of the service LAN NIC directly (end of the pipeline). */
+void net_guest_emit(const uint8_t *frame, size_t len);
+/** Adds a stage at the head of the pipeline. Boot context. */
+void net_pipeline_add(struct net_stage *st);
+
+#endif
