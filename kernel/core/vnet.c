@@ -465,6 +465,7 @@ static void set_addr(uint64_t *field, bool hi, uint32_t v)
 
 static void status_write(struct vnet *n, uint32_t v)
 {
+    v &= 0xff; /* the status field is one byte wide */
     if (v == 0) {
         reset_device(n);
         return;
@@ -621,7 +622,8 @@ static bool vnet_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
         q->last_avail = (uint16_t)la;
         q->used_idx = (uint16_t)ui;
     }
-    if (r->err || (drv_features & ~DEVICE_FEATURES) || (isr & ~3u) || (status & ~0xffu)) {
+    bool features_bad = (status & S_FEATURES_OK) && (drv_features & ~DEVICE_FEATURES);
+    if (r->err || features_bad || (isr & ~3u) || (status & ~0xffu)) {
         return false;
     }
     if (apply) {
