@@ -98,13 +98,16 @@ int con_getc_nowait(void)
 int con_getc(void)
 {
     for (;;) {
+        /* The network runs while the console waits: frames, lwIP timers. */
+        net_poll();
         /*
          * Check and sleep with IRQs masked: WFI still wakes on the pending interrupt, which is
-         * then taken when we unmask, so a character arriving in between is not slept through.
+         * then taken when we unmask, so a character or frame arriving in between is not slept
+         * through. net_idle() arms the virtual timer for lwIP's next timeout.
          */
         irq_mask();
         int c = con_getc_nowait();
-        if (c < 0) {
+        if (c < 0 && net_idle()) {
             wfi();
         }
         irq_unmask();
@@ -164,9 +167,16 @@ static void out_num(struct out *o, uint64_t v, bool neg, unsigned base, bool upp
 
 int con_printf(const char *fmt, ...)
 {
-    struct out o = {0};
     va_list ap;
     va_start(ap, fmt);
+    int n = con_vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int con_vprintf(const char *fmt, va_list ap)
+{
+    struct out o = {0};
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
             out_c(&o, *fmt);
@@ -248,6 +258,5 @@ int con_printf(const char *fmt, ...)
             break;
         }
     }
-    va_end(ap);
     return o.n;
 }

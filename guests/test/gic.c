@@ -3,6 +3,7 @@
 // irq-gic-v3) uses, so the same sequence exercises the hypervisor's emulation.
 
 #include "guest.h"
+#include "virtio_net.h"
 
 #define GICD_CTLR 0x0000
 #define GICD_TYPER 0x0004
@@ -163,7 +164,7 @@ static void enable_ppi(uint32_t intid)
     mmio_write32(sgi + GICR_ISENABLER0, 1u << intid);
 }
 
-static void enable_spi(uint32_t intid)
+void gic_enable_spi(uint32_t intid)
 {
     set_prio32(GICD_BASE + GICD_IPRIORITYR, intid, PRIO_DEFAULT);
     uint64_t cfgreg = GICD_BASE + GICD_ICFGR + (intid / 16) * 4;
@@ -180,7 +181,7 @@ void gic_init(void)
     redist_init();
     cpuif_init();
     enable_ppi(TIMER_INTID);
-    enable_spi(UART_INTID);
+    gic_enable_spi(UART_INTID);
 }
 
 void gic_irq_entry(void)
@@ -199,6 +200,10 @@ void gic_irq_entry(void)
             con_irq();
             break;
         default:
+            if (vnet_present() && intid == vnet_intid()) {
+                vnet_irq();
+                break;
+            }
             con_printf("testguest: unexpected irq %u\n", intid);
             break;
         }

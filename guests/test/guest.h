@@ -6,6 +6,7 @@
 #ifndef GUEST_H
 #define GUEST_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,9 +96,10 @@ void con_init(void);
 void con_putc(char c);
 void con_puts(const char *s);
 int con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int con_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /** Any context; -1 when no character is buffered. */
 int con_getc_nowait(void);
-/** Thread context; sleeps in WFI until a character arrives. */
+/** Thread context; sleeps in WFI until a character arrives, serving the network meanwhile. */
 int con_getc(void);
 /** IRQ context. */
 void con_irq(void);
@@ -111,6 +113,8 @@ uint64_t mmu_init(void);
 
 /* gic.c */
 void gic_init(void);
+/** After gic_init: a level-sensitive SPI, default priority, routed to this CPU, enabled. */
+void gic_enable_spi(uint32_t intid);
 void gic_irq_entry(void);
 
 /* exc.c: exception entry from start.S, and "probes" that expect one instruction to fault. */
@@ -138,6 +142,20 @@ void probe_begin(void);
 struct probe_result probe_end(void);
 /** Prints "caught sync ec=.. esr=.. far=.." / "caught serror esr=.." / "no exception". */
 void probe_print(const struct probe_result *r);
+
+/* net.c: lwIP and the counter service, run from the console's wait loop. */
+/** Boot, after gic_init with IRQs on: finds the NIC, starts lwIP; prints one line. */
+void net_init(void);
+/** Thread context: receives, reaps TX, runs lwIP's timers. No-op without a NIC. */
+void net_poll(void);
+/**
+ * Thread context, IRQs masked, just before WFI: false if there is network work to do now;
+ * otherwise arms the virtual timer for lwIP's next timeout and returns true.
+ */
+bool net_idle(void);
+void cmd_net(int argc, char **argv);
+void cmd_counter(int argc, char **argv);
+void cmd_netstats(int argc, char **argv);
 
 /* timer / psci / misc in main.c; the rest in their own files. */
 void timer_irq(void);

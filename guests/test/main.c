@@ -278,6 +278,9 @@ static const struct command commands[] = {
     {"memzero", cmd_memzero, "zero the work region"},
     {"crash", cmd_crash, "take an exception the guest does not expect (BRK)"},
     {"bad", cmd_bad, "ram|size|hvc|smc|sysreg|all: misbehave and report what was caught"},
+    {"net", cmd_net, "NIC, address, link, frame counts, counter service state"},
+    {"counter", cmd_counter, "the counter service's next value"},
+    {"netstats", cmd_netstats, "NIC byte, error and drop counts, interrupts taken"},
 };
 
 static void cmd_help(int argc, char **argv)
@@ -351,6 +354,7 @@ void guest_main(uint64_t dtb)
     write_sysreg(cntv_ctl_el0, 0);
     __asm__ volatile("msr daifclr, #4" ::: "memory"); /* SErrors: report, do not hold */
     irq_unmask();
+    net_init();
     con_printf("testguest: ready\n");
 
     static char line[LINE_MAX];

@@ -20,9 +20,10 @@ PROMPT = b"guest> "
 
 
 class Guest:
-    def __init__(self, image, extra=(), verbose=False):
+    def __init__(self, image, extra=(), verbose=False, wrapper=()):
+        """wrapper: argv prefix for QEMU (e.g. ip netns exec <ns>)."""
         self.verbose = verbose
-        cmd = ["qemu-system-aarch64", "-M", "virt,gic-version=3",
+        cmd = [*wrapper, "qemu-system-aarch64", "-M", "virt,gic-version=3",
                "-cpu", os.environ.get("TG_CPU", "max"), "-m", os.environ.get("TG_MEM", "1G"),
                "-display", "none", "-serial", "stdio", "-monitor", "none", "-nic", "none",
                "-kernel", image, *extra]

@@ -2,15 +2,22 @@
 // Boot and the main loop. One physical CPU does everything: it runs the guest, and between
 // exits serves the console and (later) the network and the checkpoint engine.
 #include <cv/board.h>
+#include <cv/config.h>
 #include <cv/console.h>
 #include <cv/hv.h>
+#include <cv/hvnet.h>
 #include <cv/log.h>
+#include <cv/net_bridge.h>
 #include <cv/page.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
+#include <cv/virtio_empty.h>
+#include <cv/virtio_mmio.h>
+#include <cv/vnet.h>
 #include <cv/vpl011.h>
 
 static struct vpl011 guest_uart;
+static struct vnet guest_nic;
 
 /*
  * Timed work of the hypervisor (periodic dirty harvests today, checkpoints later) runs from the
@@ -86,6 +93,34 @@ void vm_run_for_ms(struct vm *vm, unsigned ms)
     program_timer();
 }
 
+bool hv_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_us)
+{
+    struct vm *vm = vm_current();
+    uint64_t saved = run_until;
+    uint64_t end = timer_arch_ticks() + timer_us_to_ticks(timeout_us);
+    /* The timeout is a deadline for the EL2 timer too, so an idle board wakes up for it. */
+    if (run_until == 0 || end < run_until) {
+        run_until = end;
+        program_timer();
+    }
+    bool ok;
+    for (;;) {
+        hvnet_poll();
+        if ((ok = done(ctx)) || timer_arch_ticks() >= end) {
+            break;
+        }
+        if (vm->state == VM_RUNNING) {
+            vm_run_once(vm);
+        } else {
+            cpu_arch_idle(vm);
+        }
+        run_due();
+    }
+    run_until = saved;
+    program_timer();
+    return ok;
+}
+
 static bool setup_guest(struct vm *vm, uint64_t board_ram)
 {
     extern uint8_t __image_end[];
@@ -112,6 +147,14 @@ static bool setup_guest(struct vm *vm, uint64_t board_ram)
         return false;
     }
     console_set_guest_uart(&guest_uart);
+    /* The guest's NIC in virtio-mmio slot 0; its other slots answer "no device". */
+    const struct board_guest_layout *gl = &board_desc.guest;
+    vnet_init(&guest_nic, vm, gl->virtio_base, gl->virtio_first_irq, config_get()->guest_mac);
+    if (!vnet_register(&guest_nic, &vm->bus) ||
+        !virtio_empty_register(&vm->bus, gpa(gpa_raw(gl->virtio_base) + gl->virtio_stride),
+                               gl->virtio_count - 1)) {
+        return false;
+    }
     return true;
 }
 
@@ -123,6 +166,7 @@ void hv_main(const void *fdt)
         cv_printf("colovisor: board check failed; the board is halted\n");
         arch_halt();
     }
+    config_init_fdt(fdt);
     if (!cpu_arch_irq_init()) {
         panic("interrupt controller set-up failed");
     }
@@ -131,11 +175,15 @@ void hv_main(const void *fdt)
         cv_printf("colovisor: guest set-up failed; the board is halted\n");
         arch_halt();
     }
+    virtio_net_probe_all();
+    hvnet_init();
+    net_bridge_init(&guest_nic);
     vm_boot(vm);
     log_info("colovisor: ready; type 'help' for commands");
     shell_prompt();
     for (;;) {
         console_poll();
+        hvnet_poll();
         if (vm->state == VM_RUNNING) {
             vm_run_once(vm);
         } else {

@@ -195,6 +195,11 @@ bool vm_boot(struct vm *vm)
         log_err("guest: not started");
         return false;
     }
+    for (unsigned i = 0; i < vm->vmstate_count; i++) {
+        if (vm->vmstate[i].reset) {
+            vm->vmstate[i].reset(vm->vmstate[i].ctx);
+        }
+    }
     vcpu_arch_reset(&vm->vcpu, vm->entry, vm->entry_arg);
     vm->state = VM_RUNNING;
     vm->power_req = VM_POWER_NONE;

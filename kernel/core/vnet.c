@@ -371,6 +371,11 @@ void vnet_reset(struct vnet *n)
     reset_device(n);
 }
 
+static void vnet_reset_cb(void *ctx)
+{
+    reset_device(ctx);
+}
+
 void vnet_set_link(struct vnet *n, bool up)
 {
     if (up != n->link_up) {
@@ -666,6 +671,7 @@ bool vnet_register(struct vnet *n, struct mmio_bus *bus)
         .version = VNET_STATE_VERSION,
         .save = vnet_save,
         .load = vnet_load,
+        .reset = vnet_reset_cb,
         .ctx = n,
     };
     return !n->vm || vm_register_vmstate(n->vm, &ops);

@@ -376,6 +376,11 @@ static bool vpl011_load(void *ctx, struct vs_buf *r, uint32_t version, bool appl
     return true;
 }
 
+static void vpl011_reset_cb(void *ctx)
+{
+    vpl011_reset(ctx);
+}
+
 bool vpl011_register(struct vpl011 *u, struct mmio_bus *bus)
 {
     const struct mmio_dev dev = {
@@ -394,6 +399,7 @@ bool vpl011_register(struct vpl011 *u, struct mmio_bus *bus)
             .version = VPL011_VS_VERSION,
             .save = vpl011_save,
             .load = vpl011_load,
+            .reset = vpl011_reset_cb,
             .ctx = u,
         };
         if (!vm_register_vmstate(u->vm, &vs)) {

@@ -7,6 +7,7 @@
 #include <cv/board.h>
 #include <cv/console.h>
 #include <cv/log.h>
+#include <cv/net.h>
 #include <cv/pl011.h>
 #include <cv/timer.h>
 
@@ -35,6 +36,8 @@ void arch_handle_host_irqs(struct vm *vm)
             pl011_irq();
         } else if (intid == board_desc.timer.maint_ppi) {
             vgic_handle_maintenance(&vm->arch.vgic);
+        } else if (netdev_irq(intid)) {
+            /* The NIC acknowledged its interrupt status and was polled. */
         } else {
             log_warn("irq: unexpected physical interrupt %u", intid);
         }

@@ -30,6 +30,13 @@ bool cpu_arch_irq_init(void)
     return true;
 }
 
+void cpu_arch_irq_enable(uint32_t intid)
+{
+    /* virtio-mmio holds its line high until InterruptACK: level, not the edge the DT says. */
+    gicv3_set_level_trigger(intid, true);
+    gicv3_irq_enable(intid, 0xa0);
+}
+
 void cpu_arch_idle(struct vm *vm)
 {
     dsb(sy);

@@ -1013,9 +1013,11 @@ static bool vgic_vs_load(void *ctx, struct vs_buf *r, uint32_t version, bool app
 
 void vgic_vmstate_ops(struct vgic *g, struct vmstate_ops *ops)
 {
-    ops->tag = VS_TAG('V', 'G', 'I', 'C');
-    ops->version = VGIC_VMSTATE_VERSION;
-    ops->save = vgic_vs_save;
-    ops->load = vgic_vs_load;
-    ops->ctx = g;
+    *ops = (struct vmstate_ops){
+        .tag = VS_TAG('V', 'G', 'I', 'C'),
+        .version = VGIC_VMSTATE_VERSION,
+        .save = vgic_vs_save,
+        .load = vgic_vs_load,
+        .ctx = g,
+    };
 }

@@ -28,7 +28,7 @@ bool vm_arch_init(struct vm *vm)
         return false;
     }
     arch_vcpu_setup_el2(vm);
-    struct vmstate_ops vgic_ops;
+    struct vmstate_ops vgic_ops = {0};
     vgic_vmstate_ops(&vm->arch.vgic, &vgic_ops);
     return vcpu_arch_register_state(&vm->vcpu) && vm_register_vmstate(vm, &vgic_ops);
 }

@@ -22,18 +22,29 @@ void vm_run_for_ms(struct vm *vm, unsigned ms);
 enum hv_periodic_id {
     HV_PERIODIC_DIRTY,      /**< `dirty auto`: periodic harvests */
     HV_PERIODIC_CHECKPOINT, /**< the checkpoint engine */
+    HV_PERIODIC_NET,        /**< wakes the main loop for lwIP's timers (cv/hvnet.h) */
+    HV_PERIODIC_BRIDGE,     /**< service LAN link state into the guest's NIC */
     HV_PERIODIC__COUNT,
 };
 typedef void (*hv_periodic_fn)(void *ctx);
 /** Calls fn(ctx) every period_us from the main loop (hypervisor context). Replaces the slot. */
 void hv_periodic_start(enum hv_periodic_id id, uint64_t period_us, hv_periodic_fn fn, void *ctx);
 void hv_periodic_stop(enum hv_periodic_id id);
+/**
+ * Keeps the board going (NICs and lwIP via hvnet_poll, the guest if it runs, timed work) until
+ * done(ctx) returns true or timeout_us passed; true if done. For shell commands that wait
+ * (net ping, net send): hypervisor context, must not be nested. The console is not served
+ * meanwhile (typed input waits in the UART).
+ */
+bool hv_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_us);
 /** Called from the interrupt path when the hypervisor's deadline timer fired. */
 void hv_timer_expired(void);
 
 /* ---- arch hooks ---- */
 /** Sets up the interrupt controller and enables the hypervisor's interrupts. Boot context. */
 bool cpu_arch_irq_init(void);
+/** Enables a board device's (level-triggered) interrupt, e.g. a NIC's. Boot context. */
+void cpu_arch_irq_enable(uint32_t intid);
 /** Sleeps the CPU until an interrupt is pending, then handles host interrupts. */
 void cpu_arch_idle(struct vm *vm);
 /** Stops the CPU for good (after a panic or a refused boot). */

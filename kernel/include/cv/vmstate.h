@@ -40,6 +40,8 @@ struct vmstate_ops {
      * applies it (apply=true; only called after a successful check). Returns false if invalid.
      */
     bool (*load)(void *ctx, struct vs_buf *r, uint32_t version, bool apply);
+    /** Optional: back to the power-on state when the guest is (re)booted. */
+    void (*reset)(void *ctx);
     void *ctx;
 };
 

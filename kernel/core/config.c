@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+// Board configuration from /chosen/bootargs. A table of keys drives parsing and the dump, so a
+// new key is one table line plus its field and default (cv/config.h). Our own small parsers:
+// strtoul and friends set errno, which lives in TPIDR_EL0, the guest's register.
+#include <stddef.h>
+#include <string.h>
+
+/* libfdt's headers use zero-length arrays and stray semicolons that -Wpedantic rejects. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <libfdt.h>
+#pragma GCC diagnostic pop
+
+#include <cv/config.h>
+#include <cv/log.h>
+
+static struct cv_config config;
+static bool config_ready;
+
+enum key_type {
+    KEY_BOARD,
+    KEY_IP4,
+    KEY_IP4_PREFIX,
+    KEY_MAC,
+};
+
+struct config_key {
+    const char *name; /* without "cv." */
+    enum key_type type;
+    size_t offset; /* of the field in struct cv_config */
+    const char *help;
+};
+
+static const struct config_key keys[] = {
+    {"board", KEY_BOARD, offsetof(struct cv_config, board), "a|b, selects the defaults"},
+    {"repl_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, repl_ip), "replication address/len"},
+    {"peer_ip", KEY_IP4, offsetof(struct cv_config, peer_ip), "the peer's replication address"},
+    {"svc_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, svc_ip), "service LAN address/len"},
+    {"guest_mac", KEY_MAC, offsetof(struct cv_config, guest_mac), "the guest NIC's MAC"},
+    {"guest_ip", KEY_IP4, offsetof(struct cv_config, guest_ip), "the guest's service address"},
+    /* COLO keys go here. */
+};
+
+#define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
+
+void config_defaults(struct cv_config *c, char board)
+{
+    bool b = board == 'b';
+    memset(c, 0, sizeof(*c));
+    c->board = b ? 'b' : 'a';
+    c->repl_ip = (struct cv_ip4_prefix){IP4(198, 51, 100, b ? 2 : 1), 24};
+    c->peer_ip = IP4(198, 51, 100, b ? 1 : 2);
+    c->svc_ip = (struct cv_ip4_prefix){IP4(192, 0, 2, b ? 3 : 2), 24};
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xc0, 0x00, 0x10};
+    memcpy(c->guest_mac, mac, sizeof(mac));
+    c->guest_ip = IP4(192, 0, 2, 10);
+}
+
+const struct cv_config *config_get(void)
+{
+    if (!config_ready) {
+        config_defaults(&config, 'a');
+        config_ready = true;
+    }
+    return &config;
+}
+
+/* Decimal number in [s, s+len), at most max; no sign, no leading zeros beyond "0". */
+static bool parse_dec(const char *s, size_t len, uint32_t max, uint32_t *out)
+{
+    if (len == 0 || len > 10 || (len > 1 && s[0] == '0')) {
+        return false;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > max) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+bool config_parse_ip4(const char *s, size_t len, uint32_t *out)
+{
+    uint32_t ip = 0;
+    size_t start = 0;
+    unsigned parts = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            uint32_t v;
+            if (parts == 4 || !parse_dec(s + start, i - start, 255, &v)) {
+                return false;
+            }
+            ip = (ip << 8) | v;
+            parts++;
+            start = i + 1;
+        }
+    }
+    if (parts != 4) {
+        return false;
+    }
+    *out = ip;
+    return true;
+}
+
+static bool parse_mac(const char *s, size_t len, uint8_t *mac)
+{
+    if (len != 17) {
+        return false;
+    }
+    for (unsigned i = 0; i < 6; i++) {
+        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':')) {
+            return false;
+        }
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    /* A NIC's own address is unicast and not all zeros. */
+    static const uint8_t zero[6];
+    return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+}
+
+/* An address a host may own: not 0.x, not multicast/reserved, not 255.255.255.255. */
+static bool host_addr_ok(uint32_t ip)
+{
+    return (ip >> 24) != 0 && (ip >> 24) < 224 && (ip >> 24) != 127;
+}
+
+static bool parse_value(const struct config_key *k, struct cv_config *c, const char *v, size_t len)
+{
+    uint8_t *field = (uint8_t *)c + k->offset;
+    switch (k->type) {
+    case KEY_BOARD:
+        if (len == 1 && (v[0] == 'a' || v[0] == 'b')) {
+            *(char *)field = v[0];
+            return true;
+        }
+        return false;
+    case KEY_IP4: {
+        uint32_t ip;
+        if (!config_parse_ip4(v, len, &ip) || !host_addr_ok(ip)) {
+            return false;
+        }
+        memcpy(field, &ip, sizeof(ip));
+        return true;
+    }
+    case KEY_IP4_PREFIX: {
+        struct cv_ip4_prefix p;
+        memcpy(&p, field, sizeof(p));
+        const char *slash = memchr(v, '/', len);
+        size_t alen = slash ? (size_t)(slash - v) : len;
+        uint32_t plen = p.prefix_len;
+        if (slash && !parse_dec(slash + 1, len - alen - 1, 32, &plen)) {
+            return false;
+        }
+        if (!config_parse_ip4(v, alen, &p.addr) || !host_addr_ok(p.addr) || plen < 1) {
+            return false;
+        }
+        p.prefix_len = (uint8_t)plen;
+        memcpy(field, &p, sizeof(p));
+        return true;
+    }
+    case KEY_MAC: {
+        uint8_t mac[6];
+        if (!parse_mac(v, len, mac)) {
+            return false;
+        }
+        memcpy(field, mac, sizeof(mac));
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static const struct config_key *find_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* Calls the parser for each cv.* word; boards == true handles only cv.board, else the rest. */
+static unsigned apply(struct cv_config *c, const char *args, bool board_pass)
+{
+    unsigned bad = 0;
+    const char *p = args;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') {
+            p++;
+        }
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+            p++;
+        }
+        size_t wlen = (size_t)(p - w);
+        if (wlen < 3 || memcmp(w, "cv.", 3) != 0) {
+            continue;
+        }
+        const char *eq = memchr(w, '=', wlen);
+        const char *name = w + 3;
+        size_t nlen = eq ? (size_t)(eq - name) : wlen - 3;
+        const struct config_key *k = find_key(name, nlen);
+        if ((k && k->type == KEY_BOARD) != board_pass) {
+            continue;
+        }
+        if (!k) {
+            log_warn("config: unknown key '%.*s' ignored", (int)wlen, w);
+            bad++;
+            continue;
+        }
+        if (!eq || !parse_value(k, c, eq + 1, wlen - (size_t)(eq + 1 - w))) {
+            log_warn("config: malformed '%.*s' (%s) ignored; keeping the default", (int)wlen, w,
+                     k->help);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs)
+{
+    if (!bootargs) {
+        return 0;
+    }
+    struct cv_config probe = *c;
+    unsigned bad = apply(&probe, bootargs, true);
+    config_defaults(c, probe.board);
+    return bad + apply(c, bootargs, false);
+}
+
+const char *config_fmt_ip4(uint32_t ip, char *buf, size_t n)
+{
+    cv_snprintf(buf, n, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+    return buf;
+}
+
+void config_init_fdt(const void *fdt)
+{
+    struct cv_config *c = &config;
+    config_defaults(c, 'a');
+    config_ready = true;
+    int node = fdt_path_offset(fdt, "/chosen");
+    int len = 0;
+    const char *args = node >= 0 ? fdt_getprop(fdt, node, "bootargs", &len) : NULL;
+    /* The property must be a NUL-terminated string inside its own length. */
+    if (args && (len <= 0 || memchr(args, '\0', (size_t)len) == NULL)) {
+        log_warn("config: /chosen/bootargs is not a string; using the defaults");
+        args = NULL;
+    }
+    if (args) {
+        config_parse_bootargs(c, args);
+    }
+    char r[16], p[16], s[16];
+    log_info("config: board %c, replication %s/%u peer %s, service %s/%u%s", c->board,
+             config_fmt_ip4(c->repl_ip.addr, r, sizeof(r)), c->repl_ip.prefix_len,
+             config_fmt_ip4(c->peer_ip, p, sizeof(p)), config_fmt_ip4(c->svc_ip.addr, s, sizeof(s)),
+             c->svc_ip.prefix_len, args ? "" : " (defaults: no bootargs)");
+}
+
+void config_dump(const struct cv_config *c)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        const struct config_key *k = &keys[i];
+        const uint8_t *field = (const uint8_t *)c + k->offset;
+        char buf[24];
+        switch (k->type) {
+        case KEY_BOARD:
+            cv_printf("%s=%c\n", k->name, *(const char *)field);
+            break;
+        case KEY_IP4: {
+            uint32_t ip;
+            memcpy(&ip, field, sizeof(ip));
+            cv_printf("%s=%s\n", k->name, config_fmt_ip4(ip, buf, sizeof(buf)));
+            break;
+        }
+        case KEY_IP4_PREFIX: {
+            struct cv_ip4_prefix p;
+            memcpy(&p, field, sizeof(p));
+            cv_printf("%s=%s/%u\n", k->name, config_fmt_ip4(p.addr, buf, sizeof(buf)),
+                      p.prefix_len);
+            break;
+        }
+        case KEY_MAC:
+            cv_printf("%s=%02x:%02x:%02x:%02x:%02x:%02x\n", k->name, field[0], field[1], field[2],
+                      field[3], field[4], field[5]);
+            break;
+        default:
+            break;
+        }
+    }
+}

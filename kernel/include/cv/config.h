@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The board's configuration: its role in the pair and its addresses, from the device tree's
+ * /chosen/bootargs (QEMU: -append) over per-board defaults. Keys are `cv.<name>=<value>`
+ * separated by spaces; other words are ignored. A malformed value is reported and the default
+ * kept. Addresses are IPv4 in host byte order (a.b.c.d = a << 24 | ...).
+ *
+ * Adding a key (the COLO settings will): a field in struct cv_config, a default in
+ * config_defaults(), a line in the key table in kernel/core/config.c (name, parser, field), and
+ * it is parsed, dumped by `net config` and checked by the unit test's table walk.
+ */
+#ifndef CV_CONFIG_H
+#define CV_CONFIG_H
+
+#include <cv/types.h>
+
+struct cv_ip4_prefix {
+    uint32_t addr;
+    uint8_t prefix_len; /**< 1..32 */
+};
+
+struct cv_config {
+    char board; /**< 'a' or 'b': which half of the pair */
+    /* ---- networking ---- */
+    struct cv_ip4_prefix repl_ip; /**< this board on the replication link */
+    uint32_t peer_ip;             /**< the other board on the replication link */
+    struct cv_ip4_prefix svc_ip;  /**< this board on the service LAN (heartbeats) */
+    uint8_t guest_mac[6];         /**< the guest's emulated NIC */
+    uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
+    /* ---- COLO (checkpointing) settings go here ---- */
+};
+
+/** The configuration in force (defaults for board a until config_init_fdt() runs). Any context. */
+const struct cv_config *config_get(void);
+/** Fills c with the defaults for board ('a' or 'b'). */
+void config_defaults(struct cv_config *c, char board);
+/**
+ * Applies the cv.* keys of a bootargs string to c: first the board (cv.board, else c->board)
+ * selects the defaults, which replace c; then every other key in order (the last one wins). Returns
+ * the number of rejected words (each logged with a warning); c keeps the default for those. Pure;
+ * host-testable.
+ */
+unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
+/** Reads /chosen/bootargs from the device tree and sets the configuration. Boot context. */
+void config_init_fdt(const void *fdt);
+/** Prints every key as `name=value` lines (name without the "cv." prefix). */
+void config_dump(const struct cv_config *c);
+
+/** Parses a dotted quad ("192.0.2.1"), exactly len bytes of s. False if malformed. */
+bool config_parse_ip4(const char *s, size_t len, uint32_t *out);
+/** Formats a host-order IPv4 address into buf (at least 16 bytes). Returns buf. */
+const char *config_fmt_ip4(uint32_t ip, char *buf, size_t n);
+
+#endif

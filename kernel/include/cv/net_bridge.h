@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The guest's NIC bridged to the board's service LAN NIC (kernel/core/net_bridge.c). */
+#ifndef CV_NET_BRIDGE_H
+#define CV_NET_BRIDGE_H
+
+#include <cv/types.h>
+
+struct vnet;
+
+struct net_bridge_stats {
+    uint64_t to_lan;       /**< guest frames sent on the service LAN */
+    uint64_t to_lan_drops; /**< ... dropped (no NIC or its ring full) */
+    uint64_t to_guest;     /**< LAN frames handed to the guest's NIC */
+    uint64_t not_ours;     /**< LAN frames for neither the guest nor the board */
+};
+
+/** Attaches the guest's NIC to the service LAN NIC (after hvnet_init). Boot context. */
+void net_bridge_init(struct vnet *guest);
+/** Mirrors the service NIC's link state into the guest's NIC. Main loop. */
+void net_bridge_poll_link(void);
+const struct net_bridge_stats *net_bridge_stats(void);
+
+#endif

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Empty virtio-mmio transports for the guest (kernel/core/virtio_empty.c). */
+#ifndef CV_VIRTIO_EMPTY_H
+#define CV_VIRTIO_EMPTY_H
+
+#include <cv/mmio.h>
+
+/** Registers count empty 0x200-byte transports from first. Boot context. */
+bool virtio_empty_register(struct mmio_bus *bus, gpa_t first, unsigned count);
+
+#endif

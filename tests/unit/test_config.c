@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// The board configuration: bootargs parsing over the per-board defaults, rejection of
+// malformed values (default kept, one warning each), /chosen/bootargs from a device tree, dump.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#include <libfdt.h>
+#pragma GCC diagnostic pop
+
+#include <cv/config.h>
+
+#include "support/host_console.h"
+
+#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    config_defaults(&c, 'a');
+    assert_int_equal(c.board, 'a');
+    assert_int_equal(c.repl_ip.addr, IP(198, 51, 100, 1));
+    assert_int_equal(c.repl_ip.prefix_len, 24);
+    assert_int_equal(c.peer_ip, IP(198, 51, 100, 2));
+    assert_int_equal(c.svc_ip.addr, IP(192, 0, 2, 2));
+    assert_int_equal(c.guest_ip, IP(192, 0, 2, 10));
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xc0, 0x00, 0x10};
+    assert_memory_equal(c.guest_mac, mac, 6);
+    config_defaults(&c, 'b');
+    assert_int_equal(c.board, 'b');
+    assert_int_equal(c.repl_ip.addr, IP(198, 51, 100, 2));
+    assert_int_equal(c.peer_ip, IP(198, 51, 100, 1));
+    assert_int_equal(c.svc_ip.addr, IP(192, 0, 2, 3));
+}
+
+static void test_board_b_and_overrides(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    config_defaults(&c, 'a');
+    host_console_clear();
+    /* cv.board selects the defaults even when it comes last; other words are ignored. */
+    unsigned bad = config_parse_bootargs(&c, "console=ttyAMA0 cv.svc_ip=192.0.2.33/25 "
+                                             "cv.guest_mac=52:54:00:C0:00:2a cv.board=b "
+                                             "cv.guest_ip=192.0.2.44  root=/dev/vda");
+    assert_int_equal(bad, 0);
+    assert_int_equal(c.board, 'b');
+    assert_int_equal(c.repl_ip.addr, IP(198, 51, 100, 2));
+    assert_int_equal(c.peer_ip, IP(198, 51, 100, 1));
+    assert_int_equal(c.svc_ip.addr, IP(192, 0, 2, 33));
+    assert_int_equal(c.svc_ip.prefix_len, 25);
+    assert_int_equal(c.guest_ip, IP(192, 0, 2, 44));
+    assert_int_equal(c.guest_mac[5], 0x2a);
+    assert_int_equal(c.guest_mac[3], 0xc0);
+    assert_int_equal(host_console_count("W:"), 0);
+}
+
+static void test_prefix_optional(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    config_defaults(&c, 'a');
+    assert_int_equal(config_parse_bootargs(&c, "cv.repl_ip=203.0.113.7 cv.peer_ip=203.0.113.8"), 0);
+    assert_int_equal(c.repl_ip.addr, IP(203, 0, 113, 7));
+    assert_int_equal(c.repl_ip.prefix_len, 24); /* kept from the default */
+    assert_int_equal(c.peer_ip, IP(203, 0, 113, 8));
+}
+
+static void test_malformed_kept(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "cv.board=c",
+        "cv.board=",
+        "cv.board",
+        "cv.repl_ip=198.51.100",
+        "cv.repl_ip=198.51.100.1.5",
+        "cv.repl_ip=198.51.100.256",
+        "cv.repl_ip=198.51.100.1/33",
+        "cv.repl_ip=198.51.100.1/0",
+        "cv.repl_ip=198.51.100.1/",
+        "cv.repl_ip=198.51.100.01",
+        "cv.repl_ip=198.51.100.-1",
+        "cv.repl_ip=198..100.1",
+        "cv.repl_ip=0.0.0.0",
+        "cv.peer_ip=224.0.0.1",
+        "cv.peer_ip=198.51.100.2/24",
+        "cv.peer_ip=99999999999.1.1.1",
+        "cv.guest_mac=52:54:00:c0:00",
+        "cv.guest_mac=52:54:00:c0:00:1g",
+        "cv.guest_mac=53:54:00:c0:00:10",
+        "cv.guest_mac=00:00:00:00:00:00",
+        "cv.guest_mac=52-54-00-c0-00-10",
+        "cv.guest_ip=",
+        "cv.frobnicate=1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct cv_config c, want;
+        config_defaults(&c, 'b');
+        config_defaults(&want, 'b');
+        host_console_clear();
+        unsigned n = config_parse_bootargs(&c, bad[i]);
+        if (n != 1 || memcmp(&c, &want, sizeof(c)) != 0) {
+            fail_msg("'%s': %u rejected, config %s", bad[i], n,
+                     memcmp(&c, &want, sizeof(c)) ? "changed" : "kept");
+        }
+        assert_int_equal(host_console_count("W: config:"), 1);
+    }
+}
+
+static void test_good_value_after_bad(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    config_defaults(&c, 'a');
+    unsigned n = config_parse_bootargs(&c, "cv.svc_ip=bogus cv.svc_ip=192.0.2.99/24");
+    assert_int_equal(n, 1);
+    assert_int_equal(c.svc_ip.addr, IP(192, 0, 2, 99)); /* the last valid value wins */
+}
+
+static void test_ip_helpers(void **state)
+{
+    (void)state;
+    uint32_t ip = 0;
+    assert_true(config_parse_ip4("192.0.2.1", 9, &ip));
+    assert_int_equal(ip, IP(192, 0, 2, 1));
+    /* Exactly len bytes: a longer buffer is not read past len. */
+    assert_true(config_parse_ip4("192.0.2.12345", 9, &ip));
+    assert_int_equal(ip, IP(192, 0, 2, 1));
+    assert_false(config_parse_ip4("192.0.2.", 8, &ip));
+    assert_false(config_parse_ip4("", 0, &ip));
+    char buf[16];
+    assert_string_equal(config_fmt_ip4(IP(203, 0, 113, 255), buf, sizeof(buf)), "203.0.113.255");
+}
+
+static void *make_fdt(const char *bootargs, char *buf, int size)
+{
+    assert_int_equal(fdt_create(buf, size), 0);
+    assert_int_equal(fdt_finish_reservemap(buf), 0);
+    assert_int_equal(fdt_begin_node(buf, ""), 0);
+    assert_int_equal(fdt_begin_node(buf, "chosen"), 0);
+    if (bootargs) {
+        assert_int_equal(fdt_property_string(buf, "bootargs", bootargs), 0);
+    }
+    assert_int_equal(fdt_end_node(buf), 0);
+    assert_int_equal(fdt_end_node(buf), 0);
+    assert_int_equal(fdt_finish(buf), 0);
+    return buf;
+}
+
+static void test_fdt_and_dump(void **state)
+{
+    (void)state;
+    static char fdt[4096];
+    host_console_clear();
+    config_init_fdt(make_fdt("cv.board=b cv.peer_ip=198.51.100.9", fdt, sizeof(fdt)));
+    const struct cv_config *c = config_get();
+    assert_int_equal(c->board, 'b');
+    assert_int_equal(c->peer_ip, IP(198, 51, 100, 9));
+    assert_non_null(strstr(host_console_text(), "config: board b, replication 198.51.100.2/24"));
+    host_console_clear();
+    config_dump(c);
+    assert_string_equal(host_console_text(), "board=b\n"
+                                             "repl_ip=198.51.100.2/24\n"
+                                             "peer_ip=198.51.100.9\n"
+                                             "svc_ip=192.0.2.3/24\n"
+                                             "guest_mac=52:54:00:c0:00:10\n"
+                                             "guest_ip=192.0.2.10\n");
+    /* No bootargs: board a's defaults. */
+    host_console_clear();
+    config_init_fdt(make_fdt(NULL, fdt, sizeof(fdt)));
+    assert_int_equal(config_get()->board, 'a');
+    assert_non_null(strstr(host_console_text(), "defaults: no bootargs"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_board_b_and_overrides),
+        cmocka_unit_test(test_prefix_optional),
+        cmocka_unit_test(test_malformed_kept),
+        cmocka_unit_test(test_good_value_after_bad),
+        cmocka_unit_test(test_ip_helpers),
+        cmocka_unit_test(test_fdt_and_dump),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
