@@ -22,6 +22,7 @@ enum key_type {
     KEY_IP4,
     KEY_IP4_PREFIX,
     KEY_MAC,
+    KEY_ROLE,
 };
 
 struct config_key {
@@ -38,6 +39,8 @@ static const struct config_key keys[] = {
     {"svc_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, svc_ip), "service LAN address/len"},
     {"guest_mac", KEY_MAC, offsetof(struct cv_config, guest_mac), "the guest NIC's MAC"},
     {"guest_ip", KEY_IP4, offsetof(struct cv_config, guest_ip), "the guest's service address"},
+    {"role", KEY_ROLE, offsetof(struct cv_config, role),
+     "primary|secondary: runs the guest, or holds it for the primary's checkpoints"},
     /* COLO keys go here. */
 };
 
@@ -54,6 +57,12 @@ void config_defaults(struct cv_config *c, char board)
     static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xc0, 0x00, 0x10};
     memcpy(c->guest_mac, mac, sizeof(mac));
     c->guest_ip = IP4(192, 0, 2, 10);
+    c->role = b ? CV_ROLE_SECONDARY : CV_ROLE_PRIMARY;
+}
+
+const char *config_role_name(enum cv_role r)
+{
+    return r == CV_ROLE_SECONDARY ? "secondary" : "primary";
 }
 
 const struct cv_config *config_get(void)
@@ -179,6 +188,18 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
         memcpy(field, &p, sizeof(p));
         return true;
     }
+    case KEY_ROLE: {
+        enum cv_role r;
+        if (len == 7 && memcmp(v, "primary", 7) == 0) {
+            r = CV_ROLE_PRIMARY;
+        } else if (len == 9 && memcmp(v, "secondary", 9) == 0) {
+            r = CV_ROLE_SECONDARY;
+        } else {
+            return false;
+        }
+        memcpy(field, &r, sizeof(r));
+        return true;
+    }
     case KEY_MAC: {
         uint8_t mac[6];
         if (!parse_mac(v, len, mac)) {
@@ -301,6 +322,12 @@ void config_dump(const struct cv_config *c)
             memcpy(&p, field, sizeof(p));
             cv_printf("%s=%s/%u\n", k->name, config_fmt_ip4(p.addr, buf, sizeof(buf)),
                       p.prefix_len);
+            break;
+        }
+        case KEY_ROLE: {
+            enum cv_role r;
+            memcpy(&r, field, sizeof(r));
+            cv_printf("%s=%s\n", k->name, config_role_name(r));
             break;
         }
         case KEY_MAC:

@@ -179,6 +179,15 @@ void hv_main(const void *fdt)
     hvnet_init();
     net_bridge_init(&guest_nic);
     vm_boot(vm);
+    if (config_get()->role == CV_ROLE_SECONDARY) {
+        /*
+         * A secondary must not run its own copy of the guest on the shared service LAN (same
+         * MAC and address as the primary's); it holds it until checkpoints or a failover
+         * decide. `guest resume` starts it by hand.
+         */
+        vm_pause(vm);
+        log_info("guest: held (secondary board: waits for the primary)");
+    }
     log_info("colovisor: ready; type 'help' for commands");
     shell_prompt();
     for (;;) {

@@ -173,7 +173,8 @@ static void test_fdt_and_dump(void **state)
                                              "peer_ip=198.51.100.9\n"
                                              "svc_ip=192.0.2.3/24\n"
                                              "guest_mac=52:54:00:c0:00:10\n"
-                                             "guest_ip=192.0.2.10\n");
+                                             "guest_ip=192.0.2.10\n"
+                                             "role=secondary\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init_fdt(make_fdt(NULL, fdt, sizeof(fdt)));

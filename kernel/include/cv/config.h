@@ -19,6 +19,12 @@ struct cv_ip4_prefix {
     uint8_t prefix_len; /**< 1..32 */
 };
 
+/** A board's part in the pair. The primary runs the guest; the secondary holds a copy. */
+enum cv_role {
+    CV_ROLE_PRIMARY,
+    CV_ROLE_SECONDARY,
+};
+
 struct cv_config {
     char board; /**< 'a' or 'b': which half of the pair */
     /* ---- networking ---- */
@@ -27,7 +33,8 @@ struct cv_config {
     struct cv_ip4_prefix svc_ip;  /**< this board on the service LAN (heartbeats) */
     uint8_t guest_mac[6];         /**< the guest's emulated NIC */
     uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
-    /* ---- COLO (checkpointing) settings go here ---- */
+    /* ---- COLO (checkpointing) settings ---- */
+    enum cv_role role; /**< default: a primary, b secondary */
 };
 
 /** The configuration in force (defaults for board a until config_init_fdt() runs). Any context. */
@@ -43,6 +50,7 @@ void config_defaults(struct cv_config *c, char board);
 unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
 /** Reads /chosen/bootargs from the device tree and sets the configuration. Boot context. */
 void config_init_fdt(const void *fdt);
+const char *config_role_name(enum cv_role r);
 /** Prints every key as `name=value` lines (name without the "cv." prefix). */
 void config_dump(const struct cv_config *c);
 
