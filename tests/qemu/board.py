@@ -17,11 +17,11 @@ class Timeout(Exception):
 
 class Board:
     def __init__(self, image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=(),
-                 machine="virt,virtualization=on,gic-version=3"):
+                 machine="virt,virtualization=on,gic-version=3", wrapper=()):
         self.log_path = log_path
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "w", encoding="utf-8", errors="replace")
-        self.args = ["qemu-system-aarch64", "-M", machine,
+        self.args = [*wrapper, "qemu-system-aarch64", "-M", machine,
                      "-cpu", cpu, "-m", mem, "-display", "none", "-monitor", "none",
                      "-serial", "stdio", "-kernel", image, *extra]
         self.buf = ""
@@ -114,7 +114,8 @@ class Board:
 
 
 
-def native_guest(image, log_path, cpu="max,pauth-impdef=on", mem="1G"):
+def native_guest(image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=(), wrapper=()):
     """Boots a guest image directly at EL1 under QEMU (no hypervisor), for same-run baselines.
     Its console is the guest's own."""
-    return Board(image, log_path, cpu=cpu, mem=mem, machine="virt,gic-version=3")
+    return Board(image, log_path, cpu=cpu, mem=mem, machine="virt,gic-version=3", extra=extra,
+                 wrapper=wrapper)
