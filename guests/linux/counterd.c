@@ -13,6 +13,7 @@
  * One thread, poll(2). Built statically with aarch64-linux-gnu-gcc by guests/linux/build-image.
  * Usage: counterd [port]   (default 7000). SIGUSR1 prints `counterd: counter=<next> conns=<n>`.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,7 +90,7 @@ static int process_lines(struct conn *c)
     }
     memmove(c->in, c->in + start, c->inlen - start);
     c->inlen -= start;
-    if (c->inlen >= LINE_MAX_BYTES)
+    if (c->inlen >= LINE_MAX_BYTES && !memchr(c->in, '\n', c->inlen))
         return -1; /* no '\n' within 128 bytes */
     return 0;
 }
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
             short re = pfd[k].revents;
             if (c->fd < 0 || !re)
                 continue;
-            if (re & POLLIN) {
+            if ((re & POLLIN) && c->inlen < sizeof(c->in)) {
                 ssize_t r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
                 if (r == 0) {
                     c->closing = 1; /* peer done: drop an unterminated line */
