@@ -37,7 +37,7 @@ struct conn {
     size_t inlen;
     char in[LINE_MAX_BYTES];
     size_t outlen, outoff;
-    char *out; /* OUT_MAX + room for one reply */
+    char *out;   /* OUT_MAX + room for one reply */
     int closing; /* send what is queued, then close */
 };
 

@@ -209,38 +209,6 @@ int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_
     return pass ? 0 : 1;
 }
 
-/* Decimal or 0x-prefixed hex, the whole string, no overflow. (strtoull would touch errno.) */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    unsigned base = 10;
-    uint64_t v = 0;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (!*s) {
-        return false;
-    }
-    for (; *s; s++) {
-        unsigned dig;
-        if (*s >= '0' && *s <= '9') {
-            dig = (unsigned)(*s - '0');
-        } else if (base == 16 && *s >= 'a' && *s <= 'f') {
-            dig = (unsigned)(*s - 'a' + 10);
-        } else if (base == 16 && *s >= 'A' && *s <= 'F') {
-            dig = (unsigned)(*s - 'A' + 10);
-        } else {
-            return false;
-        }
-        if (v > (UINT64_MAX - dig) / base) {
-            return false;
-        }
-        v = v * base + dig;
-    }
-    *out = v;
-    return true;
-}
-
 static bool parse_mode(const char *s, enum dirty_mode *m)
 {
     if (strcmp(s, "wp") == 0) {
@@ -273,7 +241,7 @@ static int cmd_auto(struct vm *vm, const char *arg)
         return 0;
     }
     uint64_t ms;
-    if (!parse_u64(arg, &ms) || ms == 0 || ms > 60000) {
+    if (!shell_parse_u64(arg, &ms) || ms == 0 || ms > 60000) {
         cv_printf("usage: dirty auto <ms 1..60000>|off\n");
         return 1;
     }
@@ -298,11 +266,12 @@ static int cmd_verify(struct vm *vm, int argc, char **argv)
 {
     enum dirty_mode mode;
     uint64_t epochs, ms, region = VERIFY_DEFAULT_REGION, pages = VERIFY_DEFAULT_PAGES;
-    if ((argc != 5 && argc != 7) || !parse_mode(argv[2], &mode) || !parse_u64(argv[3], &epochs) ||
-        !parse_u64(argv[4], &ms) || epochs == 0 || epochs > 1000000 || ms > 3600000) {
+    if ((argc != 5 && argc != 7) || !parse_mode(argv[2], &mode) ||
+        !shell_parse_u64(argv[3], &epochs) || !shell_parse_u64(argv[4], &ms) || epochs == 0 ||
+        epochs > 1000000 || ms > 3600000) {
         return shell_usage(&shell_cmd_dirty);
     }
-    if (argc == 7 && (!parse_u64(argv[5], &region) || !parse_u64(argv[6], &pages))) {
+    if (argc == 7 && (!shell_parse_u64(argv[5], &region) || !shell_parse_u64(argv[6], &pages))) {
         return shell_usage(&shell_cmd_dirty);
     }
     if (!IS_ALIGNED(region, PAGE_SIZE) || pages == 0 || pages > (vm->ram.size >> PAGE_SHIFT) ||

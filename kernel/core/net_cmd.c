@@ -36,14 +36,9 @@ SHELL_CMD(net,
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (!*s) {
+    uint64_t v;
+    if (!shell_parse_u64(s, &v) || v > max) {
         return false;
-    }
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || (v = v * 10 + (uint64_t)(*s - '0')) > max) {
-            return false;
-        }
     }
     *out = (uint32_t)v;
     return true;

@@ -25,6 +25,11 @@ struct shell_cmd {
 int shell_usage(const struct shell_cmd *cmd);
 /** Runs one command line (modified in place). Returns the handler's result, or 1 if unknown. */
 int shell_exec_line(char *line);
+/**
+ * Parses a command argument: decimal or 0x-prefixed hex, the whole string, no overflow. Our own,
+ * because strtoull sets errno, which lives in TPIDR_EL0, a guest register.
+ */
+bool shell_parse_u64(const char *s, uint64_t *out);
 /** Feeds one byte typed on the console (line editing, history-free). Hypervisor context. */
 void shell_input(char c);
 /** Prints the prompt. */
