@@ -89,9 +89,10 @@ def test_rig_pair_cli_contract(ctx):
         print(f"  (up of a pair took {up_s:.1f}s)")
 
         # Both consoles answer; the CLI's `console` prints the command's output only.
-        for b in ("a", "b"):
+        # Board a (primary) runs its guest; board b (secondary) holds its copy.
+        for b, want in (("a", "running"), ("b", "paused")):
             st = kv(rig("console", "--name", name, b, "status").stdout)
-            assert st.get("guest") == "running", st
+            assert st.get("guest") == want, st
         p = rig("console", "--name", name, "primary", "version")
         assert re.match(r"colovisor \S+ board=qemu-virt-arm64 built .*\n$", p.stdout), p.stdout
         p = rig("console", "--name", name, "b", "help")

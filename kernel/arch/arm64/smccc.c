@@ -7,6 +7,8 @@
 
 #define SMCCC_VERSION 0x80000000u
 #define SMCCC_ARCH_FEATURES 0x80000001u
+#define SMCCC_TRNG_VERSION 0x84000050u
+#define SMCCC_VENDOR_HYP_UID 0x8600ff01u
 #define PSCI_VERSION 0x84000000u
 #define PSCI_CPU_SUSPEND_32 0x84000001u
 #define PSCI_CPU_SUSPEND_64 0xc4000001u
@@ -89,6 +91,11 @@ void smccc_call(struct vcpu *v)
     case PSCI_SYSTEM_RESET:
         vm->power_req = VM_POWER_RESET;
         ret = PSCI_RET_SUCCESS;
+        break;
+    case SMCCC_TRNG_VERSION:
+    case SMCCC_VENDOR_HYP_UID:
+        /* Discovery calls an OS makes at boot; not offering the service is a normal answer. */
+        ret = PSCI_RET_NOT_SUPPORTED;
         break;
     default:
         log_warn("guest: unknown SMCCC function 0x%08x (pc=0x%llx), NOT_SUPPORTED returned", fid,
