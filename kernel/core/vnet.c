@@ -78,7 +78,7 @@ static void update_irq(struct vnet *n)
 static void needs_reset(struct vnet *n, const char *why)
 {
     if (!(n->status & S_NEEDS_RESET)) {
-        log_warn("vnet: guest's virtio ring is malformed (%s); device needs reset", why);
+        log_guest(LOG_WARN, "vnet: guest's virtio ring is malformed (%s); device needs reset", why);
         n->status |= S_NEEDS_RESET;
         n->resets_needed++;
         n->isr |= ISR_CONFIG;

@@ -225,3 +225,34 @@ def test_board_reboot(ctx):
         assert "guest=running" in b.cmd("status")
     finally:
         b.close()
+
+
+def _bad_guest(ctx, kind, reason):
+    image = ctx.image.replace("colovisor.bin", f"colovisor-bad-{kind}.bin")
+    b = Board(image, ctx.log(f"bad_guest_{kind}"))
+    try:
+        b.expect(reason, 60)
+        b.expect(r"guest: not started", 30)
+        b.expect(r"colovisor> ", 30)
+        # The hypervisor itself carries on: its shell answers, the guest is reported stopped.
+        st = kv(b.cmd("status"))
+        assert st["guest"] == "stopped", st
+    finally:
+        b.close()
+
+
+def test_guest_not_an_arm64_image(ctx):
+    _bad_guest(ctx, "notimage", r"E: loader: kernel is not an arm64 Image")
+
+
+def test_guest_ram_too_small(ctx):
+    _bad_guest(ctx, "toobig", r"E: loader: kernel needs \d+ KiB at offset 0x\w+; guest RAM is "
+               r"only 131072 KiB")
+
+
+def test_guest_kernel_missing(ctx):
+    _bad_guest(ctx, "nokernel", r"E: guest image: no kernel entry")
+
+
+def test_guest_image_corrupt(ctx):
+    _bad_guest(ctx, "corrupt", r"E: guest image: entry 'corrupt' is corrupt \(checksum mismatch\)")

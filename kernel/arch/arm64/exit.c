@@ -31,8 +31,9 @@ static enum exit_reason handle_dabt(struct vcpu *v)
         }
     }
     if (vm_gpa_in_ram(vm, ipa, 1)) {
-        log_warn("guest: unexpected stage-2 fault in RAM at 0x%llx (dfsc=0x%x), abort injected",
-                 (unsigned long long)gpa_raw(ipa), d.dfsc);
+        log_guest(LOG_WARN,
+                  "guest: unexpected stage-2 fault in RAM at 0x%llx (dfsc=0x%x), abort injected",
+                  (unsigned long long)gpa_raw(ipa), d.dfsc);
         inject_dabt(v, v->arch.exit.far, d.write);
         return EXIT_INJECT_ABT;
     }
@@ -42,8 +43,9 @@ static enum exit_reason handle_dabt(struct vcpu *v)
         return EXIT_MMIO;
     }
     if (!d.isv) {
-        log_warn("guest: device access at 0x%llx without syndrome (pc=0x%llx), abort injected",
-                 (unsigned long long)gpa_raw(ipa), (unsigned long long)v->arch.regs.pc);
+        log_guest(LOG_WARN,
+                  "guest: device access at 0x%llx without syndrome (pc=0x%llx), abort injected",
+                  (unsigned long long)gpa_raw(ipa), (unsigned long long)v->arch.regs.pc);
         inject_dabt(v, v->arch.exit.far, d.write);
         return EXIT_INJECT_ABT;
     }
@@ -54,9 +56,9 @@ static enum exit_reason handle_dabt(struct vcpu *v)
     }
     if (mmio_bus_dispatch(&vm->bus, &a) != MMIO_OK) {
         const struct mmio_dev *dev = mmio_bus_find(&vm->bus, ipa, d.size);
-        log_warn("guest: bad %u-byte %s at 0x%llx (%s), abort injected", d.size,
-                 d.write ? "write" : "read", (unsigned long long)gpa_raw(ipa),
-                 dev ? dev->name : "no device");
+        log_guest(LOG_WARN, "guest: bad %u-byte %s at 0x%llx (%s), abort injected", d.size,
+                  d.write ? "write" : "read", (unsigned long long)gpa_raw(ipa),
+                  dev ? dev->name : "no device");
         inject_dabt(v, v->arch.exit.far, d.write);
         return EXIT_INJECT_ABT;
     }
@@ -107,8 +109,8 @@ static enum exit_reason handle_sync(struct vcpu *v)
     case EC_SYSREG:
         return sysreg_trap(v, esr);
     case EC_IABT_LOW:
-        log_warn("guest: instruction fetch from 0x%llx outside RAM, abort injected",
-                 (unsigned long long)v->arch.exit.far);
+        log_guest(LOG_WARN, "guest: instruction fetch from 0x%llx outside RAM, abort injected",
+                  (unsigned long long)v->arch.exit.far);
         inject_pabt(v, v->arch.exit.far);
         return EXIT_INJECT_ABT;
     case EC_SVE:
@@ -118,8 +120,9 @@ static enum exit_reason handle_sync(struct vcpu *v)
         inject_undef(v);
         return EXIT_INJECT_UND;
     default:
-        log_warn("guest: unhandled exception class 0x%x (esr=0x%llx pc=0x%llx), undef injected",
-                 ESR_EC(esr), (unsigned long long)esr, (unsigned long long)v->arch.regs.pc);
+        log_guest(LOG_WARN,
+                  "guest: unhandled exception class 0x%x (esr=0x%llx pc=0x%llx), undef injected",
+                  ESR_EC(esr), (unsigned long long)esr, (unsigned long long)v->arch.regs.pc);
         inject_undef(v);
         return EXIT_INJECT_UND;
     }
@@ -148,8 +151,8 @@ void vcpu_arch_run(struct vcpu *vcpu)
         break;
     default:
         /* A physical SError taken while the guest ran: give it to the guest as a virtual one. */
-        log_warn("guest: SError (esr=0x%llx), forwarded as virtual SError",
-                 (unsigned long long)vcpu->arch.exit.esr);
+        log_guest(LOG_WARN, "guest: SError (esr=0x%llx), forwarded as virtual SError",
+                  (unsigned long long)vcpu->arch.exit.esr);
         write_sysreg(hcr_el2, read_sysreg(hcr_el2) | HCR_VSE);
         r = EXIT_OTHER;
         break;

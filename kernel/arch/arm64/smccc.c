@@ -98,8 +98,9 @@ void smccc_call(struct vcpu *v)
         ret = PSCI_RET_NOT_SUPPORTED;
         break;
     default:
-        log_warn("guest: unknown SMCCC function 0x%08x (pc=0x%llx), NOT_SUPPORTED returned", fid,
-                 (unsigned long long)v->arch.regs.pc);
+        log_guest(LOG_WARN,
+                  "guest: unknown SMCCC function 0x%08x (pc=0x%llx), NOT_SUPPORTED returned", fid,
+                  (unsigned long long)v->arch.regs.pc);
         ret = PSCI_RET_NOT_SUPPORTED;
         break;
     }

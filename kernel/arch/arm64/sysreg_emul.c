@@ -168,9 +168,11 @@ done:
     return EXIT_SYSREG;
 
 undef:
-    log_warn("guest: %s of unemulated system register S%u_%u_C%u_C%u_%u (pc=0x%llx), undef "
-             "injected",
-             read ? "read" : "write", op0, op1, crn, crm, op2, (unsigned long long)v->arch.regs.pc);
+    log_guest(LOG_WARN,
+              "guest: %s of unemulated system register S%u_%u_C%u_C%u_%u (pc=0x%llx), undef "
+              "injected",
+              read ? "read" : "write", op0, op1, crn, crm, op2,
+              (unsigned long long)v->arch.regs.pc);
     inject_undef(v);
     return EXIT_INJECT_UND;
 }

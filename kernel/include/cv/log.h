@@ -32,6 +32,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 
+/**
+ * Like log_msg(), but for lines a misbehaving guest can cause at will: a burst of 10, then one a
+ * second, and a count of what was dropped. Keeps a guest stuck in a fault loop from drowning the
+ * console (and the hypervisor's time) in warnings.
+ */
+void log_guest(enum log_level lvl, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
