@@ -2,9 +2,11 @@
 # The two commands a user needs: `make demo` and `make test`. Both install what is missing.
 BOARD ?= qemu-virt-arm64
 BUILD := build/$(BOARD)
+LINUX_BUILD := build/$(BOARD)-linux
 MESON_OPTS ?=
+GUEST ?= test
 
-.PHONY: all setup build test demo bench format format-check clean distclean
+.PHONY: all setup build linux test demo bench format format-check clean distclean
 
 all: build
 
@@ -18,13 +20,22 @@ $(BUILD)/build.ninja:
 build: setup $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-test: build
+# The same hypervisor with the Debian Linux guest (fetched from Debian's archive, see
+# guests/linux/build-image) packed in instead of the test guest.
+linux: build
+	guests/linux/build-image --out build/linux
+	[ -f $(LINUX_BUILD)/build.ninja ] || meson setup $(LINUX_BUILD) \
+		--cross-file build/cross-aarch64.ini --wrap-mode=nodownload -Dboard=$(BOARD) \
+		-Dguest_bundle=$(abspath build/linux/guest-linux.img) -Dguest_ram_mib=256 $(MESON_OPTS)
+	ninja -C $(LINUX_BUILD) colovisor.bin
+
+test: build linux
 	tests/run-tests --build $(BUILD)
 
-demo: build
-	tools/demo --build $(BUILD)
+demo: build $(if $(filter linux,$(GUEST)),linux)
+	tools/demo --build $(BUILD) --guest $(GUEST)
 
-bench: build
+bench: build linux
 	tools/bench --build $(BUILD)
 
 format:

@@ -183,8 +183,10 @@ class Rig:
         self.state_dir = os.path.join(STATE_ROOT, name)
         self.state_file = os.path.join(self.state_dir, "state.json")
         self.build = os.path.abspath(build or DEFAULT_BUILD)
-        self.image = os.path.abspath(image) if image else os.path.join(self.build,
-                                                                       "colovisor.bin")
+        # The Linux guest's image is built beside the default one (`make linux`).
+        default_image = (os.path.join(self.build + "-linux", "colovisor.bin") if guest == "linux"
+                         else os.path.join(self.build, "colovisor.bin"))
+        self.image = os.path.abspath(image) if image else default_image
         self.single = single
         self.guest = guest
         self.cpu = cpu
