@@ -33,6 +33,9 @@ def test_linux_guest_on_the_service_lan(ctx):
         p = rig.exec(["python3", CLIENT, "seq", "1000"], timeout=300)
         res = json.loads(p.stdout.strip().splitlines()[-1])
         assert p.returncode == 0 and res["replies"] == 1000 and not res["errors"], res
+        # Its console, through the shell's `guest console`: a shell prompt that runs commands.
+        out = rig.guest_console("a", "uname -m; echo sum-$((6*7))", r"sum-42\n", 60)
+        assert "aarch64" in out, out
         st = rig.console("a", "status")
         assert "guest=running" in st, st
         print(f"  linux guest: {res['rate_per_s']} req/s, median {res['latency_ms_median']} ms")

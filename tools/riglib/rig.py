@@ -673,6 +673,36 @@ class Rig:
             finally:
                 s.close()
 
+    def guest_console(self, board, text, pattern, timeout=30):
+        """Attaches to the guest's console on board (the shell's `guest console`), types text
+        and Enter, waits for regex pattern in what the guest prints, detaches (Ctrl-]); returns
+        the guest's output. RigTimeout if the pattern does not come."""
+        b = self._board(board)
+        p = self._paths(b)
+        deadline = time.monotonic() + timeout
+        with self._flock(p["console_lock"], f"console of board {b}", timeout, "cmd"):
+            s = _Stream(p["console"], timeout)
+            try:
+                s.send(b"\x1d\x03")
+                s.expect(re.escape(PROMPT), deadline)
+                s.send(b"guest console\r")
+                s.expect(r"attached to guest console", deadline)
+                start = s.pos
+                s.send(text.encode() + b"\r")
+                try:
+                    m = s.expect(pattern, deadline)
+                except RigTimeout:
+                    raise RigTimeout(f"no /{pattern}/ from board {b}'s guest within "
+                                     f"{timeout:g}s; it printed:\n{s.buf[start:][-1500:]}") \
+                        from None
+                out = s.buf[start:m.end()]
+                s.send(b"\x1d")
+                s.expect(r"detached from guest console", deadline)
+                s.expect(re.escape(PROMPT), deadline)
+                return out
+            finally:
+                s.close()
+
     def attach(self, board, stdin=None, stdout=None):
         """Interactive console: raw terminal, Ctrl-\\ (or `~.` at the start of a line)
         detaches. Returns 0 on detach, 1 when the board's console closed."""
