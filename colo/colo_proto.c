@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: Apache-2.0
+// The COLO wire format: encoder, incremental decoder, payload parsers (colo_proto.h).
+#include <string.h>
+
+#include <cv/image.h>
+
+#include "colo_proto.h"
+
+static const char *const err_names[] = {
+    [COLO_OK] = "ok",
+    [COLO_E_MAGIC] = "bad magic",
+    [COLO_E_VERSION] = "bad version",
+    [COLO_E_HDR_CRC] = "header CRC mismatch",
+    [COLO_E_TYPE] = "unknown message type",
+    [COLO_E_LENGTH] = "length over the limit for the type",
+    [COLO_E_PAYLOAD_CRC] = "payload CRC mismatch",
+    [COLO_E_PAYLOAD] = "malformed payload",
+};
+
+static const char *const msg_names[COLO_MSG_TYPE_COUNT] = {
+    [COLO_MSG_HELLO] = "HELLO",
+    [COLO_MSG_HELLO_ACK] = "HELLO_ACK",
+    [COLO_MSG_CHECKPOINT_READY] = "CHECKPOINT_READY",
+    [COLO_MSG_CHECKPOINT_REQUEST] = "CHECKPOINT_REQUEST",
+    [COLO_MSG_CHECKPOINT_REPLY] = "CHECKPOINT_REPLY",
+    [COLO_MSG_VMSTATE_SEND] = "VMSTATE_SEND",
+    [COLO_MSG_RAM_PAGES] = "RAM_PAGES",
+    [COLO_MSG_DEVICE_STATE] = "DEVICE_STATE",
+    [COLO_MSG_VMSTATE_SIZE] = "VMSTATE_SIZE",
+    [COLO_MSG_VMSTATE_RECEIVED] = "VMSTATE_RECEIVED",
+    [COLO_MSG_VMSTATE_LOADED] = "VMSTATE_LOADED",
+    [COLO_MSG_GUEST_SHUTDOWN] = "GUEST_SHUTDOWN",
+    [COLO_MSG_ABORT] = "ABORT",
+    [COLO_MSG_HEARTBEAT] = "HEARTBEAT",
+};
+
+static const char *const abort_names[] = {
+    [COLO_ABORT_NONE] = "none",
+    [COLO_ABORT_VERSION] = "no common protocol version",
+    [COLO_ABORT_BOARD] = "board type mismatch",
+    [COLO_ABORT_RAM_SIZE] = "guest RAM size mismatch",
+    [COLO_ABORT_DEVSET] = "device set mismatch",
+    [COLO_ABORT_IMAGE] = "guest image mismatch",
+    [COLO_ABORT_PROTOCOL] = "protocol violation",
+    [COLO_ABORT_EPOCH] = "wrong epoch",
+    [COLO_ABORT_BAD_PAGE] = "page outside guest RAM",
+    [COLO_ABORT_CHECKSUM] = "checkpoint totals or CRC mismatch",
+    [COLO_ABORT_STAGING] = "checkpoint exceeds staging area",
+    [COLO_ABORT_STATE] = "device state rejected",
+    [COLO_ABORT_DECODE] = "framing error",
+    [COLO_ABORT_PEER] = "aborted by peer",
+    [COLO_ABORT_CONN_LOST] = "connection lost",
+    [COLO_ABORT_SHUTDOWN] = "guest shut down",
+};
+
+const char *colo_err_name(enum colo_err e)
+{
+    return (unsigned)e < ARRAY_SIZE(err_names) ? err_names[e] : "?";
+}
+
+const char *colo_msg_name(uint16_t type)
+{
+    return type < COLO_MSG_TYPE_COUNT && msg_names[type] ? msg_names[type] : "?";
+}
+
+const char *colo_abort_name(uint32_t reason)
+{
+    return reason < ARRAY_SIZE(abort_names) && abort_names[reason] ? abort_names[reason]
+                                                                   : "unknown reason";
+}
+
+bool colo_len_ok(uint16_t type, uint32_t len)
+{
+    switch (type) {
+    case COLO_MSG_HELLO:
+        return len == COLO_HELLO_LEN;
+    case COLO_MSG_HELLO_ACK:
+        return len == COLO_HELLO_ACK_LEN;
+    case COLO_MSG_CHECKPOINT_READY:
+    case COLO_MSG_CHECKPOINT_REQUEST:
+    case COLO_MSG_CHECKPOINT_REPLY:
+    case COLO_MSG_VMSTATE_SEND:
+    case COLO_MSG_VMSTATE_RECEIVED:
+    case COLO_MSG_VMSTATE_LOADED:
+    case COLO_MSG_GUEST_SHUTDOWN:
+        return len == 0;
+    case COLO_MSG_RAM_PAGES:
+        return len >= 4 + COLO_PAGE_ENTRY && len <= 4 + COLO_PAGES_PER_MSG * COLO_PAGE_ENTRY;
+    case COLO_MSG_DEVICE_STATE:
+        return len >= 1 && len <= COLO_MAX_PAYLOAD;
+    case COLO_MSG_VMSTATE_SIZE:
+        return len == COLO_VMSTATE_SIZE_LEN;
+    case COLO_MSG_ABORT:
+        return len >= 4 && len <= 4 + COLO_ABORT_TEXT_MAX;
+    case COLO_MSG_HEARTBEAT:
+        return len == COLO_HEARTBEAT_LEN;
+    default:
+        return false;
+    }
+}
+
+static size_t msg_size(uint32_t len)
+{
+    return COLO_HDR_SIZE + len + (len ? COLO_CRC_SIZE : 0);
+}
+
+/* Writes the header and the payload CRC around a payload already at out + COLO_HDR_SIZE. */
+static size_t frame(uint8_t *o, uint16_t type, uint64_t epoch, uint32_t len)
+{
+    colo_put32(o, COLO_MAGIC);
+    colo_put16(o + 4, COLO_PROTO_VERSION);
+    colo_put16(o + 6, type);
+    colo_put64(o + 8, epoch);
+    colo_put32(o + 16, len);
+    colo_put32(o + 20, 0);
+    colo_put32(o + 20, crc32c(0, o, COLO_HDR_SIZE));
+    if (len) {
+        colo_put32(o + COLO_HDR_SIZE + len, crc32c(0, o + COLO_HDR_SIZE, len));
+    }
+    return msg_size(len);
+}
+
+static bool fits(uint16_t type, uint32_t len, size_t cap)
+{
+    return colo_len_ok(type, len) && msg_size(len) <= cap;
+}
+
+size_t colo_encode(void *out, size_t cap, uint16_t type, uint64_t epoch, const void *payload,
+                   uint32_t len)
+{
+    if (!fits(type, len, cap) || (len && !payload)) {
+        return 0;
+    }
+    uint8_t *o = out;
+    if (len) {
+        memmove(o + COLO_HDR_SIZE, payload, len);
+    }
+    return frame(o, type, epoch, len);
+}
+
+size_t colo_encode_hello(void *out, size_t cap, uint64_t epoch, const struct colo_hello *h)
+{
+    if (!fits(COLO_MSG_HELLO, COLO_HELLO_LEN, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put16(p, h->ver_min);
+    colo_put16(p + 2, h->ver_max);
+    colo_put32(p + 4, h->caps);
+    memset(p + 8, 0, COLO_BOARD_LEN);
+    size_t blen = strnlen(h->board, COLO_BOARD_LEN - 1);
+    memcpy(p + 8, h->board, blen);
+    p += 8 + COLO_BOARD_LEN;
+    colo_put64(p, h->ram_bytes);
+    colo_put64(p + 8, h->devset_id);
+    memcpy(p + 16, h->image_id, COLO_IMAGE_ID_LEN);
+    return frame(out, COLO_MSG_HELLO, epoch, COLO_HELLO_LEN);
+}
+
+size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct colo_hello_ack *a)
+{
+    if (!fits(COLO_MSG_HELLO_ACK, COLO_HELLO_ACK_LEN, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put16(p, a->version);
+    colo_put16(p + 2, 0);
+    colo_put32(p + 4, a->caps);
+    return frame(out, COLO_MSG_HELLO_ACK, epoch, COLO_HELLO_ACK_LEN);
+}
+
+size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
+                             const uint8_t *data, uint32_t count)
+{
+    if (count == 0 || count > COLO_PAGES_PER_MSG) {
+        return 0;
+    }
+    uint32_t len = 4 + count * COLO_PAGE_ENTRY;
+    if (!fits(COLO_MSG_RAM_PAGES, len, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put32(p, count);
+    p += 4;
+    for (uint32_t i = 0; i < count; i++, p += COLO_PAGE_ENTRY) {
+        colo_put64(p, pfns[i]);
+        memcpy(p + 8, data + (size_t)i * COLO_PAGE_SIZE, COLO_PAGE_SIZE);
+    }
+    return frame(out, COLO_MSG_RAM_PAGES, epoch, len);
+}
+
+size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
+                                const struct colo_vmstate_size *v)
+{
+    if (!fits(COLO_MSG_VMSTATE_SIZE, COLO_VMSTATE_SIZE_LEN, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put64(p, v->state_bytes);
+    colo_put64(p + 8, v->page_count);
+    colo_put32(p + 16, v->crc);
+    return frame(out, COLO_MSG_VMSTATE_SIZE, epoch, COLO_VMSTATE_SIZE_LEN);
+}
+
+size_t colo_encode_abort(void *out, size_t cap, uint64_t epoch, uint32_t reason, const char *text)
+{
+    uint32_t tlen = text ? (uint32_t)strnlen(text, COLO_ABORT_TEXT_MAX) : 0;
+    if (!fits(COLO_MSG_ABORT, 4 + tlen, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put32(p, reason);
+    if (tlen) {
+        memcpy(p + 4, text, tlen);
+    }
+    return frame(out, COLO_MSG_ABORT, epoch, 4 + tlen);
+}
+
+size_t colo_encode_heartbeat(void *out, size_t cap, uint64_t epoch, uint64_t now_us)
+{
+    if (!fits(COLO_MSG_HEARTBEAT, COLO_HEARTBEAT_LEN, cap)) {
+        return 0;
+    }
+    colo_put64((uint8_t *)out + COLO_HDR_SIZE, now_us);
+    return frame(out, COLO_MSG_HEARTBEAT, epoch, COLO_HEARTBEAT_LEN);
+}
+
+void colo_dec_init(struct colo_decoder *d)
+{
+    d->have = 0;
+    d->need = COLO_HDR_SIZE;
+    d->err = COLO_OK;
+}
+
+static enum colo_err check_header(const uint8_t *h, size_t *need)
+{
+    if (colo_get32(h) != COLO_MAGIC) {
+        return COLO_E_MAGIC;
+    }
+    if (colo_get16(h + 4) != COLO_PROTO_VERSION) {
+        return COLO_E_VERSION;
+    }
+    uint8_t tmp[COLO_HDR_SIZE];
+    memcpy(tmp, h, COLO_HDR_SIZE);
+    colo_put32(tmp + 20, 0);
+    if (crc32c(0, tmp, COLO_HDR_SIZE) != colo_get32(h + 20)) {
+        return COLO_E_HDR_CRC;
+    }
+    uint16_t type = colo_get16(h + 6);
+    if (type == 0 || type >= COLO_MSG_TYPE_COUNT) {
+        return COLO_E_TYPE;
+    }
+    uint32_t len = colo_get32(h + 16);
+    if (!colo_len_ok(type, len)) {
+        return COLO_E_LENGTH;
+    }
+    *need = msg_size(len);
+    return COLO_OK;
+}
+
+enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, size_t len,
+                                   size_t *used, struct colo_msg *msg)
+{
+    const uint8_t *in = data;
+    size_t taken = 0;
+    *used = 0;
+    if (d->err != COLO_OK) {
+        return COLO_DEC_ERROR;
+    }
+    while (taken < len) {
+        /* need <= sizeof(buf) always: check_header bounds it before it grows past the header. */
+        size_t n = MIN(len - taken, d->need - d->have);
+        memcpy(d->buf + d->have, in + taken, n);
+        d->have += n;
+        taken += n;
+        *used = taken;
+        if (d->have < d->need) {
+            break;
+        }
+        if (d->need == COLO_HDR_SIZE) {
+            d->err = check_header(d->buf, &d->need);
+            if (d->err != COLO_OK) {
+                return COLO_DEC_ERROR;
+            }
+        }
+        if (d->have < d->need) {
+            continue;
+        }
+        uint32_t plen = colo_get32(d->buf + 16);
+        if (plen &&
+            crc32c(0, d->buf + COLO_HDR_SIZE, plen) != colo_get32(d->buf + COLO_HDR_SIZE + plen)) {
+            d->err = COLO_E_PAYLOAD_CRC;
+            return COLO_DEC_ERROR;
+        }
+        msg->type = colo_get16(d->buf + 6);
+        msg->epoch = colo_get64(d->buf + 8);
+        msg->len = plen;
+        msg->payload = d->buf + COLO_HDR_SIZE;
+        d->have = 0;
+        d->need = COLO_HDR_SIZE;
+        return COLO_DEC_MSG;
+    }
+    return COLO_DEC_MORE;
+}
+
+static bool is(const struct colo_msg *m, uint16_t type)
+{
+    return m->type == type && colo_len_ok(type, m->len);
+}
+
+enum colo_err colo_parse_hello(const struct colo_msg *m, struct colo_hello *h)
+{
+    if (!is(m, COLO_MSG_HELLO)) {
+        return COLO_E_PAYLOAD;
+    }
+    const uint8_t *p = m->payload;
+    h->ver_min = colo_get16(p);
+    h->ver_max = colo_get16(p + 2);
+    h->caps = colo_get32(p + 4);
+    memcpy(h->board, p + 8, COLO_BOARD_LEN);
+    if (memchr(h->board, 0, COLO_BOARD_LEN) == NULL) {
+        return COLO_E_PAYLOAD;
+    }
+    p += 8 + COLO_BOARD_LEN;
+    h->ram_bytes = colo_get64(p);
+    h->devset_id = colo_get64(p + 8);
+    memcpy(h->image_id, p + 16, COLO_IMAGE_ID_LEN);
+    return h->ver_min <= h->ver_max ? COLO_OK : COLO_E_PAYLOAD;
+}
+
+enum colo_err colo_parse_hello_ack(const struct colo_msg *m, struct colo_hello_ack *a)
+{
+    if (!is(m, COLO_MSG_HELLO_ACK)) {
+        return COLO_E_PAYLOAD;
+    }
+    a->version = colo_get16(m->payload);
+    a->caps = colo_get32(m->payload + 4);
+    return colo_get16(m->payload + 2) == 0 ? COLO_OK : COLO_E_PAYLOAD;
+}
+
+enum colo_err colo_parse_ram_pages(const struct colo_msg *m, uint32_t *count)
+{
+    if (!is(m, COLO_MSG_RAM_PAGES)) {
+        return COLO_E_PAYLOAD;
+    }
+    uint32_t c = colo_get32(m->payload);
+    if (c == 0 || c > COLO_PAGES_PER_MSG || m->len != 4 + c * COLO_PAGE_ENTRY) {
+        return COLO_E_PAYLOAD;
+    }
+    *count = c;
+    return COLO_OK;
+}
+
+void colo_ram_page(const struct colo_msg *m, uint32_t i, uint64_t *pfn, const uint8_t **data)
+{
+    const uint8_t *e = m->payload + 4 + (size_t)i * COLO_PAGE_ENTRY;
+    *pfn = colo_get64(e);
+    *data = e + 8;
+}
+
+enum colo_err colo_parse_vmstate_size(const struct colo_msg *m, struct colo_vmstate_size *v)
+{
+    if (!is(m, COLO_MSG_VMSTATE_SIZE)) {
+        return COLO_E_PAYLOAD;
+    }
+    v->state_bytes = colo_get64(m->payload);
+    v->page_count = colo_get64(m->payload + 8);
+    v->crc = colo_get32(m->payload + 16);
+    return COLO_OK;
+}
+
+enum colo_err colo_parse_abort(const struct colo_msg *m, struct colo_abort *a)
+{
+    if (!is(m, COLO_MSG_ABORT)) {
+        return COLO_E_PAYLOAD;
+    }
+    a->reason = colo_get32(m->payload);
+    size_t tlen = m->len - 4;
+    memcpy(a->text, m->payload + 4, tlen);
+    a->text[tlen] = '\0';
+    return COLO_OK;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The COLO replication wire format (docs/colo-protocol.md): framed, checksummed messages between
+ * the primary and the secondary board, little-endian, independent of the host byte order.
+ *
+ *   header (24 bytes): magic u32 'COLO' | version u16 | type u16 | epoch u64 | length u32 |
+ *                      header_crc u32 (CRC32C of the header with this field zero)
+ *   payload (length bytes, at most COLO_MAX_PAYLOAD, per-type limits) | payload_crc u32
+ *   (CRC32C of the payload; present only when length > 0)
+ *
+ * The decoder is incremental: it takes bytes in whatever chunks the transport delivers and
+ * yields whole, validated messages. Its buffer is fixed (one maximal message), so a peer cannot
+ * make it allocate or read out of bounds. Everything here is pure computation: any context.
+ */
+#ifndef COLO_PROTO_H
+#define COLO_PROTO_H
+
+#include <cv/types.h>
+
+#define COLO_MAGIC 0x4f4c4f43u /* the bytes "COLO" on the wire */
+#define COLO_PROTO_VERSION 1u
+#define COLO_HDR_SIZE 24u
+#define COLO_CRC_SIZE 4u
+/** Largest payload of any message: bounds the decoder's buffer. */
+#define COLO_MAX_PAYLOAD (1024u * 1024u)
+#define COLO_MAX_MSG (COLO_HDR_SIZE + COLO_MAX_PAYLOAD + COLO_CRC_SIZE)
+
+#define COLO_PAGE_SIZE 4096u
+/** One RAM_PAGES entry: page number u64 + the page. */
+#define COLO_PAGE_ENTRY (8u + COLO_PAGE_SIZE)
+/** Pages per RAM_PAGES message: the most that fit in COLO_MAX_PAYLOAD after the count. */
+#define COLO_PAGES_PER_MSG 255u
+
+#define COLO_BOARD_LEN 32u
+#define COLO_IMAGE_ID_LEN 32u
+#define COLO_HELLO_LEN (2u + 2u + 4u + COLO_BOARD_LEN + 8u + 8u + COLO_IMAGE_ID_LEN)
+#define COLO_HELLO_ACK_LEN 8u
+#define COLO_VMSTATE_SIZE_LEN 20u
+#define COLO_ABORT_TEXT_MAX 128u
+#define COLO_HEARTBEAT_LEN 8u
+
+enum colo_msg_type {
+    COLO_MSG_HELLO = 1,              /**< P->S: who I am (struct colo_hello) */
+    COLO_MSG_HELLO_ACK = 2,          /**< S->P: accepted; agreed version and capabilities */
+    COLO_MSG_CHECKPOINT_READY = 3,   /**< S->P: ready for checkpoints */
+    COLO_MSG_CHECKPOINT_REQUEST = 4, /**< P->S: checkpoint <epoch> begins */
+    COLO_MSG_CHECKPOINT_REPLY = 5,   /**< S->P: staging for <epoch> cleared */
+    COLO_MSG_VMSTATE_SEND = 6,       /**< P->S: state of <epoch> follows */
+    COLO_MSG_RAM_PAGES = 7,          /**< P->S: count u32 + count x (pfn u64, page) */
+    COLO_MSG_DEVICE_STATE = 8,       /**< P->S: a piece of the vmstate stream (opaque) */
+    COLO_MSG_VMSTATE_SIZE = 9,       /**< P->S: totals and whole-checkpoint CRC: end of state */
+    COLO_MSG_VMSTATE_RECEIVED = 10,  /**< S->P: whole checkpoint received and verified */
+    COLO_MSG_VMSTATE_LOADED = 11,    /**< S->P: applied: <epoch> is committed */
+    COLO_MSG_GUEST_SHUTDOWN = 12,    /**< P->S: the guest powered off; session ends */
+    COLO_MSG_ABORT = 13,             /**< either way: reason u32 + text; session ends */
+    COLO_MSG_HEARTBEAT = 14,         /**< either way: sender's time in us (u64) */
+    COLO_MSG_TYPE_COUNT,
+};
+
+/** Decoder and payload-parse results. */
+enum colo_err {
+    COLO_OK = 0,
+    COLO_E_MAGIC,
+    COLO_E_VERSION,
+    COLO_E_HDR_CRC,
+    COLO_E_TYPE,
+    COLO_E_LENGTH, /**< payload length outside the limits of its type */
+    COLO_E_PAYLOAD_CRC,
+    COLO_E_PAYLOAD, /**< CRCs good but the payload is malformed for its type */
+};
+
+/** Reasons carried by ABORT. */
+enum colo_abort_reason {
+    COLO_ABORT_NONE = 0,
+    COLO_ABORT_VERSION = 1,  /**< no common protocol version */
+    COLO_ABORT_BOARD = 2,    /**< board types differ */
+    COLO_ABORT_RAM_SIZE = 3, /**< guest RAM sizes differ */
+    COLO_ABORT_DEVSET = 4,   /**< device sets differ */
+    COLO_ABORT_IMAGE = 5,    /**< guest images differ */
+    COLO_ABORT_PROTOCOL = 6, /**< message not allowed in this state, or malformed */
+    COLO_ABORT_EPOCH = 7,    /**< message of the wrong epoch */
+    COLO_ABORT_BAD_PAGE = 8, /**< page number outside guest RAM */
+    COLO_ABORT_CHECKSUM = 9, /**< checkpoint totals or whole-checkpoint CRC mismatch */
+    COLO_ABORT_STAGING = 10, /**< checkpoint larger than the staging area */
+    COLO_ABORT_STATE = 11,   /**< device state rejected by the VM */
+    COLO_ABORT_DECODE = 12,  /**< framing error in the byte stream */
+    COLO_ABORT_PEER = 13,    /**< the peer sent ABORT */
+    COLO_ABORT_CONN_LOST = 14,
+    COLO_ABORT_SHUTDOWN = 15, /**< not an error: the guest shut down */
+};
+
+enum colo_role {
+    COLO_ROLE_PRIMARY,
+    COLO_ROLE_SECONDARY,
+};
+
+/** A decoded message; payload points into the decoder, valid until its next feed. */
+struct colo_msg {
+    uint16_t type;
+    uint64_t epoch;
+    uint32_t len;
+    const uint8_t *payload;
+};
+
+struct colo_hello {
+    uint16_t ver_min, ver_max;  /**< protocol versions the sender speaks */
+    uint32_t caps;              /**< capability bits (none defined yet) */
+    char board[COLO_BOARD_LEN]; /**< board type, NUL-terminated */
+    uint64_t ram_bytes;         /**< guest RAM size */
+    uint64_t devset_id;         /**< identifies the emulated device set and its configuration */
+    uint8_t image_id[COLO_IMAGE_ID_LEN]; /**< hash of the guest image */
+};
+
+struct colo_hello_ack {
+    uint16_t version;
+    uint32_t caps;
+};
+
+struct colo_vmstate_size {
+    uint64_t state_bytes; /**< DEVICE_STATE bytes in the checkpoint */
+    uint64_t page_count;  /**< RAM_PAGES entries in the checkpoint */
+    uint32_t crc;         /**< CRC32C over the payloads of its RAM_PAGES and DEVICE_STATE */
+};
+
+struct colo_abort {
+    uint32_t reason;
+    char text[COLO_ABORT_TEXT_MAX + 1]; /**< NUL-terminated */
+};
+
+enum colo_dec_result {
+    COLO_DEC_MORE,  /**< all bytes consumed, no whole message yet */
+    COLO_DEC_MSG,   /**< a message is ready */
+    COLO_DEC_ERROR, /**< stream broken (sticky until colo_dec_init) */
+};
+
+struct colo_decoder {
+    size_t have; /**< bytes of the current message buffered */
+    size_t need; /**< total bytes of the current message, once the header is known */
+    enum colo_err err;
+    uint8_t buf[COLO_MAX_MSG];
+};
+
+/* ---- little-endian access ---- */
+static inline void colo_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void colo_put32(uint8_t *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+static inline void colo_put64(uint8_t *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+static inline uint16_t colo_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t colo_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t colo_get64(const uint8_t *p)
+{
+    return (uint64_t)colo_get32(p) | ((uint64_t)colo_get32(p + 4) << 32);
+}
+
+const char *colo_err_name(enum colo_err e);
+const char *colo_msg_name(uint16_t type);
+const char *colo_abort_name(uint32_t reason);
+/** True when len is an allowed payload length for type (false for unknown types). */
+bool colo_len_ok(uint16_t type, uint32_t len);
+
+/* ---- encoder: each returns the message size written to out, or 0 if it does not fit in cap
+ * or the payload is not allowed for the type ---- */
+size_t colo_encode(void *out, size_t cap, uint16_t type, uint64_t epoch, const void *payload,
+                   uint32_t len);
+size_t colo_encode_hello(void *out, size_t cap, uint64_t epoch, const struct colo_hello *h);
+size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct colo_hello_ack *a);
+/** count pages (1..COLO_PAGES_PER_MSG): pfns[i] with data + i * COLO_PAGE_SIZE. */
+size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
+                             const uint8_t *data, uint32_t count);
+size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
+                                const struct colo_vmstate_size *v);
+/** text may be NULL; longer texts are cut at COLO_ABORT_TEXT_MAX. */
+size_t colo_encode_abort(void *out, size_t cap, uint64_t epoch, uint32_t reason, const char *text);
+size_t colo_encode_heartbeat(void *out, size_t cap, uint64_t epoch, uint64_t now_us);
+
+/* ---- decoder ---- */
+void colo_dec_init(struct colo_decoder *d);
+/**
+ * Consumes bytes from data (len) into the current message and stores in *used how many it took.
+ * Returns COLO_DEC_MSG with *msg filled as soon as a message is complete (the rest of data is
+ * for the next call), COLO_DEC_MORE when it took everything, COLO_DEC_ERROR (d->err says why)
+ * when the stream is broken.
+ */
+enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, size_t len,
+                                   size_t *used, struct colo_msg *msg);
+
+/* ---- payload parsers (the decoder already checked type, length limits and CRCs) ---- */
+enum colo_err colo_parse_hello(const struct colo_msg *m, struct colo_hello *h);
+enum colo_err colo_parse_hello_ack(const struct colo_msg *m, struct colo_hello_ack *a);
+/** Checks count against the length; the entries are then read with colo_ram_page(). */
+enum colo_err colo_parse_ram_pages(const struct colo_msg *m, uint32_t *count);
+void colo_ram_page(const struct colo_msg *m, uint32_t i, uint64_t *pfn, const uint8_t **data);
+enum colo_err colo_parse_vmstate_size(const struct colo_msg *m, struct colo_vmstate_size *v);
+enum colo_err colo_parse_abort(const struct colo_msg *m, struct colo_abort *a);
+
+#endif

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+// The secondary's receive state machine (colo_secondary.h). Nothing reaches the VM before a
+// checkpoint is complete and verified: pages and device state are staged, and applied only after
+// VMSTATE_SIZE matched. load_state validates before it changes anything, and page numbers were
+// checked on arrival, so the apply step itself cannot fail half-way.
+#include <stdarg.h>
+#include <string.h>
+
+#include <cv/image.h>
+#include <cv/log.h>
+
+#include "colo_secondary.h"
+
+static const char *const state_names[] = {
+    [COLO_SEC_WAIT_HELLO] = "wait-hello", [COLO_SEC_IDLE] = "idle",
+    [COLO_SEC_WAIT_SEND] = "wait-send",   [COLO_SEC_RECEIVING] = "receiving",
+    [COLO_SEC_CLOSED] = "closed",         [COLO_SEC_FAILED] = "failed",
+};
+
+const char *colo_sec_state_name(enum colo_sec_state st)
+{
+    return (unsigned)st < ARRAY_SIZE(state_names) ? state_names[st] : "?";
+}
+
+void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
+                         const struct colo_transport *tr, const struct colo_sec_config *cfg)
+{
+    memset(&s->st, 0, sizeof(s->st));
+    s->vm = vm;
+    s->tr = tr;
+    s->cfg = *cfg;
+    s->st.role = COLO_ROLE_SECONDARY;
+    s->st.state = COLO_SEC_WAIT_HELLO;
+    s->npages = 0;
+    s->state_len = 0;
+    s->crc = 0;
+    colo_dec_init(&s->dec);
+}
+
+static bool ended(const struct colo_secondary *s)
+{
+    return s->st.state == COLO_SEC_CLOSED || s->st.state == COLO_SEC_FAILED;
+}
+
+static void send_msg(struct colo_secondary *s, const void *buf, size_t len)
+{
+    if (len && s->tr->send(s->tr->ctx, buf, len)) {
+        s->st.bytes_tx += len;
+    }
+}
+
+static void send_empty(struct colo_secondary *s, uint16_t type, uint64_t epoch)
+{
+    uint8_t b[COLO_HDR_SIZE];
+    send_msg(s, b, colo_encode(b, sizeof(b), type, epoch, NULL, 0));
+}
+
+/* Ends the session. The staged checkpoint, if any, is simply forgotten: the VM was not touched. */
+static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cv_vsnprintf(s->st.reason_text, sizeof(s->st.reason_text), fmt, ap);
+    va_end(ap);
+    s->st.reason = reason;
+    s->st.state = reason == COLO_ABORT_SHUTDOWN ? COLO_SEC_CLOSED : COLO_SEC_FAILED;
+    s->npages = 0;
+    s->state_len = 0;
+    if (tell_peer) {
+        uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_CRC_SIZE];
+        send_msg(s, b, colo_encode_abort(b, sizeof(b), s->st.epoch, reason, s->st.reason_text));
+    }
+    if (reason == COLO_ABORT_SHUTDOWN) {
+        log_info("colo: session closed at epoch %llu: %s", (unsigned long long)s->st.epoch,
+                 s->st.reason_text);
+    } else {
+        log_warn("colo: session ended at epoch %llu (%s): %s", (unsigned long long)s->st.epoch,
+                 colo_abort_name(reason), s->st.reason_text);
+    }
+    s->tr->close(s->tr->ctx);
+}
+
+static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
+{
+    struct colo_hello h;
+    const struct colo_hello *me = &s->cfg.local;
+    if (colo_parse_hello(m, &h) != COLO_OK) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "malformed HELLO");
+        return;
+    }
+    if (m->epoch != s->st.epoch) {
+        finish(s, COLO_ABORT_EPOCH, true, "HELLO at epoch %llu, secondary at %llu",
+               (unsigned long long)m->epoch, (unsigned long long)s->st.epoch);
+        return;
+    }
+    if (h.ver_min > COLO_PROTO_VERSION || h.ver_max < COLO_PROTO_VERSION) {
+        finish(s, COLO_ABORT_VERSION, true, "peer speaks versions %u..%u, we speak %u", h.ver_min,
+               h.ver_max, COLO_PROTO_VERSION);
+        return;
+    }
+    if (strcmp(h.board, me->board) != 0) {
+        finish(s, COLO_ABORT_BOARD, true, "peer board '%s', ours '%s'", h.board, me->board);
+        return;
+    }
+    if (h.ram_bytes != me->ram_bytes) {
+        finish(s, COLO_ABORT_RAM_SIZE, true, "peer guest RAM %llu bytes, ours %llu",
+               (unsigned long long)h.ram_bytes, (unsigned long long)me->ram_bytes);
+        return;
+    }
+    if (h.devset_id != me->devset_id) {
+        finish(s, COLO_ABORT_DEVSET, true, "peer device set %llx, ours %llx",
+               (unsigned long long)h.devset_id, (unsigned long long)me->devset_id);
+        return;
+    }
+    if (memcmp(h.image_id, me->image_id, COLO_IMAGE_ID_LEN) != 0) {
+        finish(s, COLO_ABORT_IMAGE, true, "peer guest image differs from ours");
+        return;
+    }
+    uint8_t b[COLO_HDR_SIZE + COLO_HELLO_ACK_LEN + COLO_CRC_SIZE];
+    struct colo_hello_ack ack = {.version = COLO_PROTO_VERSION, .caps = h.caps & me->caps};
+    send_msg(s, b, colo_encode_hello_ack(b, sizeof(b), s->st.epoch, &ack));
+    send_empty(s, COLO_MSG_CHECKPOINT_READY, s->st.epoch);
+    s->st.state = COLO_SEC_IDLE;
+    log_info("colo: secondary: handshake done, board %s, %llu bytes of guest RAM", h.board,
+             (unsigned long long)h.ram_bytes);
+}
+
+static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
+{
+    uint32_t count;
+    if (colo_parse_ram_pages(m, &count) != COLO_OK) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "malformed RAM_PAGES");
+        return;
+    }
+    if (count > s->cfg.stage_pages - s->npages) {
+        finish(s, COLO_ABORT_STAGING, true, "more than %u pages in checkpoint %llu",
+               s->cfg.stage_pages, (unsigned long long)m->epoch);
+        return;
+    }
+    uint64_t npages = s->vm->ram_pages(s->vm->ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t pfn;
+        const uint8_t *data;
+        colo_ram_page(m, i, &pfn, &data);
+        if (pfn >= npages) {
+            finish(s, COLO_ABORT_BAD_PAGE, true, "page %llu outside %llu pages of RAM",
+                   (unsigned long long)pfn, (unsigned long long)npages);
+            return;
+        }
+        s->cfg.stage_pfns[s->npages] = pfn;
+        memcpy(s->cfg.stage_data + (size_t)s->npages * COLO_PAGE_SIZE, data, COLO_PAGE_SIZE);
+        s->npages++;
+    }
+    s->crc = crc32c(s->crc, m->payload, m->len);
+}
+
+static void stage_state(struct colo_secondary *s, const struct colo_msg *m)
+{
+    if (m->len > s->cfg.stage_state_cap - s->state_len) {
+        finish(s, COLO_ABORT_STAGING, true, "more than %zu bytes of device state",
+               s->cfg.stage_state_cap);
+        return;
+    }
+    memcpy(s->cfg.stage_state + s->state_len, m->payload, m->len);
+    s->state_len += m->len;
+    s->crc = crc32c(s->crc, m->payload, m->len);
+}
+
+/* The commit: everything arrived and verified; the VM moves from epoch N-1 to N. */
+static void end_checkpoint(struct colo_secondary *s, const struct colo_msg *m)
+{
+    struct colo_vmstate_size v;
+    if (colo_parse_vmstate_size(m, &v) != COLO_OK) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "malformed VMSTATE_SIZE");
+        return;
+    }
+    if (v.page_count != s->npages || v.state_bytes != s->state_len || v.crc != s->crc) {
+        finish(s, COLO_ABORT_CHECKSUM, true,
+               "checkpoint %llu: got %u pages, %zu state bytes, crc %08x; "
+               "primary sent %llu, %llu, %08x",
+               (unsigned long long)m->epoch, s->npages, s->state_len, s->crc,
+               (unsigned long long)v.page_count, (unsigned long long)v.state_bytes, v.crc);
+        return;
+    }
+    send_empty(s, COLO_MSG_VMSTATE_RECEIVED, m->epoch);
+    const struct colo_vm *vm = s->vm;
+    vm->pause(vm->ctx);
+    if (!vm->load_state(vm->ctx, s->cfg.stage_state, s->state_len)) {
+        finish(s, COLO_ABORT_STATE, true, "checkpoint %llu: device state rejected",
+               (unsigned long long)m->epoch);
+        return;
+    }
+    for (uint32_t i = 0; i < s->npages; i++) {
+        vm->write_page(vm->ctx, s->cfg.stage_pfns[i],
+                       s->cfg.stage_data + (size_t)i * COLO_PAGE_SIZE);
+    }
+    s->st.epoch = m->epoch;
+    s->st.checkpoints++;
+    s->st.last_pages = s->npages;
+    s->st.last_state_bytes = s->state_len;
+    s->st.state = COLO_SEC_IDLE;
+    s->npages = 0;
+    s->state_len = 0;
+    send_empty(s, COLO_MSG_VMSTATE_LOADED, m->epoch);
+}
+
+static void handle(struct colo_secondary *s, const struct colo_msg *m)
+{
+    enum colo_sec_state st = s->st.state;
+    uint64_t want = s->st.epoch + 1; /* every checkpoint message carries its epoch */
+
+    switch (m->type) {
+    case COLO_MSG_HEARTBEAT:
+        return; /* any state, any epoch: only proves the link is alive */
+    case COLO_MSG_ABORT: {
+        struct colo_abort a;
+        colo_parse_abort(m, &a);
+        finish(s, COLO_ABORT_PEER, false, "primary aborted: %s (%s)", colo_abort_name(a.reason),
+               a.text);
+        return;
+    }
+    case COLO_MSG_HELLO:
+        if (st != COLO_SEC_WAIT_HELLO) {
+            break;
+        }
+        handle_hello(s, m);
+        return;
+    case COLO_MSG_GUEST_SHUTDOWN:
+        if (st != COLO_SEC_IDLE) {
+            break;
+        }
+        finish(s, COLO_ABORT_SHUTDOWN, false, "guest shut down on the primary");
+        return;
+    default:
+        break;
+    }
+
+    bool in_checkpoint =
+        st == COLO_SEC_IDLE || st == COLO_SEC_WAIT_SEND || st == COLO_SEC_RECEIVING;
+    if (in_checkpoint && m->epoch != want) {
+        finish(s, COLO_ABORT_EPOCH, true, "%s of epoch %llu, expected %llu", colo_msg_name(m->type),
+               (unsigned long long)m->epoch, (unsigned long long)want);
+        return;
+    }
+    switch (m->type) {
+    case COLO_MSG_CHECKPOINT_REQUEST:
+        if (st != COLO_SEC_IDLE) {
+            break;
+        }
+        s->npages = 0;
+        s->state_len = 0;
+        s->crc = 0;
+        s->st.state = COLO_SEC_WAIT_SEND;
+        send_empty(s, COLO_MSG_CHECKPOINT_REPLY, m->epoch);
+        return;
+    case COLO_MSG_VMSTATE_SEND:
+        if (st != COLO_SEC_WAIT_SEND) {
+            break;
+        }
+        s->st.state = COLO_SEC_RECEIVING;
+        return;
+    case COLO_MSG_RAM_PAGES:
+        if (st != COLO_SEC_RECEIVING) {
+            break;
+        }
+        stage_pages(s, m);
+        return;
+    case COLO_MSG_DEVICE_STATE:
+        if (st != COLO_SEC_RECEIVING) {
+            break;
+        }
+        stage_state(s, m);
+        return;
+    case COLO_MSG_VMSTATE_SIZE:
+        if (st != COLO_SEC_RECEIVING) {
+            break;
+        }
+        end_checkpoint(s, m);
+        return;
+    default:
+        break;
+    }
+    finish(s, COLO_ABORT_PROTOCOL, true, "unexpected %s in state %s", colo_msg_name(m->type),
+           colo_sec_state_name(st));
+}
+
+bool colo_secondary_rx(struct colo_secondary *s, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len && !ended(s)) {
+        size_t used;
+        struct colo_msg m;
+        enum colo_dec_result r = colo_dec_feed(&s->dec, p, len, &used, &m);
+        p += used;
+        len -= used;
+        s->st.bytes_rx += used;
+        if (r == COLO_DEC_ERROR) {
+            finish(s, COLO_ABORT_DECODE, true, "%s", colo_err_name(s->dec.err));
+        } else if (r == COLO_DEC_MSG) {
+            handle(s, &m);
+        }
+    }
+    return !ended(s);
+}
+
+void colo_secondary_conn_lost(struct colo_secondary *s)
+{
+    if (ended(s)) {
+        return;
+    }
+    bool mid = s->st.state == COLO_SEC_WAIT_SEND || s->st.state == COLO_SEC_RECEIVING;
+    finish(s, COLO_ABORT_CONN_LOST, false, "connection lost%s",
+           mid ? " mid-checkpoint; partial checkpoint dropped" : "");
+}

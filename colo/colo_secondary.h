@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The secondary's side of a COLO session: checks the primary's HELLO against its own, then
+ * receives checkpoints into a staging area and applies one only when all of it has arrived and
+ * verified (docs/colo-protocol.md, "Commit rule"). Whatever goes wrong, the VM is left exactly
+ * at the last committed checkpoint and the session ends with a logged reason.
+ * All functions run in the engine's context (colo_transport.h).
+ */
+#ifndef COLO_SECONDARY_H
+#define COLO_SECONDARY_H
+
+#include "colo_proto.h"
+#include "colo_transport.h"
+#include "colo_vm.h"
+
+enum colo_sec_state {
+    COLO_SEC_WAIT_HELLO,
+    COLO_SEC_IDLE,      /**< between checkpoints: waiting for CHECKPOINT_REQUEST */
+    COLO_SEC_WAIT_SEND, /**< replied, waiting for VMSTATE_SEND */
+    COLO_SEC_RECEIVING, /**< staging RAM_PAGES / DEVICE_STATE until VMSTATE_SIZE */
+    COLO_SEC_CLOSED,    /**< ended cleanly (guest shut down) */
+    COLO_SEC_FAILED,    /**< ended on an error; reason in the status */
+};
+
+/** Staging memory, owned by the caller; bounds what one checkpoint may carry. */
+struct colo_sec_config {
+    struct colo_hello local; /**< this board's identity, compared with the primary's */
+    uint64_t *stage_pfns;    /**< stage_pages entries */
+    uint8_t *stage_data;     /**< stage_pages * COLO_PAGE_SIZE bytes */
+    uint32_t stage_pages;
+    uint8_t *stage_state; /**< stage_state_cap bytes */
+    size_t stage_state_cap;
+};
+
+struct colo_status {
+    enum colo_role role;
+    enum colo_sec_state state;
+    uint64_t epoch;       /**< last committed checkpoint (0: none yet) */
+    uint64_t checkpoints; /**< committed in this session */
+    uint64_t last_pages;  /**< pages in the last committed checkpoint */
+    uint64_t last_state_bytes;
+    uint64_t bytes_rx, bytes_tx;
+    uint32_t reason; /**< enum colo_abort_reason once ended */
+    char reason_text[96];
+};
+
+struct colo_secondary {
+    const struct colo_vm *vm;
+    const struct colo_transport *tr;
+    struct colo_sec_config cfg;
+    struct colo_status st;
+    /* The checkpoint being received. */
+    uint32_t npages;
+    size_t state_len;
+    uint32_t crc;
+    struct colo_decoder dec; /* last: large */
+};
+
+void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
+                         const struct colo_transport *tr, const struct colo_sec_config *cfg);
+/** Delivers received bytes. Returns false once the session has ended (CLOSED or FAILED). */
+bool colo_secondary_rx(struct colo_secondary *s, const void *data, size_t len);
+/** The connection is gone: ends the session; a partly received checkpoint is dropped. */
+void colo_secondary_conn_lost(struct colo_secondary *s);
+const char *colo_sec_state_name(enum colo_sec_state st);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM interface of the COLO engine: everything colo/ may do to a guest. The board glue
+ * implements it over struct vm, the dirty log and the vmstate stream; host tests implement it
+ * over an array. All calls are made from the engine's context (on the board: the hypervisor,
+ * between guest exits, single pCPU), never concurrently with each other.
+ */
+#ifndef COLO_VM_H
+#define COLO_VM_H
+
+#include <cv/types.h>
+
+struct colo_vm {
+    /** Stops the guest's vCPUs (idempotent). RAM and state are stable until resume. */
+    void (*pause)(void *ctx);
+    /** Lets the guest run again (idempotent). */
+    void (*resume)(void *ctx);
+    /** Guest RAM size in pages of COLO_PAGE_SIZE; page numbers are 0 .. ram_pages - 1. */
+    uint64_t (*ram_pages)(void *ctx);
+    /** Copies page pfn (< ram_pages) into buf (COLO_PAGE_SIZE bytes). Guest paused. */
+    void (*read_page)(void *ctx, uint64_t pfn, void *buf);
+    /** Overwrites page pfn (< ram_pages) with buf. Guest paused. */
+    void (*write_page)(void *ctx, uint64_t pfn, const void *buf);
+    /**
+     * ORs into bitmap (one bit per page, (ram_pages + 63) / 64 words) the pages written since
+     * the previous harvest and re-arms logging; returns how many. Guest paused. Primary only.
+     */
+    uint64_t (*harvest)(void *ctx, uint64_t *bitmap);
+    /** Writes the device-state stream into buf; returns its length, 0 if cap is too small. */
+    size_t (*save_state)(void *ctx, void *buf, size_t cap);
+    /**
+     * Validates the whole stream first, then applies it; returns false (and has changed
+     * nothing) if it is invalid. Guest paused.
+     */
+    bool (*load_state)(void *ctx, const void *buf, size_t len);
+    /** A digest of RAM + device state, to compare replicas in tests and the shell. */
+    uint32_t (*state_hash)(void *ctx);
+    void *ctx;
+};
+
+#endif

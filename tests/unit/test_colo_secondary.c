@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: Apache-2.0
+// The COLO secondary (colo/colo_secondary.c) against a primary byte stream built with the
+// encoder, delivered by a faulty transport: random chunking, cuts at and inside every message,
+// flipped bytes, duplicated messages, messages of other epochs, handshake mismatches, bad pages,
+// staging overflow, rejected device state. In every case the simulated VM must equal, byte for
+// byte, the last checkpoint the secondary acknowledged with VMSTATE_LOADED.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <cv/image.h>
+
+#include "../../colo/colo_secondary.h"
+#include "support/host_console.h"
+
+#define NPAGES 16u
+#define STATE_LEN 64u
+#define NCKPT 4u
+#define PAGES_PER_MSG 5u
+#define MAXMSGS 256u
+#define STREAM_CAP (1u << 20)
+
+/* ---- simulated VM: RAM array + a device-state blob that must start with "SIMS" ---- */
+struct sim_vm {
+    uint8_t ram[NPAGES][COLO_PAGE_SIZE];
+    uint8_t state[STATE_LEN];
+    bool paused;
+};
+
+static void sim_pause(void *ctx)
+{
+    ((struct sim_vm *)ctx)->paused = true;
+}
+static void sim_resume(void *ctx)
+{
+    ((struct sim_vm *)ctx)->paused = false;
+}
+static uint64_t sim_ram_pages(void *ctx)
+{
+    (void)ctx;
+    return NPAGES;
+}
+static void sim_read_page(void *ctx, uint64_t pfn, void *buf)
+{
+    assert_true(pfn < NPAGES);
+    memcpy(buf, ((struct sim_vm *)ctx)->ram[pfn], COLO_PAGE_SIZE);
+}
+static void sim_write_page(void *ctx, uint64_t pfn, const void *buf)
+{
+    struct sim_vm *v = ctx;
+    assert_true(pfn < NPAGES);
+    assert_true(v->paused);
+    memcpy(v->ram[pfn], buf, COLO_PAGE_SIZE);
+}
+static bool sim_load_state(void *ctx, const void *buf, size_t len)
+{
+    struct sim_vm *v = ctx;
+    assert_true(v->paused);
+    if (len != STATE_LEN || memcmp(buf, "SIMS", 4) != 0) {
+        return false;
+    }
+    memcpy(v->state, buf, STATE_LEN);
+    return true;
+}
+
+static struct sim_vm vm;
+static const struct colo_vm sim_ops = {
+    .pause = sim_pause,
+    .resume = sim_resume,
+    .ram_pages = sim_ram_pages,
+    .read_page = sim_read_page,
+    .write_page = sim_write_page,
+    .load_state = sim_load_state,
+    .ctx = &vm,
+};
+
+/* ---- the transport: records what the secondary sends ---- */
+static uint8_t out[65536];
+static size_t out_len;
+static bool closed;
+
+static bool tr_send(void *ctx, const void *buf, size_t len)
+{
+    (void)ctx;
+    assert_false(closed);
+    assert_true(out_len + len <= sizeof(out));
+    memcpy(out + out_len, buf, len);
+    out_len += len;
+    return true;
+}
+static void tr_close(void *ctx)
+{
+    (void)ctx;
+    closed = true;
+}
+static const struct colo_transport tr = {.send = tr_send, .close = tr_close};
+
+/* ---- the primary's stream and the checkpoints it describes ---- */
+struct stream {
+    uint8_t buf[STREAM_CAP];
+    size_t len;
+    unsigned n;
+    size_t off[MAXMSGS], mlen[MAXMSGS];
+    uint16_t type[MAXMSGS];
+    uint64_t epoch[MAXMSGS];
+    unsigned ckpts_through[MAXMSGS]; /* checkpoints complete once message i is delivered */
+};
+
+struct opts {
+    unsigned bad_page_ckpt;  /* send a page number outside RAM in this checkpoint */
+    unsigned bad_state_ckpt; /* send device state the VM rejects (CRCs fine) */
+};
+
+static struct stream S;
+static uint8_t exp_ram[NCKPT + 1][NPAGES][COLO_PAGE_SIZE];
+static uint8_t exp_state[NCKPT + 1][STATE_LEN];
+static uint32_t rng_state;
+
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return rng_state >> 8;
+}
+
+static struct colo_hello local_hello(void)
+{
+    struct colo_hello h = {.ver_min = 1,
+                           .ver_max = 1,
+                           .caps = 0,
+                           .board = "qemu-virt-arm64",
+                           .ram_bytes = NPAGES * COLO_PAGE_SIZE,
+                           .devset_id = 0x1234};
+    for (unsigned i = 0; i < COLO_IMAGE_ID_LEN; i++) {
+        h.image_id[i] = (uint8_t)(i * 7);
+    }
+    return h;
+}
+
+static void add(struct stream *s, size_t n, unsigned done)
+{
+    assert_true(n > 0 && s->n < MAXMSGS);
+    s->off[s->n] = s->len;
+    s->mlen[s->n] = n;
+    s->type[s->n] = colo_get16(s->buf + s->len + 6);
+    s->epoch[s->n] = colo_get64(s->buf + s->len + 8);
+    s->ckpts_through[s->n] = done;
+    s->n++;
+    s->len += n;
+}
+
+static uint8_t *tail(struct stream *s)
+{
+    return s->buf + s->len;
+}
+
+static size_t room(const struct stream *s)
+{
+    return STREAM_CAP - s->len;
+}
+
+static void build(const struct opts *o, const struct colo_hello *hello)
+{
+    static uint8_t pram[NPAGES][COLO_PAGE_SIZE];
+    uint8_t pstate[STATE_LEN] = "SIMS";
+    struct stream *s = &S;
+    memset(s, 0, sizeof(*s));
+    memset(pram, 0, sizeof(pram));
+    memset(exp_ram[0], 0, sizeof(exp_ram[0]));
+    memcpy(exp_state[0], pstate, STATE_LEN);
+    rng_state = 42;
+
+    add(s, colo_encode_hello(tail(s), room(s), 0, hello), 0);
+    for (unsigned e = 1; e <= NCKPT; e++) {
+        uint64_t pfns[NPAGES];
+        uint32_t n = 0;
+        for (unsigned p = 0; p < NPAGES; p++) {
+            if (e == 1 || rnd() % 3 == 0) {
+                for (unsigned k = 0; k < COLO_PAGE_SIZE; k += 64) {
+                    pram[p][k] = (uint8_t)rnd();
+                }
+                pfns[n++] = p;
+            }
+        }
+        for (unsigned k = 4; k < STATE_LEN; k++) {
+            pstate[k] = (uint8_t)rnd();
+        }
+        memcpy(exp_ram[e], pram, sizeof(pram));
+        memcpy(exp_state[e], pstate, STATE_LEN);
+        if (o && o->bad_page_ckpt == e) {
+            pfns[n - 1] = NPAGES;
+        }
+        uint8_t state[STATE_LEN];
+        memcpy(state, pstate, STATE_LEN);
+        if (o && o->bad_state_ckpt == e) {
+            state[0] = 'X';
+        }
+
+        add(s, colo_encode(tail(s), room(s), COLO_MSG_CHECKPOINT_REQUEST, e, NULL, 0), e - 1);
+        add(s, colo_encode(tail(s), room(s), COLO_MSG_VMSTATE_SEND, e, NULL, 0), e - 1);
+        uint32_t crc = 0;
+        for (uint32_t i = 0; i < n; i += PAGES_PER_MSG) {
+            static uint8_t data[PAGES_PER_MSG][COLO_PAGE_SIZE];
+            uint32_t c = MIN(PAGES_PER_MSG, n - i);
+            for (uint32_t j = 0; j < c; j++) {
+                memcpy(data[j], pram[pfns[i + j] % NPAGES], COLO_PAGE_SIZE);
+            }
+            size_t m = colo_encode_ram_pages(tail(s), room(s), e, pfns + i, data[0], c);
+            crc = crc32c(crc, tail(s) + COLO_HDR_SIZE, colo_get32(tail(s) + 16));
+            add(s, m, e - 1);
+        }
+        add(s, colo_encode_heartbeat(tail(s), room(s), e, 1000 * e), e - 1);
+        for (unsigned off = 0; off < STATE_LEN; off += 40) {
+            uint32_t c = MIN(40u, STATE_LEN - off);
+            size_t m = colo_encode(tail(s), room(s), COLO_MSG_DEVICE_STATE, e, state + off, c);
+            crc = crc32c(crc, state + off, c);
+            add(s, m, e - 1);
+        }
+        struct colo_vmstate_size v = {.state_bytes = STATE_LEN, .page_count = n, .crc = crc};
+        add(s, colo_encode_vmstate_size(tail(s), room(s), e, &v), e);
+    }
+    add(s, colo_encode(tail(s), room(s), COLO_MSG_GUEST_SHUTDOWN, NCKPT, NULL, 0), NCKPT);
+}
+
+/* ---- running the secondary ---- */
+static struct colo_secondary sec;
+static uint64_t stage_pfns[NPAGES * 2];
+static uint8_t stage_data[NPAGES * 2][COLO_PAGE_SIZE];
+static uint8_t stage_state[256];
+
+static void start(uint32_t stage_pages)
+{
+    memcpy(vm.ram, exp_ram[0], sizeof(vm.ram));
+    memcpy(vm.state, exp_state[0], STATE_LEN);
+    vm.paused = false;
+    out_len = 0;
+    closed = false;
+    struct colo_sec_config cfg = {
+        .local = local_hello(),
+        .stage_pfns = stage_pfns,
+        .stage_data = stage_data[0],
+        .stage_pages = stage_pages,
+        .stage_state = stage_state,
+        .stage_state_cap = sizeof(stage_state),
+    };
+    colo_secondary_init(&sec, &sim_ops, &tr, &cfg);
+}
+
+static void feed(const uint8_t *p, size_t len, unsigned seed)
+{
+    rng_state = seed;
+    while (len) {
+        size_t c = rnd() % 4 == 0 ? 1 + rnd() % 16 : 1 + rnd() % 20000;
+        c = MIN(c, len);
+        bool alive = colo_secondary_rx(&sec, p, c);
+        assert_int_equal(alive, !closed);
+        p += c;
+        len -= c;
+    }
+}
+
+/* What the secondary said: the highest epoch it acknowledged as loaded, and the ABORT reason. */
+static uint64_t acked(uint32_t *abort_reason)
+{
+    static struct colo_decoder d;
+    colo_dec_init(&d);
+    uint64_t last = 0;
+    *abort_reason = COLO_ABORT_NONE;
+    const uint8_t *p = out;
+    size_t len = out_len;
+    while (len) {
+        size_t used;
+        struct colo_msg m;
+        enum colo_dec_result r = colo_dec_feed(&d, p, len, &used, &m);
+        assert_int_not_equal(r, COLO_DEC_ERROR);
+        p += used;
+        len -= used;
+        if (r == COLO_DEC_MORE) {
+            break;
+        }
+        if (m.type == COLO_MSG_VMSTATE_LOADED) {
+            assert_int_equal(m.epoch, last + 1);
+            last = m.epoch;
+        } else if (m.type == COLO_MSG_ABORT) {
+            struct colo_abort a;
+            assert_int_equal(colo_parse_abort(&m, &a), COLO_OK);
+            *abort_reason = a.reason;
+        }
+    }
+    assert_int_equal(len, 0);
+    return last;
+}
+
+/* The invariant: the VM is exactly the last acknowledged checkpoint. Returns that epoch. */
+static uint64_t check_vm(void)
+{
+    uint32_t reason;
+    uint64_t e = acked(&reason);
+    assert_true(e <= NCKPT);
+    assert_int_equal(sec.st.epoch, e);
+    assert_int_equal(sec.st.checkpoints, e);
+    assert_memory_equal(vm.ram, exp_ram[e], sizeof(vm.ram));
+    assert_memory_equal(vm.state, exp_state[e], STATE_LEN);
+    return e;
+}
+
+static void run(const uint8_t *p, size_t len, unsigned seed)
+{
+    start(NPAGES * 2);
+    feed(p, len, seed);
+    colo_secondary_conn_lost(&sec);
+    assert_true(closed);
+}
+
+static uint8_t work[STREAM_CAP + 65536];
+
+static void test_clean_random_chunks(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    for (unsigned seed = 1; seed <= 30; seed++) {
+        run(S.buf, S.len, seed);
+        assert_int_equal(check_vm(), NCKPT);
+        assert_int_equal(sec.st.state, COLO_SEC_CLOSED);
+        assert_int_equal(sec.st.reason, COLO_ABORT_SHUTDOWN);
+        assert_int_equal(sec.st.role, COLO_ROLE_SECONDARY);
+        assert_int_equal(sec.st.last_state_bytes, STATE_LEN);
+        assert_int_equal(sec.st.bytes_rx, S.len);
+        assert_int_equal(sec.st.bytes_tx, out_len);
+    }
+    /* The replies, in order: HELLO_ACK, CHECKPOINT_READY, then per checkpoint REPLY,
+     * RECEIVED, LOADED. */
+    static struct colo_decoder d;
+    colo_dec_init(&d);
+    static const uint16_t want[] = {COLO_MSG_HELLO_ACK, COLO_MSG_CHECKPOINT_READY};
+    const uint8_t *p = out;
+    size_t len = out_len;
+    for (unsigned i = 0; i < 2 + 3 * NCKPT; i++) {
+        size_t used;
+        struct colo_msg m;
+        assert_int_equal(colo_dec_feed(&d, p, len, &used, &m), COLO_DEC_MSG);
+        p += used;
+        len -= used;
+        if (i < 2) {
+            assert_int_equal(m.type, want[i]);
+            assert_int_equal(m.epoch, 0);
+        } else {
+            static const uint16_t per[] = {COLO_MSG_CHECKPOINT_REPLY, COLO_MSG_VMSTATE_RECEIVED,
+                                           COLO_MSG_VMSTATE_LOADED};
+            assert_int_equal(m.type, per[(i - 2) % 3]);
+            assert_int_equal(m.epoch, (i - 2) / 3 + 1);
+        }
+    }
+    assert_int_equal(len, 0);
+}
+
+static void test_cut_everywhere(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    unsigned runs = 0;
+    for (unsigned i = 0; i < S.n; i++) {
+        size_t offs[] = {0,
+                         1,
+                         COLO_HDR_SIZE - 1,
+                         COLO_HDR_SIZE,
+                         COLO_HDR_SIZE + 1,
+                         S.mlen[i] / 2,
+                         S.mlen[i] - 1};
+        for (unsigned k = 0; k < ARRAY_SIZE(offs); k++) {
+            if (offs[k] >= S.mlen[i]) {
+                continue;
+            }
+            run(S.buf, S.off[i] + offs[k], i * 7 + k);
+            uint64_t e = check_vm();
+            assert_int_equal(e, i ? S.ckpts_through[i - 1] : 0);
+            assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+            assert_int_equal(sec.st.reason, COLO_ABORT_CONN_LOST);
+            runs++;
+        }
+    }
+    assert_true(runs > 100);
+}
+
+static void test_flip_byte(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    for (unsigned i = 0; i < S.n; i++) {
+        size_t pos[] = {
+            0, 5, 6, 9, 17, 21, COLO_HDR_SIZE, COLO_HDR_SIZE + 3, S.mlen[i] / 2, S.mlen[i] - 1};
+        for (unsigned k = 0; k < ARRAY_SIZE(pos); k++) {
+            if (pos[k] >= S.mlen[i]) {
+                continue;
+            }
+            memcpy(work, S.buf, S.len);
+            work[S.off[i] + pos[k]] ^= 0x5a;
+            run(work, S.len, i + k);
+            uint64_t e = check_vm();
+            assert_int_equal(e, i ? S.ckpts_through[i - 1] : 0);
+            assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+            uint32_t reason;
+            acked(&reason);
+            assert_int_equal(reason, COLO_ABORT_DECODE);
+        }
+    }
+}
+
+static void test_duplicate_message(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    for (unsigned i = 0; i < S.n; i++) {
+        size_t end = S.off[i] + S.mlen[i];
+        memcpy(work, S.buf, end);
+        memcpy(work + end, S.buf + S.off[i], S.mlen[i]);
+        memcpy(work + end + S.mlen[i], S.buf + end, S.len - end);
+        run(work, S.len + S.mlen[i], i);
+        uint64_t e = check_vm();
+        if (S.type[i] == COLO_MSG_HEARTBEAT || S.type[i] == COLO_MSG_GUEST_SHUTDOWN) {
+            assert_int_equal(e, NCKPT);
+            assert_int_equal(sec.st.state, COLO_SEC_CLOSED);
+        } else {
+            assert_int_equal(e, S.ckpts_through[i]);
+            assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+        }
+    }
+}
+
+static void test_other_epoch(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    static const int64_t delta[] = {1, -1, 2, 1ll << 40};
+    for (unsigned i = 0; i < S.n; i++) {
+        for (unsigned k = 0; k < ARRAY_SIZE(delta); k++) {
+            uint64_t ep = S.epoch[i] + (uint64_t)delta[k];
+            const uint8_t *m = S.buf + S.off[i];
+            uint32_t plen = colo_get32(m + 16);
+            memcpy(work, S.buf, S.off[i]);
+            size_t n = colo_encode(work + S.off[i], sizeof(work) - S.off[i], S.type[i], ep,
+                                   m + COLO_HDR_SIZE, plen);
+            assert_int_equal(n, S.mlen[i]);
+            size_t end = S.off[i] + S.mlen[i];
+            memcpy(work + end, S.buf + end, S.len - end);
+            run(work, S.len, i * 4 + k);
+            uint64_t e = check_vm();
+            if (S.type[i] == COLO_MSG_HEARTBEAT || S.type[i] == COLO_MSG_GUEST_SHUTDOWN) {
+                assert_int_equal(e, NCKPT);
+            } else {
+                assert_int_equal(e, i ? S.ckpts_through[i - 1] : 0);
+                uint32_t reason;
+                acked(&reason);
+                assert_int_equal(reason, COLO_ABORT_EPOCH);
+            }
+        }
+    }
+}
+
+static void test_handshake_mismatch(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        uint32_t reason;
+    } cases[] = {
+        {"version", COLO_ABORT_VERSION}, {"board", COLO_ABORT_BOARD}, {"ram", COLO_ABORT_RAM_SIZE},
+        {"devset", COLO_ABORT_DEVSET},   {"image", COLO_ABORT_IMAGE},
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct colo_hello h = local_hello();
+        switch (i) {
+        case 0:
+            h.ver_min = 2;
+            h.ver_max = 3;
+            break;
+        case 1:
+            strcpy(h.board, "rpi4");
+            break;
+        case 2:
+            h.ram_bytes *= 2;
+            break;
+        case 3:
+            h.devset_id++;
+            break;
+        default:
+            h.image_id[31] ^= 1;
+            break;
+        }
+        build(NULL, &h);
+        host_console_clear();
+        run(S.buf, S.len, i);
+        assert_int_equal(check_vm(), 0);
+        uint32_t reason;
+        acked(&reason);
+        assert_int_equal(reason, cases[i].reason);
+        assert_int_equal(sec.st.reason, cases[i].reason);
+        assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+        assert_int_equal(host_console_count(colo_abort_name(cases[i].reason)), 1);
+        assert_int_equal(sec.st.bytes_rx, S.mlen[0]); /* nothing read past the HELLO */
+    }
+}
+
+static void test_bad_page(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    struct opts o = {.bad_page_ckpt = 3};
+    build(&o, &h);
+    run(S.buf, S.len, 5);
+    assert_int_equal(check_vm(), 2);
+    assert_int_equal(sec.st.reason, COLO_ABORT_BAD_PAGE);
+}
+
+static void test_state_rejected(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    struct opts o = {.bad_state_ckpt = 2};
+    build(&o, &h);
+    run(S.buf, S.len, 6);
+    assert_int_equal(check_vm(), 1);
+    assert_int_equal(sec.st.reason, COLO_ABORT_STATE);
+}
+
+static void test_staging_overflow(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    start(NPAGES - 1); /* checkpoint 1 carries all NPAGES pages */
+    feed(S.buf, S.len, 7);
+    assert_int_equal(check_vm(), 0);
+    assert_int_equal(sec.st.reason, COLO_ABORT_STAGING);
+}
+
+static void test_unexpected_and_peer_abort(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    /* RAM_PAGES of checkpoint 1 without its VMSTATE_SEND (message 2). */
+    size_t end = S.off[2];
+    memcpy(work, S.buf, end);
+    memcpy(work + end, S.buf + S.off[3], S.len - S.off[3]);
+    run(work, end + S.len - S.off[3], 8);
+    assert_int_equal(check_vm(), 0);
+    assert_int_equal(sec.st.reason, COLO_ABORT_PROTOCOL);
+
+    /* The primary aborts in the middle of checkpoint 2: not answered, VM at 1. */
+    unsigned i = 0;
+    while (!(S.epoch[i] == 2 && S.type[i] == COLO_MSG_RAM_PAGES)) {
+        i++;
+    }
+    memcpy(work, S.buf, S.off[i]);
+    size_t n = colo_encode_abort(work + S.off[i], 4096, 2, COLO_ABORT_CHECKSUM, "disk on fire");
+    host_console_clear();
+    run(work, S.off[i] + n, 9);
+    assert_int_equal(check_vm(), 1);
+    assert_int_equal(sec.st.reason, COLO_ABORT_PEER);
+    assert_int_equal(host_console_count("disk on fire"), 1);
+    uint32_t reason;
+    acked(&reason);
+    assert_int_equal(reason, COLO_ABORT_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean_random_chunks),
+        cmocka_unit_test(test_cut_everywhere),
+        cmocka_unit_test(test_flip_byte),
+        cmocka_unit_test(test_duplicate_message),
+        cmocka_unit_test(test_other_epoch),
+        cmocka_unit_test(test_handshake_mismatch),
+        cmocka_unit_test(test_bad_page),
+        cmocka_unit_test(test_state_rejected),
+        cmocka_unit_test(test_staging_overflow),
+        cmocka_unit_test(test_unexpected_and_peer_abort),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
