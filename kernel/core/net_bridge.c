@@ -100,6 +100,11 @@ void net_bridge_poll_link(void)
     }
 }
 
+const struct vnet *net_bridge_guest_nic(void)
+{
+    return guest_nic;
+}
+
 const struct net_bridge_stats *net_bridge_stats(void)
 {
     return &bstats;

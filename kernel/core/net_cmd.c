@@ -10,6 +10,8 @@
 #include <cv/hvnet.h>
 #include <cv/image.h>
 #include <cv/log.h>
+#include <cv/net_bridge.h>
+#include <cv/vnet.h>
 #include <cv/net.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
@@ -113,12 +115,39 @@ static void print_nic(struct netdev *dev)
               (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
 }
 
+/* The guest's emulated NIC and the bridge: rx = towards the guest, tx = from the guest. */
+static void print_guest_nic(void)
+{
+    const struct vnet *g = net_bridge_guest_nic();
+    if (!g) {
+        return;
+    }
+    const uint8_t *m = g->mac;
+    const struct net_stats *s = &g->stats;
+    const struct net_bridge_stats *b = net_bridge_stats();
+    cv_printf("name=guest\nrole=guest\nmac=%02x:%02x:%02x:%02x:%02x:%02x\nlink=%s\n"
+              "needs_reset=%llu\n",
+              m[0], m[1], m[2], m[3], m[4], m[5], g->link_up ? "up" : "down",
+              (unsigned long long)g->resets_needed);
+    cv_printf("rx_frames=%llu\nrx_bytes=%llu\nrx_drops=%llu\nrx_errors=%llu\n"
+              "tx_frames=%llu\ntx_bytes=%llu\ntx_drops=%llu\ntx_errors=%llu\n",
+              (unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
+              (unsigned long long)s->rx_drops, (unsigned long long)s->rx_errors,
+              (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
+              (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
+    cv_printf("bridge_to_lan=%llu\nbridge_to_lan_drops=%llu\nbridge_to_guest=%llu\n"
+              "bridge_not_ours=%llu\n",
+              (unsigned long long)b->to_lan, (unsigned long long)b->to_lan_drops,
+              (unsigned long long)b->to_guest, (unsigned long long)b->not_ours);
+}
+
 static int net_status(void)
 {
     cv_printf("nics=%u\n", netdev_count);
     for (unsigned i = 0; i < netdev_count; i++) {
         print_nic(netdevs[i]);
     }
+    print_guest_nic();
     const struct stats_proto *t = &lwip_stats.tcp;
     cv_printf("lwip_tcp_xmit=%u\nlwip_tcp_recv=%u\nlwip_tcp_drop=%u\nlwip_tcp_chkerr=%u\n"
               "lwip_tcp_memerr=%u\nlwip_tcp_proterr=%u\nlwip_tcp_err=%u\n",

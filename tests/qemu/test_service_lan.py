@@ -39,5 +39,11 @@ def test_ping_and_counter_service(ctx):
         assert "guest=paused" in out, out
         net = rig.console("a", "net")
         assert "link=up" in net, net
+        # The guest NIC's and the bridge's counters in `net` saw the traffic.
+        guest = net[net.index("name=guest"):]
+        kv = dict(line.split("=", 1) for line in guest.splitlines() if "=" in line)
+        assert int(kv["tx_frames"]) >= 2000 and int(kv["rx_frames"]) >= 2000, kv
+        assert int(kv["bridge_to_lan"]) >= int(kv["tx_frames"]) - int(kv["bridge_to_lan_drops"]), kv
+        assert kv["needs_reset"] == "0" and kv["link"] == "up", kv
         print(f"  seq: {one['rate_per_s']} req/s, median {one['latency_ms_median']} ms; "
               f"short: {short['rate_per_s']} req/s; {info.get('name', '')}")

@@ -19,5 +19,7 @@ void net_bridge_init(struct vnet *guest);
 /** Mirrors the service NIC's link state into the guest's NIC. Main loop. */
 void net_bridge_poll_link(void);
 const struct net_bridge_stats *net_bridge_stats(void);
+/** The guest's NIC attached to the bridge, or NULL. */
+const struct vnet *net_bridge_guest_nic(void);
 
 #endif
