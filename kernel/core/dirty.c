@@ -44,12 +44,6 @@ bool dirty_mode_supported(struct vm *vm, enum dirty_mode m)
     return s2_arch_dirty_supported(vm, m);
 }
 
-static bool gpa_in_ram(const struct vm *vm, gpa_t a)
-{
-    uint64_t off = gpa_raw(a) - gpa_raw(vm->ram.base);
-    return gpa_raw(a) >= gpa_raw(vm->ram.base) && off < vm->ram.size;
-}
-
 bool dirty_log_start(struct vm *vm, enum dirty_mode mode)
 {
     struct dirty_log *d = &vm->dirty;
@@ -160,7 +154,7 @@ void dirty_log_stop(struct vm *vm)
 bool dirty_log_fault(struct vm *vm, gpa_t addr)
 {
     struct dirty_log *d = &vm->dirty;
-    if (d->mode == DIRTY_OFF || !gpa_in_ram(vm, addr)) {
+    if (d->mode == DIRTY_OFF || !vm_gpa_in_ram(vm, addr, 1)) {
         return false;
     }
     uint64_t i = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
