@@ -32,6 +32,8 @@ static const char *const msg_names[COLO_MSG_TYPE_COUNT] = {
     [COLO_MSG_GUEST_SHUTDOWN] = "GUEST_SHUTDOWN",
     [COLO_MSG_ABORT] = "ABORT",
     [COLO_MSG_HEARTBEAT] = "HEARTBEAT",
+    [COLO_MSG_RAM_SYNC] = "RAM_SYNC",
+    [COLO_MSG_VERIFY] = "VERIFY",
 };
 
 static const char *const abort_names[] = {
@@ -51,6 +53,8 @@ static const char *const abort_names[] = {
     [COLO_ABORT_PEER] = "aborted by peer",
     [COLO_ABORT_CONN_LOST] = "connection lost",
     [COLO_ABORT_SHUTDOWN] = "guest shut down",
+    [COLO_ABORT_DIVERGED] = "replica diverged",
+    [COLO_ABORT_STOPPED] = "stopped by the operator",
 };
 
 const char *colo_err_name(enum colo_err e)
@@ -85,6 +89,7 @@ bool colo_len_ok(uint16_t type, uint32_t len)
     case COLO_MSG_GUEST_SHUTDOWN:
         return len == 0;
     case COLO_MSG_RAM_PAGES:
+    case COLO_MSG_RAM_SYNC:
         return len >= 4 + COLO_PAGE_ENTRY && len <= 4 + COLO_PAGES_PER_MSG * COLO_PAGE_ENTRY;
     case COLO_MSG_DEVICE_STATE:
         return len >= 1 && len <= COLO_MAX_PAYLOAD;
@@ -94,6 +99,9 @@ bool colo_len_ok(uint16_t type, uint32_t len)
         return len >= 4 && len <= 4 + COLO_ABORT_TEXT_MAX;
     case COLO_MSG_HEARTBEAT:
         return len == COLO_HEARTBEAT_LEN;
+    case COLO_MSG_VERIFY:
+        return len >= COLO_VERIFY_HDR + 4 && len <= COLO_VERIFY_HDR + 4 * COLO_VERIFY_MAX &&
+               (len - COLO_VERIFY_HDR) % 4 == 0;
     default:
         return false;
     }
@@ -166,17 +174,25 @@ size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct
     colo_put16(p, a->version);
     colo_put16(p + 2, 0);
     colo_put32(p + 4, a->caps);
+    colo_put32(p + 8, a->stage_pages);
+    colo_put32(p + 12, a->stage_state);
     return frame(out, COLO_MSG_HELLO_ACK, epoch, COLO_HELLO_ACK_LEN);
 }
 
 size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
                              const uint8_t *data, uint32_t count)
 {
-    if (count == 0 || count > COLO_PAGES_PER_MSG) {
+    return colo_encode_pages(out, cap, COLO_MSG_RAM_PAGES, epoch, pfns, data, count);
+}
+
+size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch,
+                         const uint64_t *pfns, const uint8_t *data, uint32_t count)
+{
+    if ((type != COLO_MSG_RAM_PAGES && type != COLO_MSG_RAM_SYNC) || count == 0 || count > COLO_PAGES_PER_MSG) {
         return 0;
     }
     uint32_t len = 4 + count * COLO_PAGE_ENTRY;
-    if (!fits(COLO_MSG_RAM_PAGES, len, cap)) {
+    if (!fits(type, len, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -186,7 +202,23 @@ size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64
         colo_put64(p, pfns[i]);
         memcpy(p + 8, data + (size_t)i * COLO_PAGE_SIZE, COLO_PAGE_SIZE);
     }
-    return frame(out, COLO_MSG_RAM_PAGES, epoch, len);
+    return frame(out, type, epoch, len);
+}
+
+size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
+                          const uint32_t *hashes, uint32_t count)
+{
+    uint32_t len = COLO_VERIFY_HDR + 4 * count;
+    if (count == 0 || count > COLO_VERIFY_MAX || !fits(COLO_MSG_VERIFY, len, cap)) {
+        return 0;
+    }
+    uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
+    colo_put64(p, first);
+    colo_put32(p + 8, count);
+    for (uint32_t i = 0; i < count; i++) {
+        colo_put32(p + COLO_VERIFY_HDR + 4 * i, hashes[i]);
+    }
+    return frame(out, COLO_MSG_VERIFY, epoch, len);
 }
 
 size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
@@ -335,12 +367,14 @@ enum colo_err colo_parse_hello_ack(const struct colo_msg *m, struct colo_hello_a
     }
     a->version = colo_get16(m->payload);
     a->caps = colo_get32(m->payload + 4);
+    a->stage_pages = colo_get32(m->payload + 8);
+    a->stage_state = colo_get32(m->payload + 12);
     return colo_get16(m->payload + 2) == 0 ? COLO_OK : COLO_E_PAYLOAD;
 }
 
 enum colo_err colo_parse_ram_pages(const struct colo_msg *m, uint32_t *count)
 {
-    if (!is(m, COLO_MSG_RAM_PAGES)) {
+    if (!is(m, COLO_MSG_RAM_PAGES) && !is(m, COLO_MSG_RAM_SYNC)) {
         return COLO_E_PAYLOAD;
     }
     uint32_t c = colo_get32(m->payload);
@@ -379,4 +413,38 @@ enum colo_err colo_parse_abort(const struct colo_msg *m, struct colo_abort *a)
     memcpy(a->text, m->payload + 4, tlen);
     a->text[tlen] = '\0';
     return COLO_OK;
+}
+
+enum colo_err colo_parse_verify(const struct colo_msg *m, uint64_t *first, uint32_t *count)
+{
+    if (!is(m, COLO_MSG_VERIFY)) {
+        return COLO_E_PAYLOAD;
+    }
+    uint64_t f = colo_get64(m->payload);
+    uint32_t c = colo_get32(m->payload + 8);
+    if (m->len != COLO_VERIFY_HDR + 4ull * c || f + c < f) {
+        return COLO_E_PAYLOAD;
+    }
+    *first = f;
+    *count = c;
+    return COLO_OK;
+}
+
+uint32_t colo_page_hash(const void *page)
+{
+    /*
+     * Two independent multiply-xor lanes over 64-bit words: a handful of instructions per word
+     * (also under QEMU's TCG), and any single changed word changes the result.
+     */
+    const uint64_t *w = page;
+    uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
+    for (unsigned i = 0; i < COLO_PAGE_SIZE / 8; i += 2) {
+        a = (a ^ w[i]) * 0x100000001b3ull;
+        b = (b ^ w[i + 1]) * 0xff51afd7ed558ccdull;
+    }
+    uint64_t h = a ^ (b >> 29) ^ (b << 35);
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }

@@ -34,10 +34,16 @@
 #define COLO_BOARD_LEN 32u
 #define COLO_IMAGE_ID_LEN 32u
 #define COLO_HELLO_LEN (2u + 2u + 4u + COLO_BOARD_LEN + 8u + 8u + COLO_IMAGE_ID_LEN)
-#define COLO_HELLO_ACK_LEN 8u
+#define COLO_HELLO_ACK_LEN 16u
 #define COLO_VMSTATE_SIZE_LEN 20u
 #define COLO_ABORT_TEXT_MAX 128u
 #define COLO_HEARTBEAT_LEN 8u
+/** VERIFY: first page u64 + count u32 + count page hashes u32. */
+#define COLO_VERIFY_HDR 12u
+#define COLO_VERIFY_MAX ((COLO_MAX_PAYLOAD - COLO_VERIFY_HDR) / 4u)
+
+/** Capability bits (HELLO caps, HELLO_ACK caps = the ones both sides use). */
+#define COLO_CAP_VERIFY 1u /**< checkpoints carry VERIFY: both sides compare whole RAM + state */
 
 enum colo_msg_type {
     COLO_MSG_HELLO = 1,              /**< P->S: who I am (struct colo_hello) */
@@ -54,6 +60,8 @@ enum colo_msg_type {
     COLO_MSG_GUEST_SHUTDOWN = 12,    /**< P->S: the guest powered off; session ends */
     COLO_MSG_ABORT = 13,             /**< either way: reason u32 + text; session ends */
     COLO_MSG_HEARTBEAT = 14,         /**< either way: sender's time in us (u64) */
+    COLO_MSG_RAM_SYNC = 15,          /**< P->S: pre-copy pages, written at once (no replica yet) */
+    COLO_MSG_VERIFY = 16,            /**< P->S: page hashes of the primary's RAM at the pause */
     COLO_MSG_TYPE_COUNT,
 };
 
@@ -87,6 +95,8 @@ enum colo_abort_reason {
     COLO_ABORT_PEER = 13,    /**< the peer sent ABORT */
     COLO_ABORT_CONN_LOST = 14,
     COLO_ABORT_SHUTDOWN = 15, /**< not an error: the guest shut down */
+    COLO_ABORT_DIVERGED = 16, /**< verification: the replica differs from the primary */
+    COLO_ABORT_STOPPED = 17,  /**< not an error: stopped by the operator */
 };
 
 enum colo_role {
@@ -114,6 +124,8 @@ struct colo_hello {
 struct colo_hello_ack {
     uint16_t version;
     uint32_t caps;
+    uint32_t stage_pages; /**< most pages one checkpoint may carry (the secondary's staging) */
+    uint32_t stage_state; /**< most device-state bytes one checkpoint may carry */
 };
 
 struct colo_vmstate_size {
@@ -186,6 +198,12 @@ size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct
 /** count pages (1..COLO_PAGES_PER_MSG): pfns[i] with data + i * COLO_PAGE_SIZE. */
 size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
                              const uint8_t *data, uint32_t count);
+/** The same payload as RAM_PAGES, as type RAM_PAGES or RAM_SYNC. */
+size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch,
+                         const uint64_t *pfns, const uint8_t *data, uint32_t count);
+/** count (1..COLO_VERIFY_MAX) hashes of pages first .. first + count - 1. */
+size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
+                          const uint32_t *hashes, uint32_t count);
 size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
                                 const struct colo_vmstate_size *v);
 /** text may be NULL; longer texts are cut at COLO_ABORT_TEXT_MAX. */
@@ -206,10 +224,22 @@ enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, siz
 /* ---- payload parsers (the decoder already checked type, length limits and CRCs) ---- */
 enum colo_err colo_parse_hello(const struct colo_msg *m, struct colo_hello *h);
 enum colo_err colo_parse_hello_ack(const struct colo_msg *m, struct colo_hello_ack *a);
-/** Checks count against the length; the entries are then read with colo_ram_page(). */
+/** RAM_PAGES or RAM_SYNC: checks count against the length; entries then via colo_ram_page(). */
 enum colo_err colo_parse_ram_pages(const struct colo_msg *m, uint32_t *count);
 void colo_ram_page(const struct colo_msg *m, uint32_t i, uint64_t *pfn, const uint8_t **data);
 enum colo_err colo_parse_vmstate_size(const struct colo_msg *m, struct colo_vmstate_size *v);
 enum colo_err colo_parse_abort(const struct colo_msg *m, struct colo_abort *a);
+/** The hashes are then read with colo_verify_hash(m, i), i < *count. */
+enum colo_err colo_parse_verify(const struct colo_msg *m, uint64_t *first, uint32_t *count);
+static inline uint32_t colo_verify_hash(const struct colo_msg *m, uint32_t i)
+{
+    return colo_get32(m->payload + COLO_VERIFY_HDR + 4 * i);
+}
+
+/**
+ * The page digest that verification compares (not a MAC: it finds replication bugs, it does not
+ * resist an attacker). Fast enough to run over the whole guest RAM at every checkpoint pause.
+ */
+uint32_t colo_page_hash(const void *page);
 
 #endif

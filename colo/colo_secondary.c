@@ -34,6 +34,7 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
     s->npages = 0;
     s->state_len = 0;
     s->crc = 0;
+    s->verify_next = 0;
     colo_dec_init(&s->dec);
 }
 
@@ -65,14 +66,15 @@ static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, co
     cv_vsnprintf(s->st.reason_text, sizeof(s->st.reason_text), fmt, ap);
     va_end(ap);
     s->st.reason = reason;
-    s->st.state = reason == COLO_ABORT_SHUTDOWN ? COLO_SEC_CLOSED : COLO_SEC_FAILED;
+    bool clean = reason == COLO_ABORT_SHUTDOWN || reason == COLO_ABORT_STOPPED;
+    s->st.state = clean ? COLO_SEC_CLOSED : COLO_SEC_FAILED;
     s->npages = 0;
     s->state_len = 0;
     if (tell_peer) {
         uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_CRC_SIZE];
         send_msg(s, b, colo_encode_abort(b, sizeof(b), s->st.epoch, reason, s->st.reason_text));
     }
-    if (reason == COLO_ABORT_SHUTDOWN) {
+    if (clean) {
         log_info("colo: session closed at epoch %llu: %s", (unsigned long long)s->st.epoch,
                  s->st.reason_text);
     } else {
@@ -90,9 +92,10 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
         finish(s, COLO_ABORT_PROTOCOL, true, "malformed HELLO");
         return;
     }
-    if (m->epoch != s->st.epoch) {
-        finish(s, COLO_ABORT_EPOCH, true, "HELLO at epoch %llu, secondary at %llu",
-               (unsigned long long)m->epoch, (unsigned long long)s->st.epoch);
+    if (m->epoch != 0) {
+        /* Version 1 always starts a session with a full synchronisation. */
+        finish(s, COLO_ABORT_EPOCH, true, "HELLO at epoch %llu: only 0 (a new session) is allowed",
+               (unsigned long long)m->epoch);
         return;
     }
     if (h.ver_min > COLO_PROTO_VERSION || h.ver_max < COLO_PROTO_VERSION) {
@@ -119,12 +122,23 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
         return;
     }
     uint8_t b[COLO_HDR_SIZE + COLO_HELLO_ACK_LEN + COLO_CRC_SIZE];
-    struct colo_hello_ack ack = {.version = COLO_PROTO_VERSION, .caps = h.caps & me->caps};
+    uint32_t mine = me->caps;
+    if (!s->cfg.verify_hashes || !s->cfg.verify_state) {
+        mine &= ~COLO_CAP_VERIFY;
+    }
+    struct colo_hello_ack ack = {.version = COLO_PROTO_VERSION,
+                                 .caps = h.caps & mine,
+                                 .stage_pages = s->cfg.stage_pages,
+                                 .stage_state = (uint32_t)MIN(s->cfg.stage_state_cap, 0xffffffffu)};
+    s->st.caps = ack.caps;
+    s->st.epoch = 0;
+    s->st.replica = false;
     send_msg(s, b, colo_encode_hello_ack(b, sizeof(b), s->st.epoch, &ack));
     send_empty(s, COLO_MSG_CHECKPOINT_READY, s->st.epoch);
     s->st.state = COLO_SEC_IDLE;
-    log_info("colo: secondary: handshake done, board %s, %llu bytes of guest RAM", h.board,
-             (unsigned long long)h.ram_bytes);
+    log_info("colo: secondary: handshake done, board %s, %llu MiB of guest RAM%s", h.board,
+             (unsigned long long)(h.ram_bytes >> 20),
+             (ack.caps & COLO_CAP_VERIFY) ? ", verification on" : "");
 }
 
 static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
@@ -156,6 +170,100 @@ static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
     s->crc = crc32c(s->crc, m->payload, m->len);
 }
 
+/* Pre-copy: there is no replica to protect yet (or the primary is resynchronising), so pages
+ * go straight into guest RAM. */
+static void sync_pages(struct colo_secondary *s, const struct colo_msg *m)
+{
+    uint32_t count;
+    if (colo_parse_ram_pages(m, &count) != COLO_OK) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "malformed RAM_SYNC");
+        return;
+    }
+    const struct colo_vm *vm = s->vm;
+    uint64_t npages = vm->ram_pages(vm->ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t pfn;
+        const uint8_t *data;
+        colo_ram_page(m, i, &pfn, &data);
+        if (pfn >= npages) {
+            finish(s, COLO_ABORT_BAD_PAGE, true, "page %llu outside %llu pages of RAM",
+                   (unsigned long long)pfn, (unsigned long long)npages);
+            return;
+        }
+    }
+    if (s->st.replica) {
+        log_warn("colo: secondary: primary resynchronises; replica of checkpoint %llu given up",
+                 (unsigned long long)s->st.epoch);
+        s->st.replica = false;
+    }
+    vm->pause(vm->ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t pfn;
+        const uint8_t *data;
+        colo_ram_page(m, i, &pfn, &data);
+        vm->write_page(vm->ctx, pfn, data);
+    }
+    s->st.sync_pages += count;
+}
+
+static void stage_verify(struct colo_secondary *s, const struct colo_msg *m)
+{
+    uint64_t first;
+    uint32_t count;
+    uint64_t npages = s->vm->ram_pages(s->vm->ctx);
+    if (!(s->st.caps & COLO_CAP_VERIFY) || colo_parse_verify(m, &first, &count) != COLO_OK ||
+        first != s->verify_next || count > npages - first) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "unexpected or malformed VERIFY");
+        return;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        s->cfg.verify_hashes[first + i] = colo_verify_hash(m, i);
+    }
+    s->verify_next = first + count;
+}
+
+/* Verification: after the commit the replica must equal the primary at its pause, page for page
+ * and byte for byte in the device state. Returns false (session ended) on a difference. */
+static bool verify(struct colo_secondary *s, uint64_t epoch)
+{
+    const struct colo_vm *vm = s->vm;
+    uint64_t npages = vm->ram_pages(vm->ctx);
+    uint64_t bad = 0, first_bad = 0;
+    for (uint64_t pfn = 0; pfn < npages; pfn++) {
+        if (vm->page_hash(vm->ctx, pfn) != s->cfg.verify_hashes[pfn]) {
+            first_bad = bad ? first_bad : pfn;
+            bad++;
+        }
+    }
+    if (bad) {
+        s->st.replica = false;
+        finish(s, COLO_ABORT_DIVERGED, true,
+               "checkpoint %llu: RAM page %llu (offset 0x%llx) differs from the primary's, "
+               "%llu pages in all",
+               (unsigned long long)epoch, (unsigned long long)first_bad,
+               (unsigned long long)(first_bad * COLO_PAGE_SIZE), (unsigned long long)bad);
+        return false;
+    }
+    size_t n = vm->save_state(vm->ctx, s->cfg.verify_state, s->cfg.stage_state_cap);
+    if (n != s->state_len || memcmp(s->cfg.verify_state, s->cfg.stage_state, n) != 0) {
+        size_t off = 0;
+        while (off < n && off < s->state_len && s->cfg.verify_state[off] == s->cfg.stage_state[off]) {
+            off++;
+        }
+        char where[64] = "";
+        if (vm->describe_state) {
+            vm->describe_state(vm->ctx, s->cfg.stage_state, s->state_len, off, where,
+                               sizeof(where));
+        }
+        s->st.replica = false;
+        finish(s, COLO_ABORT_DIVERGED, true,
+               "checkpoint %llu: device state differs at byte %zu %s(%zu bytes loaded, %zu saved)",
+               (unsigned long long)epoch, off, where, s->state_len, n);
+        return false;
+    }
+    return true;
+}
+
 static void stage_state(struct colo_secondary *s, const struct colo_msg *m)
 {
     if (m->len > s->cfg.stage_state_cap - s->state_len) {
@@ -184,6 +292,14 @@ static void end_checkpoint(struct colo_secondary *s, const struct colo_msg *m)
                (unsigned long long)v.page_count, (unsigned long long)v.state_bytes, v.crc);
         return;
     }
+    bool verifying = s->st.caps & COLO_CAP_VERIFY;
+    uint64_t npages = s->vm->ram_pages(s->vm->ctx);
+    if (verifying && s->verify_next != npages) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "checkpoint %llu: hashes for %llu of %llu pages",
+               (unsigned long long)m->epoch, (unsigned long long)s->verify_next,
+               (unsigned long long)npages);
+        return;
+    }
     send_empty(s, COLO_MSG_VMSTATE_RECEIVED, m->epoch);
     const struct colo_vm *vm = s->vm;
     vm->pause(vm->ctx);
@@ -196,7 +312,11 @@ static void end_checkpoint(struct colo_secondary *s, const struct colo_msg *m)
         vm->write_page(vm->ctx, s->cfg.stage_pfns[i],
                        s->cfg.stage_data + (size_t)i * COLO_PAGE_SIZE);
     }
+    if (verifying && !verify(s, m->epoch)) {
+        return;
+    }
     s->st.epoch = m->epoch;
+    s->st.replica = true;
     s->st.checkpoints++;
     s->st.last_pages = s->npages;
     s->st.last_state_bytes = s->state_len;
@@ -217,6 +337,10 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
     case COLO_MSG_ABORT: {
         struct colo_abort a;
         colo_parse_abort(m, &a);
+        if (a.reason == COLO_ABORT_STOPPED) {
+            finish(s, COLO_ABORT_STOPPED, false, "stopped by the primary (%s)", a.text);
+            return;
+        }
         finish(s, COLO_ABORT_PEER, false, "primary aborted: %s (%s)", colo_abort_name(a.reason),
                a.text);
         return;
@@ -252,6 +376,7 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
         s->npages = 0;
         s->state_len = 0;
         s->crc = 0;
+        s->verify_next = 0;
         s->st.state = COLO_SEC_WAIT_SEND;
         send_empty(s, COLO_MSG_CHECKPOINT_REPLY, m->epoch);
         return;
@@ -272,6 +397,19 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
             break;
         }
         stage_state(s, m);
+        return;
+    case COLO_MSG_VERIFY:
+        if (st != COLO_SEC_RECEIVING) {
+            break;
+        }
+        stage_verify(s, m);
+        return;
+    case COLO_MSG_RAM_SYNC:
+        /* WAIT_SEND: the primary holds its guest and sends an oversized dirty set this way. */
+        if (st != COLO_SEC_IDLE && st != COLO_SEC_WAIT_SEND) {
+            break;
+        }
+        sync_pages(s, m);
         return;
     case COLO_MSG_VMSTATE_SIZE:
         if (st != COLO_SEC_RECEIVING) {

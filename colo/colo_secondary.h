@@ -30,6 +30,12 @@ struct colo_sec_config {
     uint32_t stage_pages;
     uint8_t *stage_state; /**< stage_state_cap bytes */
     size_t stage_state_cap;
+    /**
+     * Verification (COLO_CAP_VERIFY) is offered only with both: verify_hashes has one entry per
+     * guest RAM page, verify_state stage_state_cap bytes (the state re-saved after a load).
+     */
+    uint32_t *verify_hashes;
+    uint8_t *verify_state;
 };
 
 struct colo_status {
@@ -40,7 +46,10 @@ struct colo_status {
     uint64_t last_pages;  /**< pages in the last committed checkpoint */
     uint64_t last_state_bytes;
     uint64_t bytes_rx, bytes_tx;
-    uint32_t reason; /**< enum colo_abort_reason once ended */
+    uint64_t sync_pages; /**< pre-copy pages written (RAM_SYNC) */
+    bool replica;        /**< the VM equals committed checkpoint `epoch` (failover may use it) */
+    uint32_t caps;       /**< agreed in the handshake */
+    uint32_t reason;     /**< enum colo_abort_reason once ended */
     char reason_text[96];
 };
 
@@ -53,6 +62,7 @@ struct colo_secondary {
     uint32_t npages;
     size_t state_len;
     uint32_t crc;
+    uint64_t verify_next; /* next page whose VERIFY hash is due */
     struct colo_decoder dec; /* last: large */
 };
 

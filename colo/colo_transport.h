@@ -14,6 +14,11 @@
 struct colo_transport {
     /** Queues all len bytes in order; false if the connection is gone (nothing more is sent). */
     bool (*send)(void *ctx, const void *buf, size_t len);
+    /**
+     * Bytes send() can queue right now. The primary streams a checkpoint message by message as
+     * room appears instead of queueing it whole; NULL means unbounded (host tests).
+     */
+    size_t (*space)(void *ctx);
     /** Closes the connection; no more deliveries follow. */
     void (*close)(void *ctx);
     void *ctx;

@@ -21,6 +21,10 @@ struct colo_vm {
     void (*read_page)(void *ctx, uint64_t pfn, void *buf);
     /** Overwrites page pfn (< ram_pages) with buf. Guest paused. */
     void (*write_page)(void *ctx, uint64_t pfn, const void *buf);
+    /** Starts dirty logging: from now every page counts as clean. False if impossible. Primary. */
+    bool (*log_start)(void *ctx);
+    /** Stops dirty logging. Primary only. */
+    void (*log_stop)(void *ctx);
     /**
      * ORs into bitmap (one bit per page, (ram_pages + 63) / 64 words) the pages written since
      * the previous harvest and re-arms logging; returns how many. Guest paused. Primary only.
@@ -35,6 +39,19 @@ struct colo_vm {
     bool (*load_state)(void *ctx, const void *buf, size_t len);
     /** A digest of RAM + device state, to compare replicas in tests and the shell. */
     uint32_t (*state_hash)(void *ctx);
+    /**
+     * Pages dirtied since the last harvest, without harvesting (may over-count; never
+     * under-counts by more than the writes of the current guest slice). Primary only.
+     */
+    uint64_t (*dirty_count)(void *ctx);
+    /** Hash (colo_page_hash) of page pfn as it is now. Guest paused. */
+    uint32_t (*page_hash)(void *ctx, uint64_t pfn);
+    /**
+     * Optional: names the place at byte off of a device-state stream (e.g. "section VGIC +0x40")
+     * into out, for divergence reports. NULL: the report gives the offset only.
+     */
+    void (*describe_state)(void *ctx, const void *buf, size_t len, size_t off, char *out,
+                           size_t outlen);
     void *ctx;
 };
 
