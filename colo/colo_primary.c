@@ -20,14 +20,16 @@
 #define SYNC_MSGS_PER_POLL 8u
 
 static const char *const state_names[] = {
-    [COLO_PRI_IDLE] = "none",          [COLO_PRI_HANDSHAKE] = "handshake",
-    [COLO_PRI_SYNC] = "sync",          [COLO_PRI_PROTECTED] = "protected",
-    [COLO_PRI_CLOSED] = "stopped",     [COLO_PRI_FAILED] = "failed",
+    [COLO_PRI_IDLE] = "none",      [COLO_PRI_HANDSHAKE] = "handshake",
+    [COLO_PRI_SYNC] = "sync",      [COLO_PRI_PROTECTED] = "protected",
+    [COLO_PRI_CLOSED] = "stopped", [COLO_PRI_FAILED] = "failed",
 };
 
 static const char *const ck_names[] = {
-    [COLO_CK_NONE] = "idle",          [COLO_CK_WAIT_REPLY] = "request",
-    [COLO_CK_PAUSED_SYNC] = "overflow", [COLO_CK_STREAM] = "stream",
+    [COLO_CK_NONE] = "idle",
+    [COLO_CK_WAIT_REPLY] = "request",
+    [COLO_CK_PAUSED_SYNC] = "overflow",
+    [COLO_CK_STREAM] = "stream",
     [COLO_CK_WAIT_ACK] = "ack",
 };
 
@@ -161,7 +163,7 @@ static uint64_t bitmap_count(const uint64_t *bm, uint64_t npages)
 {
     uint64_t n = 0;
     for (size_t w = 0; w < dirty_words(npages); w++) {
-        n += (uint64_t)__builtin_popcountll(bm[w]);
+        n += colo_popcount64(bm[w]);
     }
     return n;
 }
@@ -173,7 +175,7 @@ static bool next_dirty(const struct colo_primary *p, uint64_t *cursor)
     while (pfn < p->ram_pages) {
         uint64_t w = p->cfg.bitmap[pfn / 64] >> (pfn % 64);
         if (w) {
-            pfn += (uint64_t)__builtin_ctzll(w);
+            pfn += colo_ctz64(w);
             *cursor = pfn;
             return pfn < p->ram_pages;
         }
@@ -220,8 +222,8 @@ static void begin_checkpoint(struct colo_primary *p, bool early)
     p->cur = p->st.epoch + 1;
     p->ck = COLO_CK_WAIT_REPLY;
     p->ck_start_us = now(p);
-    p->ack_deadline_us = p->set.ack_timeout_ms ? p->ck_start_us + p->set.ack_timeout_ms * 1000ull
-                                               : 0;
+    p->ack_deadline_us =
+        p->set.ack_timeout_ms ? p->ck_start_us + p->set.ack_timeout_ms * 1000ull : 0;
     p->bytes_ck = 0;
     p->early = false;
     if (early) {
@@ -356,8 +358,7 @@ static void stream(struct colo_primary *p)
             uint32_t n = MIN(p->npages - p->sent_pages, COLO_PRI_PAGES_PER_MSG);
             len = colo_encode_pages(m, COLO_PRI_MSG_CAP, COLO_MSG_RAM_PAGES, p->cur,
                                     p->cfg.stage_pfns + p->sent_pages,
-                                    p->cfg.stage_data + (size_t)p->sent_pages * COLO_PAGE_SIZE,
-                                    n);
+                                    p->cfg.stage_data + (size_t)p->sent_pages * COLO_PAGE_SIZE, n);
             p->crc = crc32c(p->crc, m + COLO_HDR_SIZE, colo_get32(m + 16));
             p->sent_pages += n;
         } else if (p->sent_state < p->state_len) {

@@ -51,7 +51,8 @@ struct colo_pri_config {
 
 /** Pages per RAM_PAGES / RAM_SYNC message the primary sends. */
 #define COLO_PRI_PAGES_PER_MSG 32u
-#define COLO_PRI_MSG_CAP (COLO_HDR_SIZE + 4u + COLO_PRI_PAGES_PER_MSG * COLO_PAGE_ENTRY + COLO_CRC_SIZE)
+#define COLO_PRI_MSG_CAP                                                                           \
+    (COLO_HDR_SIZE + 4u + COLO_PRI_PAGES_PER_MSG * COLO_PAGE_ENTRY + COLO_CRC_SIZE)
 /** Device-state and VERIFY chunk size. */
 #define COLO_PRI_CHUNK ((COLO_PRI_MSG_CAP - COLO_HDR_SIZE - COLO_CRC_SIZE) & ~15u)
 
@@ -70,7 +71,7 @@ struct colo_pri_stats {
     uint64_t last_pages, last_bytes, last_pause_us, last_xfer_us;
     uint64_t total_pages, total_bytes, total_pause_us, total_xfer_us;
     uint64_t max_pause_us;
-    uint64_t early; /**< checkpoints started by the dirty threshold or the staging limit */
+    uint64_t early;        /**< checkpoints started by the dirty threshold or the staging limit */
     uint64_t paused_syncs; /**< checkpoints whose dirty set overflowed staging */
     uint64_t bytes_tx, bytes_rx;
     uint32_t caps;        /**< agreed in the handshake */

@@ -185,10 +185,11 @@ size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64
     return colo_encode_pages(out, cap, COLO_MSG_RAM_PAGES, epoch, pfns, data, count);
 }
 
-size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch,
-                         const uint64_t *pfns, const uint8_t *data, uint32_t count)
+size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch, const uint64_t *pfns,
+                         const uint8_t *data, uint32_t count)
 {
-    if ((type != COLO_MSG_RAM_PAGES && type != COLO_MSG_RAM_SYNC) || count == 0 || count > COLO_PAGES_PER_MSG) {
+    if ((type != COLO_MSG_RAM_PAGES && type != COLO_MSG_RAM_SYNC) || count == 0 ||
+        count > COLO_PAGES_PER_MSG) {
         return 0;
     }
     uint32_t len = 4 + count * COLO_PAGE_ENTRY;

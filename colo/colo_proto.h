@@ -183,6 +183,24 @@ static inline uint64_t colo_get64(const uint8_t *p)
     return (uint64_t)colo_get32(p) | ((uint64_t)colo_get32(p + 4) << 32);
 }
 
+/* Bit counting without the compiler's builtins: at EL2 they may become SIMD code (libgcc). */
+static inline unsigned colo_popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+static inline unsigned colo_ctz64(uint64_t x) /* x != 0 */
+{
+    unsigned n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+
 const char *colo_err_name(enum colo_err e);
 const char *colo_msg_name(uint16_t type);
 const char *colo_abort_name(uint32_t reason);
@@ -199,8 +217,8 @@ size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct
 size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
                              const uint8_t *data, uint32_t count);
 /** The same payload as RAM_PAGES, as type RAM_PAGES or RAM_SYNC. */
-size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch,
-                         const uint64_t *pfns, const uint8_t *data, uint32_t count);
+size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch, const uint64_t *pfns,
+                         const uint8_t *data, uint32_t count);
 /** count (1..COLO_VERIFY_MAX) hashes of pages first .. first + count - 1. */
 size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
                           const uint32_t *hashes, uint32_t count);

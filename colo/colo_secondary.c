@@ -247,7 +247,8 @@ static bool verify(struct colo_secondary *s, uint64_t epoch)
     size_t n = vm->save_state(vm->ctx, s->cfg.verify_state, s->cfg.stage_state_cap);
     if (n != s->state_len || memcmp(s->cfg.verify_state, s->cfg.stage_state, n) != 0) {
         size_t off = 0;
-        while (off < n && off < s->state_len && s->cfg.verify_state[off] == s->cfg.stage_state[off]) {
+        while (off < n && off < s->state_len &&
+               s->cfg.verify_state[off] == s->cfg.stage_state[off]) {
             off++;
         }
         char where[64] = "";
@@ -451,4 +452,11 @@ void colo_secondary_conn_lost(struct colo_secondary *s)
     bool mid = s->st.state == COLO_SEC_WAIT_SEND || s->st.state == COLO_SEC_RECEIVING;
     finish(s, COLO_ABORT_CONN_LOST, false, "connection lost%s",
            mid ? " mid-checkpoint; partial checkpoint dropped" : "");
+}
+
+void colo_secondary_stop(struct colo_secondary *s)
+{
+    if (!ended(s)) {
+        finish(s, COLO_ABORT_STOPPED, true, "stopped on the secondary");
+    }
 }

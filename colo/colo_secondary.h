@@ -62,7 +62,7 @@ struct colo_secondary {
     uint32_t npages;
     size_t state_len;
     uint32_t crc;
-    uint64_t verify_next; /* next page whose VERIFY hash is due */
+    uint64_t verify_next;    /* next page whose VERIFY hash is due */
     struct colo_decoder dec; /* last: large */
 };
 
@@ -72,6 +72,8 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
 bool colo_secondary_rx(struct colo_secondary *s, const void *data, size_t len);
 /** The connection is gone: ends the session; a partly received checkpoint is dropped. */
 void colo_secondary_conn_lost(struct colo_secondary *s);
+/** Ends the session by the operator's wish (ABORT(stopped) to the primary); replica kept. */
+void colo_secondary_stop(struct colo_secondary *s);
 const char *colo_sec_state_name(enum colo_sec_state st);
 
 #endif

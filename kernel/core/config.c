@@ -23,6 +23,7 @@ enum key_type {
     KEY_IP4_PREFIX,
     KEY_MAC,
     KEY_ROLE,
+    KEY_U32, /* decimal, min..max */
 };
 
 struct config_key {
@@ -30,18 +31,33 @@ struct config_key {
     enum key_type type;
     size_t offset; /* of the field in struct cv_config */
     const char *help;
+    uint32_t min, max; /* KEY_U32 */
 };
 
 static const struct config_key keys[] = {
-    {"board", KEY_BOARD, offsetof(struct cv_config, board), "a|b, selects the defaults"},
-    {"repl_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, repl_ip), "replication address/len"},
-    {"peer_ip", KEY_IP4, offsetof(struct cv_config, peer_ip), "the peer's replication address"},
-    {"svc_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, svc_ip), "service LAN address/len"},
-    {"guest_mac", KEY_MAC, offsetof(struct cv_config, guest_mac), "the guest NIC's MAC"},
-    {"guest_ip", KEY_IP4, offsetof(struct cv_config, guest_ip), "the guest's service address"},
+    {"board", KEY_BOARD, offsetof(struct cv_config, board), "a|b, selects the defaults", 0, 0},
+    {"repl_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, repl_ip), "replication address/len", 0,
+     0},
+    {"peer_ip", KEY_IP4, offsetof(struct cv_config, peer_ip), "the peer's replication address", 0,
+     0},
+    {"svc_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, svc_ip), "service LAN address/len", 0, 0},
+    {"guest_mac", KEY_MAC, offsetof(struct cv_config, guest_mac), "the guest NIC's MAC", 0, 0},
+    {"guest_ip", KEY_IP4, offsetof(struct cv_config, guest_ip), "the guest's service address", 0,
+     0},
     {"role", KEY_ROLE, offsetof(struct cv_config, role),
-     "primary|secondary: runs the guest, or holds it for the primary's checkpoints"},
-    /* COLO keys go here. */
+     "primary|secondary: runs the guest, or holds it for the primary's checkpoints", 0, 0},
+    {"colo_auto", KEY_U32, offsetof(struct cv_config, colo_auto),
+     "1: the primary enters protection by itself at boot (and after a lost secondary)", 0, 1},
+    {"colo_port", KEY_U32, offsetof(struct cv_config, colo_port),
+     "TCP port of the checkpoint stream on the replication link", 1, 65535},
+    {"checkpoint_delay", KEY_U32, offsetof(struct cv_config, checkpoint_delay_ms),
+     "ms between checkpoints", 1, 60000},
+    {"dirty_threshold", KEY_U32, offsetof(struct cv_config, dirty_threshold),
+     "dirty pages that start a checkpoint early (0: half the staging area)", 0, 1u << 24},
+    {"colo_staging_mib", KEY_U32, offsetof(struct cv_config, staging_mib),
+     "MiB of staging memory: bounds one checkpoint", 1, 1024},
+    {"colo_verify", KEY_U32, offsetof(struct cv_config, colo_verify),
+     "1: compare whole RAM and state of both boards after every checkpoint", 0, 1},
 };
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
@@ -58,6 +74,12 @@ void config_defaults(struct cv_config *c, char board)
     memcpy(c->guest_mac, mac, sizeof(mac));
     c->guest_ip = IP4(192, 0, 2, 10);
     c->role = b ? CV_ROLE_SECONDARY : CV_ROLE_PRIMARY;
+    c->colo_auto = 0;
+    c->colo_port = 7100;
+    c->checkpoint_delay_ms = CV_DEFAULT_CHECKPOINT_DELAY_MS;
+    c->dirty_threshold = 0;
+    c->staging_mib = 64;
+    c->colo_verify = 0;
 }
 
 const char *config_role_name(enum cv_role r)
@@ -200,6 +222,14 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
         memcpy(field, &r, sizeof(r));
         return true;
     }
+    case KEY_U32: {
+        uint32_t x;
+        if (!parse_dec(v, len, k->max, &x) || x < k->min) {
+            return false;
+        }
+        memcpy(field, &x, sizeof(x));
+        return true;
+    }
     case KEY_MAC: {
         uint8_t mac[6];
         if (!parse_mac(v, len, mac)) {
@@ -328,6 +358,12 @@ void config_dump(const struct cv_config *c)
             enum cv_role r;
             memcpy(&r, field, sizeof(r));
             cv_printf("%s=%s\n", k->name, config_role_name(r));
+            break;
+        }
+        case KEY_U32: {
+            uint32_t x;
+            memcpy(&x, field, sizeof(x));
+            cv_printf("%s=%u\n", k->name, x);
             break;
         }
         case KEY_MAC:

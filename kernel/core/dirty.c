@@ -141,6 +141,23 @@ uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out)
     return count;
 }
 
+uint64_t dirty_log_pending(struct vm *vm)
+{
+    struct dirty_log *d = &vm->dirty;
+    if (d->mode == DIRTY_OFF) {
+        return 0;
+    }
+    if (d->mode == DIRTY_DBM) {
+        /* Moves the hardware's dirty states into the log (re-protecting those pages). */
+        s2_arch_dirty_collect(vm, d->fault_bits);
+    }
+    uint64_t n = 0;
+    for (size_t i = 0; i < dirty_bitmap_words(d->npages); i++) {
+        n += popcount64(d->fault_bits[i]);
+    }
+    return n;
+}
+
 void dirty_log_stop(struct vm *vm)
 {
     struct dirty_log *d = &vm->dirty;
@@ -158,8 +175,14 @@ bool dirty_log_fault(struct vm *vm, gpa_t addr)
         return false;
     }
     uint64_t i = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
-    d->fault_bits[i / 64] |= 1ull << (i % 64);
-    d->inflight = i + 1;
+    uint64_t bit = 1ull << (i % 64);
+    /*
+     * A page already dirty (a device model wrote it, or a DBM scan found it) must be reported
+     * by the next harvest even if this store has not re-executed by then: only a page dirty
+     * through this fault alone may be held back as in flight.
+     */
+    d->inflight = (d->fault_bits[i / 64] & bit) ? 0 : i + 1;
+    d->fault_bits[i / 64] |= bit;
     d->last_fault = i + 1;
     s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
     d->faults++;

@@ -312,6 +312,11 @@ static int cmd_dirty(int argc, char **argv)
     }
     struct dirty_log *d = &vm->dirty;
     const char *sub = argv[1];
+    if (d->owner && strcmp(sub, "status") != 0) {
+        /* Restarting or harvesting the log under the checkpoint engine would lose pages. */
+        cv_printf("dirty: the log is in use by %s; only 'dirty status' is allowed\n", d->owner);
+        return 1;
+    }
     if (strcmp(sub, "start") == 0) {
         enum dirty_mode mode;
         if (argc != 3 || !parse_mode(argv[2], &mode)) {

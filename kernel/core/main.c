@@ -2,6 +2,7 @@
 // Boot and the main loop. One physical CPU does everything: it runs the guest, and between
 // exits serves the console and (later) the network and the checkpoint engine.
 #include <cv/board.h>
+#include <cv/colo_board.h>
 #include <cv/config.h>
 #include <cv/console.h>
 #include <cv/hv.h>
@@ -106,6 +107,7 @@ bool hv_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_us)
     bool ok;
     for (;;) {
         hvnet_poll();
+        colo_board_poll();
         if ((ok = done(ctx)) || timer_arch_ticks() >= end) {
             break;
         }
@@ -188,11 +190,13 @@ void hv_main(const void *fdt)
         vm_pause(vm);
         log_info("guest: held (secondary board: waits for the primary)");
     }
+    colo_board_init(vm);
     log_info("colovisor: ready; type 'help' for commands");
     shell_prompt();
     for (;;) {
         console_poll();
         hvnet_poll();
+        colo_board_poll();
         if (vm->state == VM_RUNNING) {
             vm_run_once(vm);
         } else {

@@ -115,6 +115,34 @@ size_t vm_state_save(struct vm *vm, void *buf, size_t cap)
     return w.err ? 0 : w.len;
 }
 
+void vm_state_describe(const void *buf, size_t len, size_t off, char *out, size_t outlen)
+{
+    const uint8_t *b = buf;
+    size_t pos = 8; /* magic, section count */
+    if (off < pos) {
+        cv_snprintf(out, outlen, "(stream header +%zu) ", off);
+        return;
+    }
+    while (pos + 12 <= len) {
+        uint32_t tag = 0, n = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            tag |= (uint32_t)b[pos + k] << (8 * k);
+            n |= (uint32_t)b[pos + 8 + k] << (8 * k);
+        }
+        if (off < pos + 12 + n) {
+            char t[5] = {(char)tag, (char)(tag >> 8), (char)(tag >> 16), (char)(tag >> 24), 0};
+            if (off < pos + 12) {
+                cv_snprintf(out, outlen, "(section %s header) ", t);
+            } else {
+                cv_snprintf(out, outlen, "(section %s +0x%zx) ", t, off - pos - 12);
+            }
+            return;
+        }
+        pos += 12 + n;
+    }
+    cv_snprintf(out, outlen, "(past the last section) ");
+}
+
 static bool state_walk(struct vm *vm, const void *buf, size_t len, bool apply)
 {
     struct vs_buf r;
@@ -235,10 +263,21 @@ bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size)
 
 bool vm_boot(struct vm *vm)
 {
-    if (vm->dirty.mode != DIRTY_OFF) {
+    enum dirty_mode logged = vm->dirty.mode;
+    if (logged != DIRTY_OFF) {
         dirty_log_stop(vm);
     }
-    if (!vm_load_guest(vm)) {
+    bool loaded = vm_load_guest(vm);
+    if (logged != DIRTY_OFF && vm->dirty.owner) {
+        /* The checkpoint engine keeps its log across a guest reboot, and the reload rewrote
+         * guest RAM behind stage 2's back: all of it is dirty. */
+        if (dirty_log_start(vm, logged)) {
+            dirty_log_mark(vm, vm->ram.base, vm->ram.size);
+        } else {
+            vm->dirty.owner = NULL;
+        }
+    }
+    if (!loaded) {
         vm->state = VM_STOPPED;
         log_err("guest: not started");
         return false;

@@ -78,6 +78,7 @@
 #define LWIP_TCP_TIMESTAMPS 0
 #define TCP_LISTEN_BACKLOG 0
 #define LWIP_TCP_KEEPALIVE 1 /* a dead peer is noticed on an idle checkpoint connection */
+#define SO_REUSE 1 /* a secondary re-listens on its port while old connections are in TIME-WAIT */
 #define TCP_MAXRTX 12
 #define TCP_SYNMAXRTX 6
 

@@ -137,19 +137,12 @@ static uint32_t s_page_hash(void *c, uint64_t pfn)
 }
 
 #define SIM_OPS(v)                                                                                 \
-    {.pause = s_pause,                                                                             \
-     .resume = s_resume,                                                                           \
-     .ram_pages = s_pages,                                                                         \
-     .read_page = s_read,                                                                          \
-     .write_page = s_write,                                                                        \
-     .log_start = s_log_start,                                                                     \
-     .log_stop = s_log_stop,                                                                       \
-     .harvest = s_harvest,                                                                         \
-     .save_state = s_save,                                                                         \
-     .load_state = s_load,                                                                         \
-     .dirty_count = s_dirty_count,                                                                 \
-     .page_hash = s_page_hash,                                                                     \
-     .ctx = &(v)}
+    {                                                                                              \
+        .pause = s_pause, .resume = s_resume, .ram_pages = s_pages, .read_page = s_read,           \
+        .write_page = s_write, .log_start = s_log_start, .log_stop = s_log_stop,                   \
+        .harvest = s_harvest, .save_state = s_save, .load_state = s_load,                          \
+        .dirty_count = s_dirty_count, .page_hash = s_page_hash, .ctx = &(v)                        \
+    }
 static const struct colo_vm p_ops = SIM_OPS(P), s_ops = SIM_OPS(S);
 
 /* ---- the link: two byte queues, with faults ---- */
@@ -189,10 +182,10 @@ static void q_close(void *c)
     (void)c;
     p2s.fin = s2p.fin = true;
 }
-static const struct colo_transport p_tr = {.send = q_send, .space = q_space, .close = q_close,
-                                           .ctx = &p2s};
-static const struct colo_transport s_tr = {.send = q_send, .space = q_space, .close = q_close,
-                                           .ctx = &s2p};
+static const struct colo_transport p_tr = {
+    .send = q_send, .space = q_space, .close = q_close, .ctx = &p2s};
+static const struct colo_transport s_tr = {
+    .send = q_send, .space = q_space, .close = q_close, .ctx = &s2p};
 
 static struct colo_primary PRI;
 static struct colo_secondary SEC;
@@ -255,8 +248,8 @@ static void pair_init(const struct setup *su)
                                  .verify_hashes = su->verify ? p_hashes : NULL,
                                  .msg = p_msg,
                                  .now_us = now_us};
-    struct colo_pri_settings set = {.delay_ms = su->delay_ms, .dirty_threshold = 0,
-                                    .ack_timeout_ms = 0};
+    struct colo_pri_settings set = {
+        .delay_ms = su->delay_ms, .dirty_threshold = 0, .ack_timeout_ms = 0};
     colo_primary_init(&PRI, &p_ops, &p_tr, &pc, &set);
     struct colo_sec_config sc = {.local = hello(COLO_CAP_VERIFY),
                                  .stage_pfns = s_pfns,
@@ -413,8 +406,8 @@ static void test_small_transport_window(void **st)
     (void)st;
     rng = 4;
     /* Room for barely one message at a time: the primary must stream message by message. */
-    struct setup su = {.stage_pages = NPAGES, .verify = false, .delay_ms = 2,
-                       .cap = COLO_PRI_MSG_CAP};
+    struct setup su = {
+        .stage_pages = NPAGES, .verify = false, .delay_ms = 2, .cap = COLO_PRI_MSG_CAP};
     pair_init(&su);
     run(10, 4, 50000);
     assert_int_equal(PRI.state, COLO_PRI_PROTECTED);

@@ -174,7 +174,13 @@ static void test_fdt_and_dump(void **state)
                                              "svc_ip=192.0.2.3/24\n"
                                              "guest_mac=52:54:00:c0:00:10\n"
                                              "guest_ip=192.0.2.10\n"
-                                             "role=secondary\n");
+                                             "role=secondary\n"
+                                             "colo_auto=0\n"
+                                             "colo_port=7100\n"
+                                             "checkpoint_delay=100\n"
+                                             "dirty_threshold=0\n"
+                                             "colo_staging_mib=64\n"
+                                             "colo_verify=0\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init_fdt(make_fdt(NULL, fdt, sizeof(fdt)));

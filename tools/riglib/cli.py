@@ -47,6 +47,8 @@ def parser():
     p.add_argument("--build", default=DEFAULT_BUILD, help="build directory (default %(default)s)")
     p.add_argument("--image", help="board image (default BUILD/colovisor.bin)")
     p.add_argument("--cpu", default=DEFAULT_CPU, help="QEMU -cpu (default %(default)s)")
+    p.add_argument("--bootargs", default="",
+                   help="extra cv.* boot arguments for both boards, e.g. 'cv.colo_verify=1'")
     p.add_argument("--timeout", type=float, default=BOOT_TIMEOUT,
                    help="seconds to wait for the prompts (default %(default)s)")
 
@@ -84,7 +86,7 @@ def main(argv=None):
         require_root()
         if a.cmd == "up":
             rig = Rig(a.name, a.build, single=a.single, guest=a.guest, image=a.image, cpu=a.cpu,
-                      boot_timeout=a.timeout)
+                      boot_timeout=a.timeout, bootargs=a.bootargs)
             try:
                 info = rig.up()
             except (KeyboardInterrupt, _Interrupted) as e:

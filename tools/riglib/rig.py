@@ -172,7 +172,7 @@ class Rig:
     Rig whose run exists) picks up a run started elsewhere, e.g. by `tools/rig up`."""
 
     def __init__(self, name="default", build=None, single=False, guest="test", image=None,
-                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT):
+                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs=""):
         if not NAME_RX.match(name or ""):
             raise RigUsage(f"bad run name '{name}': 1-32 characters of A-Z a-z 0-9 _ . - "
                            "(starting with a letter or digit)")
@@ -191,6 +191,8 @@ class Rig:
         self.guest = guest
         self.cpu = cpu
         self.boot_timeout = boot_timeout
+        # Extra cv.* boot arguments for both boards (cv/config.h), e.g. "cv.colo_verify=1".
+        self.bootargs = " ".join(bootargs.split()) if bootargs else ""
         self.state = None
         self._procs = {}  # board -> Popen, for the QEMUs this process started (to reap them)
         self._lock = threading.RLock()
@@ -219,6 +221,7 @@ class Rig:
         self.build, self.image = st["build"], st["image"]
         self.single, self.guest, self.cpu = st["single"], st["guest"], st["cpu"]
         self.boot_timeout = st.get("boot_timeout", BOOT_TIMEOUT)
+        self.bootargs = st.get("bootargs", "")
         return st
 
     def _save(self):
@@ -278,7 +281,7 @@ class Rig:
             self.state = {"name": self.name, "netns": self.netns, "state_dir": self.state_dir,
                           "phase": "starting", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                           "build": self.build, "image": self.image, "guest": self.guest,
-                          "single": self.single, "cpu": self.cpu,
+                          "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
                           "boards": {}}
             for b in self.boards():
@@ -355,7 +358,7 @@ class Rig:
         peer_port = BOARDS[PEER[b]]["repl_port"]
         argv = [QEMU, "-name", f"cvrig-{self.name}-{b}", "-M", MACHINE, "-cpu", self.cpu,
                 "-m", MEMORY, "-display", "none", "-kernel", self.image,
-                "-append", f"cv.board={b}",
+                "-append", f"cv.board={b} {self.bootargs}".strip(),
                 "-netdev", f"socket,id=repl,udp=127.0.0.1:{peer_port},"
                            f"localaddr=127.0.0.1:{c['repl_port']}",
                 "-device", f"virtio-net-device,netdev=repl,mac={c['repl_mac']}",

@@ -55,7 +55,13 @@ static void vcpu_arch_el1_save(void *ctx, struct vs_buf *w)
     }
     vs_put_u64(w, v->arch.regs.pc);
     vs_put_u64(w, v->arch.regs.pstate);
-#define SAVE_REG(r) vs_put_u64(w, read_sysreg(r));
+    /*
+     * CNTV_CTL_EL0.ISTATUS (bit 2) is read-only: the timer's state at the moment of reading,
+     * recomputed by the CPU after a load. Saving it would make two copies of the same state
+     * differ by when they were saved (COLO's verification compares them byte for byte).
+     */
+#define SAVE_REG(r)                                                                                \
+    vs_put_u64(w, read_sysreg(r) & (__builtin_strcmp(#r, "cntv_ctl_el0") ? ~0ull : ~4ull));
     EL1_REGS(SAVE_REG)
     bool pauth = have_pauth();
     vs_put_u32(w, pauth ? PAUTH_REG_COUNT : 0);

@@ -34,8 +34,17 @@ struct cv_config {
     uint8_t guest_mac[6];         /**< the guest's emulated NIC */
     uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
     /* ---- COLO (checkpointing) settings ---- */
-    enum cv_role role; /**< default: a primary, b secondary */
+    enum cv_role role;            /**< default: a primary, b secondary */
+    uint32_t colo_auto;           /**< 1: enter protection at boot and re-protect on its own */
+    uint32_t colo_port;           /**< TCP port of the checkpoint stream */
+    uint32_t checkpoint_delay_ms; /**< run-time settable: `colo set checkpoint-delay` */
+    uint32_t dirty_threshold;     /**< pages; 0: half the staging area */
+    uint32_t staging_mib;         /**< bounds one checkpoint, on each board */
+    uint32_t colo_verify;         /**< 1: verification mode (CI) */
 };
+
+/** Default checkpoint period (docs/benchmarks.md, "Choosing the checkpoint delay"). */
+#define CV_DEFAULT_CHECKPOINT_DELAY_MS 100u
 
 /** The configuration in force (defaults for board a until config_init_fdt() runs). Any context. */
 const struct cv_config *config_get(void);

@@ -39,6 +39,8 @@ struct dirty_log {
      * reported while still unwritten (a harmless superset); its store lands in the next epoch.
      */
     uint64_t harvest_inflight;
+    /** Who runs the log ("colo" while protecting); NULL: free for the `dirty` command. */
+    const char *owner;
 };
 
 static inline size_t dirty_bitmap_words(uint64_t npages)
@@ -57,6 +59,11 @@ bool dirty_log_start(struct vm *vm, enum dirty_mode mode);
  * to the guest (it is stopped). Returns the number of pages harvested.
  */
 uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out);
+/**
+ * Pages dirty since the last harvest, without harvesting: the checkpoint engine's trigger for
+ * an early checkpoint. Scans the stage-2 leaves in DBM mode (cheap: see docs/benchmarks.md).
+ */
+uint64_t dirty_log_pending(struct vm *vm);
 /** Stops logging and restores ordinary writable mappings. */
 void dirty_log_stop(struct vm *vm);
 /** The vCPU is about to run: a faulted write is no longer in flight. Hot path, inline. */

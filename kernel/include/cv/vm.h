@@ -91,6 +91,8 @@ bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops);
 size_t vm_state_save(struct vm *vm, void *buf, size_t cap);
 /** Validates all sections, then applies them; on any error changes nothing and returns false. */
 bool vm_state_load(struct vm *vm, const void *buf, size_t len);
+/** Names the section holding byte off of a state stream ("(section VGIC +0x40) "). Pure. */
+void vm_state_describe(const void *buf, size_t len, size_t off, char *out, size_t outlen);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 /** Runs the vCPU until one exit has been handled. Hypervisor context. */

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: Apache-2.0
+// The COLO replication connection over lwIP's raw TCP API (cv/colo_link.h).
+//
+// lwIP's callback rules shape this file. A callback that frees its own pcb (tcp_abort) must
+// return ERR_ABRT, and only then; the err callback comes after lwIP has freed the pcb. The
+// engine's callbacks (rx, connected, lost) may close or replace the connection while lwIP is
+// inside a callback of that pcb, so whatever they ask for that pcb is only recorded (pending)
+// and carried out by the callback's epilogue, leave(). Every pcb we give up on is detached
+// (no arg, no callbacks) before it is closed, and the arg of a live one is its generation, so
+// a late callback for an old connection is recognised rather than taken for the current one.
+#include <string.h>
+
+#include <cv/colo_link.h>
+#include <cv/config.h>
+#include <cv/hvnet.h>
+#include <cv/log.h>
+
+#include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+
+#include "../../colo/colo_transport.h"
+
+/* A checkpoint's pages are streamed message by message as room appears (space()); the ring
+ * only needs to cover TCP's send buffer many times over so that the engine rarely waits. */
+#define RING_SIZE (4u << 20)
+/* tcp_poll in 500 ms slow-timer ticks: retries a pump that tcp_write refused for lack of heap
+ * while nothing was in flight (no tcp_sent to wake it). */
+#define POLL_TICKS 1
+/* A dead peer is declared after ~5 s without a segment from it (idle + cnt * intvl): the
+ * primary must not wait long to fail over, and on a dedicated link 5 s of silence is death. */
+#define KEEP_IDLE_MS 2000
+#define KEEP_INTVL_MS 1000
+#define KEEP_CNT 3
+
+#if !LWIP_TCP_KEEPALIVE
+#error "colo_link needs LWIP_TCP_KEEPALIVE for the per-pcb keepalive timing"
+#endif
+
+enum pending { PEND_NONE, PEND_CLOSE, PEND_ABORT };
+
+static struct {
+    struct colo_link_ops ops;
+    struct tcp_pcb *listener;
+    u16_t listen_port;
+    struct tcp_pcb *pcb; /* the current connection; NULL without one */
+    uintptr_t gen;       /* its generation, the tcp_arg of its callbacks; never 0 */
+    uintptr_t next_gen;
+    bool up;                /* established */
+    bool accepted;          /* came from the listener (else from colo_link_connect) */
+    const char *broken;     /* tcp_write failed hard: reported by the next epilogue */
+    bool warned_full;       /* "send without room" logged for this connection */
+    struct tcp_pcb *cb_pcb; /* the pcb whose callback is running engine code */
+    enum pending cb_pending;
+    size_t head, fill; /* ring: the next byte for TCP is ring[head]; fill bytes queued */
+    uint64_t bytes_tx, bytes_rx;
+} ln;
+
+static uint8_t ring[RING_SIZE];
+
+static bool is_current(void *arg, const struct tcp_pcb *pcb)
+{
+    return pcb && pcb == ln.pcb && (uintptr_t)arg == ln.gen;
+}
+
+static const char *err_why(err_t err, bool connecting)
+{
+    switch (err) {
+    case ERR_RST:
+        return connecting ? "connection refused" : "connection reset by peer";
+    case ERR_ABRT: /* lwIP aborts on retransmission, SYN or keepalive timeouts */
+        return connecting ? "connection timed out (no answer)" : "peer not responding (timed out)";
+    case ERR_TIMEOUT:
+        return "peer not responding (timed out)";
+    case ERR_CONN:
+        return connecting ? "connection refused" : "not connected";
+    case ERR_CLSD:
+        return "connection closed";
+    case ERR_RTE:
+        return "no route to host";
+    case ERR_MEM:
+    case ERR_BUF:
+        return "out of memory";
+    default:
+        return "connection error";
+    }
+}
+
+static void fmt_peer(const struct tcp_pcb *pcb, char *buf, size_t n)
+{
+    char ip[16];
+    config_fmt_ip4(lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip))), ip, sizeof(ip));
+    cv_snprintf(buf, n, "%s:%u", ip, pcb->remote_port);
+}
+
+static void detach(struct tcp_pcb *pcb)
+{
+    tcp_arg(pcb, NULL);
+    tcp_recv(pcb, NULL);
+    tcp_sent(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_poll(pcb, NULL, POLL_TICKS);
+}
+
+/* Drops the current connection from our state (no lwIP call); unsent ring bytes go with it. */
+static void forget(void)
+{
+    ln.pcb = NULL;
+    ln.gen = 0;
+    ln.up = false;
+    ln.accepted = false;
+    ln.broken = NULL;
+    ln.head = ln.fill = 0;
+}
+
+/* Makes pcb the current connection with our callbacks. */
+static void adopt(struct tcp_pcb *pcb, bool accepted)
+{
+    ln.pcb = pcb;
+    ln.gen = ++ln.next_gen; /* 64 bits: never wraps back to 0 */
+    ln.up = accepted;
+    ln.accepted = accepted;
+    ln.broken = NULL;
+    ln.warned_full = false;
+    ln.head = ln.fill = 0;
+    ln.bytes_tx = ln.bytes_rx = 0;
+    /* Never killed to make room for another pcb (tcp_alloc's tcp_kill_prio). */
+    tcp_setprio(pcb, TCP_PRIO_MAX);
+    tcp_arg(pcb, (void *)ln.gen);
+    tcp_nagle_disable(pcb); /* small request/reply messages must not wait for an ACK */
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    pcb->keep_idle = KEEP_IDLE_MS;
+    pcb->keep_intvl = KEEP_INTVL_MS;
+    pcb->keep_cnt = KEEP_CNT;
+}
+
+/* Ends a pcb we gave up on (already forgotten). Inside that pcb's own callback lwIP still
+ * uses it after we return, so there the epilogue does it. */
+static void release(struct tcp_pcb *pcb, bool abort)
+{
+    detach(pcb);
+    if (pcb == ln.cb_pcb) {
+        if (ln.cb_pending != PEND_ABORT) {
+            ln.cb_pending = abort ? PEND_ABORT : PEND_CLOSE;
+        }
+        return;
+    }
+    if (abort || tcp_close(pcb) != ERR_OK) {
+        tcp_abort(pcb);
+    }
+}
+
+static void notify_lost(const char *why)
+{
+    log_info("colo link: connection lost: %s", why);
+    if (ln.ops.lost) {
+        ln.ops.lost(ln.ops.ctx, why);
+    }
+}
+
+/* Moves ring bytes into TCP while its send buffer and segment queue take them. */
+static void pump(struct tcp_pcb *pcb)
+{
+    bool wrote = false;
+    while (ln.fill > 0 && !ln.broken) {
+        size_t room = tcp_sndbuf(pcb);
+        if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN) {
+            break; /* tcp_sent calls again as ACKs free it */
+        }
+        if (room < TCP_MSS && ln.fill > room) {
+            break; /* wait for a full segment's worth rather than send runts */
+        }
+        size_t n = MIN(MIN(ln.fill, RING_SIZE - ln.head), room);
+        n = MIN(n, (size_t)0xffff);
+        bool more = n < ln.fill;
+        err_t err = tcp_write(pcb, ring + ln.head, (u16_t)n,
+                              TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+        if (err == ERR_MEM) {
+            break; /* heap or segment queue full: tcp_sent or tcp_poll retries */
+        }
+        if (err != ERR_OK) {
+            log_err("colo link: tcp_write refused %zu bytes (err %d)", n, (int)err);
+            ln.broken = "TCP refused the data";
+            break;
+        }
+        ln.head = (ln.head + n) % RING_SIZE;
+        ln.fill -= n;
+        ln.bytes_tx += n;
+        wrote = true;
+    }
+    if (wrote) {
+        tcp_output(pcb); /* inside tcp_input this is a no-op; tcp_input outputs afterwards */
+    }
+}
+
+/* Starts a callback of pcb that may run engine code or end the connection. */
+static void enter(struct tcp_pcb *pcb)
+{
+    ln.cb_pcb = pcb;
+    ln.cb_pending = PEND_NONE;
+}
+
+/*
+ * Ends the callback of pcb: reports a hard send failure, carries out what was asked for pcb
+ * meanwhile, and returns what the callback must return to lwIP (ERR_ABRT iff it aborted pcb).
+ */
+static err_t leave(struct tcp_pcb *pcb)
+{
+    const char *why = NULL;
+    if (ln.pcb == pcb && ln.broken) {
+        why = ln.broken;
+        forget();
+        release(pcb, true);
+    }
+    enum pending act = ln.cb_pending;
+    ln.cb_pcb = NULL;
+    ln.cb_pending = PEND_NONE;
+    err_t ret = ERR_OK;
+    if (act == PEND_CLOSE && tcp_close(pcb) != ERR_OK) {
+        act = PEND_ABORT;
+    }
+    if (act == PEND_ABORT) {
+        tcp_abort(pcb);
+        ret = ERR_ABRT;
+    }
+    if (why) {
+        notify_lost(why); /* pcb is settled: the engine may reconnect from here */
+    }
+    return ret;
+}
+
+/* A callback for a pcb that is not the current connection (we detach those, so this is a
+ * leftover): end it rather than let it live on unowned. */
+static err_t drop_stale(struct tcp_pcb *pcb)
+{
+    detach(pcb);
+    tcp_abort(pcb);
+    return ERR_ABRT;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    (void)err; /* always ERR_OK in lwIP 2.1.3 */
+    if (!is_current(arg, pcb)) {
+        if (p) {
+            pbuf_free(p);
+        }
+        return drop_stale(pcb);
+    }
+    enter(pcb);
+    if (!p) {
+        forget();
+        release(pcb, false); /* our FIN too, from leave() */
+        notify_lost("peer closed the connection");
+        return leave(pcb);
+    }
+    u16_t total = p->tot_len;
+    for (struct pbuf *q = p; q && is_current(arg, pcb); q = q->next) {
+        if (q->len > 0) {
+            ln.bytes_rx += q->len;
+            if (ln.ops.rx) {
+                ln.ops.rx(ln.ops.ctx, q->payload, q->len);
+            }
+        }
+    }
+    /* Before a pending tcp_close: lwIP resets instead of closing if data was not recved. */
+    tcp_recved(pcb, total);
+    pbuf_free(p);
+    return leave(pcb);
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+    (void)len;
+    if (!is_current(arg, pcb)) {
+        return drop_stale(pcb);
+    }
+    enter(pcb);
+    pump(pcb);
+    return leave(pcb);
+}
+
+static err_t on_poll(void *arg, struct tcp_pcb *pcb)
+{
+    if (!is_current(arg, pcb)) {
+        return drop_stale(pcb);
+    }
+    enter(pcb);
+    if (ln.up) {
+        pump(pcb);
+    }
+    return leave(pcb);
+}
+
+static void on_err(void *arg, err_t err)
+{
+    /* lwIP has freed (or is about to free) the pcb: only our state is touched. */
+    if (!ln.pcb || (uintptr_t)arg != ln.gen) {
+        return;
+    }
+    bool connecting = !ln.up;
+    if (ln.cb_pcb == ln.pcb) {
+        ln.cb_pcb = NULL; /* cannot happen (we abort only detached pcbs); never touch it */
+        ln.cb_pending = PEND_NONE;
+    }
+    forget();
+    notify_lost(err_why(err, connecting));
+}
+
+/* Sets the callbacks of an adopted pcb. */
+static void arm(struct tcp_pcb *pcb)
+{
+    tcp_recv(pcb, on_recv);
+    tcp_sent(pcb, on_sent);
+    tcp_err(pcb, on_err);
+    tcp_poll(pcb, on_poll, POLL_TICKS);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    if (!is_current(arg, pcb)) {
+        return drop_stale(pcb);
+    }
+    enter(pcb);
+    if (err != ERR_OK) { /* lwIP 2.1.3 reports failures through tcp_err; kept for safety */
+        forget();
+        release(pcb, true);
+        notify_lost(err_why(err, true));
+        return leave(pcb);
+    }
+    ln.up = true;
+    char peer[24];
+    fmt_peer(pcb, peer, sizeof(peer));
+    log_info("colo link: connected to %s", peer);
+    if (ln.ops.connected) {
+        ln.ops.connected(ln.ops.ctx);
+    }
+    return leave(pcb);
+}
+
+static void close_current(bool abort)
+{
+    struct tcp_pcb *pcb = ln.pcb;
+    if (!pcb) {
+        return;
+    }
+    if (!abort && ln.up && !ln.broken) {
+        pump(pcb); /* what TCP takes now still goes out before our FIN */
+    }
+    if (ln.fill > 0) {
+        log_warn("colo link: closing with %zu queued bytes unsent", ln.fill);
+    }
+    forget();
+    release(pcb, abort);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    if (err != ERR_OK || !pcb) {
+        return ERR_VAL; /* out of pcbs: lwIP drops the SYN, the peer retries */
+    }
+    char peer[24];
+    fmt_peer(pcb, peer, sizeof(peer));
+    if (ln.pcb) {
+        log_warn("colo link: %s replaces the current connection", peer);
+        close_current(true);
+        notify_lost("replaced by a new connection");
+    }
+    if (!ln.listener || ln.pcb) {
+        /* lost() stopped listening or started a connection of its own: not wanted any more */
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    adopt(pcb, true);
+    arm(pcb);
+    log_info("colo link: connection from %s", peer);
+    enter(pcb);
+    if (ln.ops.connected) {
+        ln.ops.connected(ln.ops.ctx);
+    }
+    return leave(pcb);
+}
+
+static void stop_listening(void)
+{
+    if (ln.listener) {
+        tcp_close(ln.listener); /* never fails for a listener */
+        ln.listener = NULL;
+        ln.listen_port = 0;
+    }
+}
+
+bool colo_link_listen(uint16_t port, const struct colo_link_ops *ops)
+{
+    struct netif *nif = hvnet_repl_netif();
+    if (!nif) {
+        log_err("colo link: no replication NIC to listen on");
+        return false;
+    }
+    if (ln.listener && ln.listen_port == port) {
+        ln.ops = *ops;
+        return true;
+    }
+    if (ln.pcb && !ln.accepted) {
+        close_current(false);
+    }
+    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+    if (!pcb) {
+        log_err("colo link: cannot listen on port %u: out of TCP pcbs", port);
+        return false;
+    }
+    tcp_setprio(pcb, TCP_PRIO_MAX); /* inherited by the accepted pcbs */
+    tcp_bind_netif(pcb, nif);
+#if SO_REUSE
+    ip_set_option(pcb, SOF_REUSEADDR); /* an old connection in TIME-WAIT must not block us */
+#endif
+    err_t err = tcp_bind(pcb, IP4_ADDR_ANY, port);
+    if (err != ERR_OK) {
+        tcp_close(pcb);
+        log_err("colo link: cannot listen on port %u: %s", port,
+                err == ERR_USE ? "in use" : "bind failed");
+        return false;
+    }
+    struct tcp_pcb *l = tcp_listen(pcb);
+    if (!l) {
+        tcp_close(pcb);
+        log_err("colo link: cannot listen on port %u: out of listen pcbs", port);
+        return false;
+    }
+    stop_listening();
+    tcp_arg(l, NULL);
+    tcp_accept(l, on_accept);
+    ln.listener = l;
+    ln.listen_port = port;
+    ln.ops = *ops;
+    log_info("colo link: listening on port %u", port);
+    return true;
+}
+
+bool colo_link_connect(uint32_t ip, uint16_t port, const struct colo_link_ops *ops)
+{
+    char a[16];
+    config_fmt_ip4(ip, a, sizeof(a));
+    struct netif *nif = hvnet_repl_netif();
+    if (!nif) {
+        log_err("colo link: no replication NIC to connect to %s:%u over", a, port);
+        return false;
+    }
+    stop_listening();
+    close_current(false);
+    ln.ops = *ops;
+    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+    if (!pcb) {
+        log_err("colo link: cannot connect to %s:%u: out of TCP pcbs", a, port);
+        return false;
+    }
+    tcp_bind_netif(pcb, nif);
+    adopt(pcb, false);
+    arm(pcb);
+    ip_addr_t to = IPADDR4_INIT(lwip_htonl(ip));
+    err_t err = tcp_connect(pcb, &to, port, on_connected);
+    if (err != ERR_OK) {
+        forget();
+        release(pcb, true);
+        log_err("colo link: cannot connect to %s:%u: %s", a, port, err_why(err, true));
+        return false;
+    }
+    log_info("colo link: connecting to %s:%u", a, port);
+    return true;
+}
+
+void colo_link_shutdown(void)
+{
+    stop_listening();
+    close_current(false);
+}
+
+static bool link_send(void *ctx, const void *buf, size_t len)
+{
+    (void)ctx;
+    if (!ln.pcb || !ln.up || ln.broken) {
+        return false;
+    }
+    if (len > RING_SIZE - ln.fill) {
+        if (!ln.warned_full) {
+            log_err("colo link: send of %zu bytes with only %zu free (space not checked)", len,
+                    RING_SIZE - ln.fill);
+            ln.warned_full = true;
+        }
+        return false;
+    }
+    size_t tail = (ln.head + ln.fill) % RING_SIZE;
+    size_t first = MIN(len, RING_SIZE - tail);
+    memcpy(ring + tail, buf, first);
+    memcpy(ring, (const uint8_t *)buf + first, len - first);
+    ln.fill += len;
+    pump(ln.pcb);
+    return true;
+}
+
+static size_t link_space(void *ctx)
+{
+    (void)ctx;
+    return ln.pcb && ln.up && !ln.broken ? RING_SIZE - ln.fill : 0;
+}
+
+static void link_close(void *ctx)
+{
+    (void)ctx;
+    close_current(false);
+}
+
+static const struct colo_transport transport = {
+    .send = link_send,
+    .space = link_space,
+    .close = link_close,
+    .ctx = NULL,
+};
+
+const struct colo_transport *colo_link_transport(void)
+{
+    return &transport;
+}
+
+bool colo_link_up(void)
+{
+    return ln.pcb && ln.up;
+}
+
+void colo_link_stats(struct colo_link_stats *out)
+{
+    out->bytes_tx = ln.bytes_tx;
+    out->bytes_rx = ln.bytes_rx;
+    out->queued = ln.fill;
+}
