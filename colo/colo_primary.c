@@ -53,6 +53,7 @@ void colo_primary_init(struct colo_primary *p, const struct colo_vm *vm,
     p->set = *set;
     p->state = COLO_PRI_IDLE;
     p->ck = COLO_CK_NONE;
+    p->stopping = false;
     memset(&p->st, 0, sizeof(p->st));
     p->ram_pages = vm->ram_pages(vm->ctx);
     colo_dec_init(&p->dec);
@@ -129,6 +130,7 @@ void colo_primary_start(struct colo_primary *p)
     p->state = COLO_PRI_HANDSHAKE;
     p->ck = COLO_CK_NONE;
     p->got_ack = false;
+    p->stopping = false;
     p->cur = 0;
     p->early = false;
     uint8_t b[COLO_HDR_SIZE + COLO_HELLO_LEN + COLO_CRC_SIZE];
@@ -511,6 +513,10 @@ bool colo_primary_poll(struct colo_primary *p)
                (unsigned long long)p->cur, p->set.ack_timeout_ms, colo_pri_ckpt_name(p->ck));
         return false;
     }
+    if (p->stopping && p->ck == COLO_CK_NONE) {
+        finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
+        return false;
+    }
     switch (p->ck) {
     case COLO_CK_NONE:
         if (p->state == COLO_PRI_SYNC) {
@@ -550,5 +556,13 @@ void colo_primary_conn_lost(struct colo_primary *p)
 
 void colo_primary_stop(struct colo_primary *p)
 {
-    finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
+    /*
+     * A checkpoint under way is finished first: its bytes are queued ahead of anything we
+     * could send now, and a clean end tells the secondary that its replica is the last one.
+     */
+    if (p->ck == COLO_CK_NONE) {
+        finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
+    } else {
+        p->stopping = true;
+    }
 }

@@ -91,6 +91,7 @@ struct colo_primary {
     uint64_t ram_pages;
     size_t limit_state;
     bool got_ack;
+    bool stopping; /* colo stop: end once the current checkpoint is committed */
     /* pre-copy */
     uint64_t cursor;     /* next page to look at in the bitmap */
     uint64_t pass_pages; /* pages sent in the current pass */
@@ -127,7 +128,10 @@ bool colo_primary_poll(struct colo_primary *p);
 void colo_primary_request(struct colo_primary *p);
 /** The connection is gone: ends the session; the guest runs on (resumed if it was held). */
 void colo_primary_conn_lost(struct colo_primary *p);
-/** Ends the session by the operator's wish: ABORT(stopped) to the secondary, guest runs on. */
+/**
+ * Ends the session by the operator's wish: ABORT(stopped) to the secondary, the guest runs on.
+ * A checkpoint under way is completed first (colo_primary_active() stays true until then).
+ */
 void colo_primary_stop(struct colo_primary *p);
 /** True while a session is open (handshake, sync or protected). */
 bool colo_primary_active(const struct colo_primary *p);

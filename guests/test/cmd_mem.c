@@ -38,12 +38,12 @@ static uint64_t *work_page(uint64_t idx)
 }
 
 /* Returns a hash of (page index, new counter) over the pages written, in order. */
-static uint64_t run_epoch(uint64_t seed, uint64_t epoch, uint32_t pages)
+static uint64_t run_epoch(uint64_t seed, uint64_t epoch, uint32_t pages, uint32_t window)
 {
     uint64_t s = epoch_seed(seed, epoch);
     uint64_t h = FNV_OFFSET;
     for (uint32_t i = 0; i < pages; i++) {
-        uint32_t j = i + (uint32_t)(xorshift64(&s) % (WORK_PAGES - i));
+        uint32_t j = i + (uint32_t)(xorshift64(&s) % (window - i));
         uint16_t idx = perm[j];
         perm[j] = perm[i];
         perm[i] = idx;
@@ -66,8 +66,12 @@ void cmd_mem(int argc, char **argv)
     int nums = 0;
     bool verbose = false, flush = false;
     bool ok = true;
+    uint64_t window = WORK_PAGES;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-v") == 0) {
+        if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
+            /* -w N: only the first N pages of the region, so a run's dirty set stays bounded */
+            ok = ok && parse_u64(argv[++i], &window) && window >= 1 && window <= WORK_PAGES;
+        } else if (strcmp(argv[i], "-v") == 0) {
             verbose = true;
         } else if (strcmp(argv[i], "-f") == 0) {
             flush = true;
@@ -78,8 +82,9 @@ void cmd_mem(int argc, char **argv)
         }
     }
     uint64_t epochs = num[0], pages = num[1], seed = num[2];
-    if (!ok || nums < 2 || pages == 0 || pages > WORK_PAGES) {
-        con_printf("error: usage: mem <epochs (0: until a key)> <pages 1..%u> [seed] [-v] [-f]\n",
+    if (!ok || nums < 2 || pages == 0 || pages > window) {
+        con_printf("error: usage: mem <epochs (0: until a key)> <pages 1..%u> [seed] [-v] [-f] "
+                   "[-w window]\n",
                    WORK_PAGES);
         return;
     }
@@ -91,7 +96,7 @@ void cmd_mem(int argc, char **argv)
     uint64_t start = counter_now();
     uint64_t e;
     for (e = 1; epochs == 0 || e <= epochs; e++) {
-        uint64_t h = run_epoch(seed, e, (uint32_t)pages);
+        uint64_t h = run_epoch(seed, e, (uint32_t)pages, (uint32_t)window);
         if (flush && e % 64 == 0) {
             /*
              * -f: invalidate the TLB every 64 epochs. QEMU resizes its software TLB only when

@@ -56,6 +56,7 @@ static struct {
     uint64_t shown_epoch;
     bool shown_replica;
     uint64_t sessions;
+    bool stop_pending; /* colo stop waits for the checkpoint under way */
 } cb;
 
 static struct colo_primary pri;
@@ -214,10 +215,7 @@ static const char *state_name(void)
         }
         return "connecting";
     }
-    if (cb.phase == LINK_LISTENING && sec.st.state != COLO_SEC_WAIT_HELLO) {
-        return "listening"; /* session ended; waiting for the next primary */
-    }
-    if (cb.phase == LINK_OFF) {
+    if (cb.phase == LINK_OFF && sec.st.state == COLO_SEC_WAIT_HELLO) {
         return "stopped";
     }
     switch (sec.st.state) {
@@ -412,6 +410,10 @@ void colo_board_poll(void)
             colo_primary_poll(&pri);
             bool busy = pri.state == COLO_PRI_SYNC || pri.ck != COLO_CK_NONE;
             schedule(busy ? BUSY_POLL_US : IDLE_POLL_US);
+        } else if (cb.phase == LINK_OFF && cb.stop_pending) {
+            cb.stop_pending = false;
+            colo_link_shutdown();
+            hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
         } else if (cb.phase == LINK_SESSION) {
             /* The session ended (error or stop); the engine closed the transport. */
             cb.phase = config_get()->colo_auto ? LINK_CONNECTING : LINK_OFF;
@@ -504,9 +506,10 @@ static void status(void)
     peer_str(peer, sizeof(peer));
     struct colo_link_stats ls;
     colo_link_stats(&ls);
-    cv_printf("role=%s\nstate=%s\npeer=%s\nlink=%s\nepoch=%llu\n",
+    cv_printf("role=%s\nstate=%s\npeer=%s\nlink=%s\nlistening=%s\nepoch=%llu\n",
               cb.ready ? config_role_name(cb.role) : "none", state_name(), peer,
-              colo_link_up() ? "up" : "down", (unsigned long long)epoch_now());
+              colo_link_up() ? "up" : "down", cb.phase == LINK_LISTENING ? "yes" : "no",
+              (unsigned long long)epoch_now());
     cv_printf("checkpoint_delay_ms=%u\ndirty_threshold=%llu\nstaging_pages=%u\nverify=%s\n",
               cb.set.delay_ms, (unsigned long long)cb.set.dirty_threshold, cb.stage_pages,
               cb.verify ? "on" : "off");
@@ -647,10 +650,15 @@ static int cmd_colo(int argc, char **argv)
     bool was = cb.phase != LINK_OFF;
     cb.phase = LINK_OFF;
     if (colo_primary_active(&pri)) {
+        /* Ends after the checkpoint under way (the poll then finds the session over). */
         colo_primary_stop(&pri);
     }
-    colo_link_shutdown();
-    hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+    if (!colo_primary_active(&pri)) {
+        colo_link_shutdown();
+        hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+    } else {
+        cb.stop_pending = true;
+    }
     if (!was) {
         cv_printf("colo: not started\n");
     }

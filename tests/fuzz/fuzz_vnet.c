@@ -6,8 +6,9 @@
 //
 // Checked: MMIO answers MMIO_OK or MMIO_BAD_ACCESS; frames handed to the pipeline are 14..1514
 // bytes; the used index only moves forward by whole entries; the interrupt line equals
-// (InterruptStatus != 0); a device reset (Status=0) restarts the used index at 0; once DEVICE_NEEDS_RESET is set nothing is transmitted until a reset;
-// every section the device saves is accepted by its loader.
+// (InterruptStatus != 0); a device reset (Status=0) restarts the used index at 0; once
+// DEVICE_NEEDS_RESET is set nothing is transmitted until a reset; every section the device saves is
+// accepted by its loader.
 #include <stdlib.h>
 #include <string.h>
 

@@ -477,6 +477,10 @@ class Rig:
                                  f"{timeout:.0f}s; console tail:\n{self._console_tail(b, offset)}")
             time.sleep(0.05)
 
+    def console_log(self, board, offset=0):
+        """Board's console output from byte `offset` on (carriage returns removed)."""
+        return self._console_tail(self._board(board), offset, n=1 << 30)
+
     def log_offset(self, board):
         """The current size of board's console log: pass it to expect_log() as offset."""
         return self._log_size(self._board(board))
