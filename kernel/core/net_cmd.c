@@ -135,6 +135,7 @@ static void print_guest_nic(void)
               (unsigned long long)s->rx_drops, (unsigned long long)s->rx_errors,
               (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
               (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
+    cv_printf("rx_held=%llu\n", (unsigned long long)g->rx_held);
     cv_printf("bridge_to_lan=%llu\nbridge_to_lan_drops=%llu\nbridge_to_guest=%llu\n"
               "bridge_not_ours=%llu\n",
               (unsigned long long)b->to_lan, (unsigned long long)b->to_lan_drops,

@@ -338,6 +338,14 @@ void vnet_rx(struct vnet *n, const uint8_t *frame, size_t len)
         n->stats.rx_drops++;
         return;
     }
+    if (n->vm->state != VM_RUNNING) {
+        /*
+         * A guest that is not running takes no input: above all a secondary's held replica,
+         * whose RAM must change only by checkpoints (its primary's guest gets these frames).
+         */
+        n->rx_held++;
+        return;
+    }
     if (n->pend_count == 0 && deliver(n, frame, len)) {
         update_irq(n);
         return;

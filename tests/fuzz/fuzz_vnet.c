@@ -87,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const uint8_t *p = data + ram_part, *end = data + size;
     memset(&vm, 0, sizeof(vm));
+    vm.state = VM_RUNNING;
     memset(&bus, 0, sizeof(bus));
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &vm, gpa(0x0a000000), 48, mac);

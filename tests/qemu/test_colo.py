@@ -4,9 +4,11 @@ writes memory, at least 200 checkpoints in verification mode (both boards hash a
 and state after each checkpoint and compare) with no divergence, the `colo status` contract and
 the event lines, a replication link cut mid-stream that leaves the secondary on its last
 checkpoint and the primary's guest running, and protection entered again afterwards."""
+import json
 import os
 import re
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -18,6 +20,7 @@ STATUS_KEYS = ["role", "state", "peer", "epoch", "checkpoints", "last_dirty_page
                "total_pause_us", "total_transfer_us", "max_pause_us"]
 # The guest dirties 64 pages per pass over a 512-page window as fast as it can.
 WORKLOAD = "mem 0 64 7 -w 512"
+CLIENT = os.path.join(ROOT, "tools", "counter-client")
 
 
 def kv(text):
@@ -139,3 +142,33 @@ def test_link_cut_keeps_last_checkpoint(ctx):
                         "3 checkpoints after re-entering protection")
         assert a["sessions"] == "2", a
         stop_workload(rig)
+
+
+def test_linux_guest_checkpoints_verified(ctx):
+    """The unmodified Debian guest under protection: 200 verified checkpoints while a client
+    talks to its counter service."""
+    image = os.path.join(ctx.build + "-linux", "colovisor.bin")
+    assert os.path.isfile(image), f"{image} missing: `make linux` builds it (make test does)"
+    with Rig(name="cololinux", build=ctx.build, guest="linux", image=image,
+             bootargs="cv.colo_verify=1 cv.checkpoint_delay=20") as rig:
+        rig.expect_log("a", r"linuxguest: ready", 300)
+        protect(rig, timeout=300)
+        # The client keeps the guest's network stack and counter service writing memory.
+        result = {}
+        client = threading.Thread(target=lambda: result.update(
+            p=rig.exec(["python3", CLIENT, "seq", "3000"], timeout=900)))
+        client.start()
+        a = wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 600,
+                        "200 checkpoints")
+        client.join(900)
+        b = status(rig, "b")
+        assert a["state"] == "protected" and b["state"] == "protected", (a, b)
+        assert b["replica"] == "yes", b
+        p = result["p"]
+        res = json.loads(p.stdout.strip().splitlines()[-1])
+        assert p.returncode == 0 and res["replies"] == 3000 and not res["errors"], res
+        ck = int(a["checkpoints"])
+        print(f"  linux: {ck} checkpoints verified, mean pause {int(a['total_pause_us']) // ck} us"
+              f", mean transfer {int(a['total_transfer_us']) // ck} us, "
+              f"{int(a['total_dirty_pages']) // ck} pages each; entering protection "
+              f"{a['sync_ms']} ms")

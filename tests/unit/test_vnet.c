@@ -150,6 +150,7 @@ static int setup(void **state)
     memset(&fake_vm, 0, sizeof(fake_vm));
     fake_vm.ram.base = gpa(RAM_BASE);
     fake_vm.ram.size = RAM_SIZE;
+    fake_vm.state = VM_RUNNING; /* a guest that is not running takes no frames */
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &fake_vm, gpa(0x0a000000), 48, mac);
     static struct mmio_bus bus;

@@ -44,6 +44,7 @@ struct vnet {
     bool irq_level;
     struct net_stats stats; /* rx = towards the guest, tx = from the guest */
     uint64_t resets_needed; /* times a malformed ring forced DEVICE_NEEDS_RESET */
+    uint64_t rx_held;       /**< frames dropped because the guest was not running (held replica) */
     /* Frames for the guest that arrived while it had no receive buffer posted. */
     uint8_t pend[VNET_PENDING][ETH_MAX_FRAME];
     uint16_t pend_len[VNET_PENDING];
