@@ -25,6 +25,11 @@
 #define IDLE_POLL_US 5000ull   /* checkpoint trigger checks while protected */
 #define BUSY_POLL_US 1000ull   /* streaming or pre-copy: keep the link fed */
 #define ACK_TIMEOUT_MS 30000u  /* a checkpoint not committed in this time ends the session */
+#define HISTORY 64u            /* checkpoints kept for `colo history` */
+
+struct ck_record {
+    uint64_t epoch, pages, bytes, pause_us, xfer_us;
+};
 
 enum link_phase {
     LINK_OFF,        /* primary: not started / stopped */
@@ -57,6 +62,9 @@ static struct {
     bool shown_replica;
     uint64_t sessions;
     bool stop_pending; /* colo stop waits for the checkpoint under way */
+    struct ck_record hist[HISTORY];
+    uint64_t hist_count; /* records ever written; the newest is hist[(hist_count - 1) % HISTORY] */
+    uint64_t hist_seen;  /* pri.st.checkpoints when last recorded */
 } cb;
 
 static struct colo_primary pri;
@@ -284,6 +292,7 @@ static void pri_connected(void *ctx)
     cb.phase = LINK_SESSION;
     cb.sessions++;
     pri.set = cb.set;
+    cb.hist_seen = 0;
     colo_primary_start(&pri);
     schedule(BUSY_POLL_US);
     maybe_event();
@@ -408,6 +417,12 @@ void colo_board_poll(void)
         }
         if (colo_primary_active(&pri)) {
             colo_primary_poll(&pri);
+            if (pri.st.checkpoints != cb.hist_seen) {
+                cb.hist_seen = pri.st.checkpoints;
+                const struct colo_pri_stats *s = &pri.st;
+                cb.hist[cb.hist_count++ % HISTORY] = (struct ck_record){
+                    s->epoch, s->last_pages, s->last_bytes, s->last_pause_us, s->last_xfer_us};
+            }
             bool busy = pri.state == COLO_PRI_SYNC || pri.ck != COLO_CK_NONE;
             schedule(busy ? BUSY_POLL_US : IDLE_POLL_US);
         } else if (cb.phase == LINK_OFF && cb.stop_pending) {
@@ -546,6 +561,57 @@ static void status(void)
     cv_printf("sessions=%llu\nreason=%s\n", (unsigned long long)cb.sessions, reason_text());
 }
 
+static void history(void)
+{
+    uint64_t n = MIN(cb.hist_count, (uint64_t)HISTORY);
+    cv_printf("epoch dirty_pages bytes pause_us transfer_us\n");
+    for (uint64_t i = cb.hist_count - n; i < cb.hist_count; i++) {
+        const struct ck_record *r = &cb.hist[i % HISTORY];
+        cv_printf("%llu %llu %llu %llu %llu\n", (unsigned long long)r->epoch,
+                  (unsigned long long)r->pages, (unsigned long long)r->bytes,
+                  (unsigned long long)r->pause_us, (unsigned long long)r->xfer_us);
+    }
+}
+
+/*
+ * `colo measure <pages>`: what the local part of a checkpoint pause costs on this board, with
+ * the guest held for the copy as in a real checkpoint: copying that many guest pages into
+ * staging (the memcpy limit of the pause) and hashing all of guest RAM (verification's extra).
+ */
+static int measure(const char *arg)
+{
+    uint64_t pages;
+    if (!shell_parse_u64(arg, &pages) || pages == 0 || pages > cb.stage_pages) {
+        cv_printf("colo: measure takes 1..%u pages (the staging area)\n", cb.stage_pages);
+        return 1;
+    }
+    if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
+        cv_printf("colo: measure would overwrite the staging of a live session: stop first\n");
+        return 1;
+    }
+    struct vm *vm = cb.vm;
+    uint64_t ram_pages = v_ram_pages(vm);
+    uint64_t t0 = time_now_us();
+    for (uint64_t i = 0; i < pages; i++) {
+        /* Spread over RAM like a dirty set, not one sequential run. */
+        uint64_t pfn = (i * 2654435761ull) % ram_pages;
+        v_read_page(vm, pfn, cb.stage_data + i * COLO_PAGE_SIZE);
+    }
+    uint64_t t1 = time_now_us();
+    uint32_t h = 0;
+    for (uint64_t pfn = 0; pfn < ram_pages; pfn++) {
+        h ^= v_page_hash(vm, pfn);
+    }
+    uint64_t t2 = time_now_us();
+    uint64_t copy = t1 - t0;
+    cv_printf("colo: measure pages=%llu copy_us=%llu copy_mib_s=%llu hash_ram_us=%llu "
+              "ram_pages=%llu hash=%08x\n",
+              (unsigned long long)pages, (unsigned long long)copy,
+              (unsigned long long)(copy ? pages * COLO_PAGE_SIZE / copy * 1000000 / (1 << 20) : 0),
+              (unsigned long long)(t2 - t1), (unsigned long long)ram_pages, h);
+    return 0;
+}
+
 static int colo_set(int argc, char **argv)
 {
     uint64_t v;
@@ -600,11 +666,25 @@ static int cmd_colo(int argc, char **argv)
     if (strcmp(sub, "set") == 0) {
         return colo_set(argc, argv);
     }
+    if (strcmp(sub, "measure") == 0) {
+        if (argc != 3) {
+            return shell_usage(&shell_cmd_colo);
+        }
+        if (!cb.ready) {
+            cv_printf("colo: checkpointing is unavailable on this board (see the boot log)\n");
+            return 1;
+        }
+        return measure(argv[2]);
+    }
     if (argc != 2) {
         return shell_usage(&shell_cmd_colo);
     }
     if (strcmp(sub, "status") == 0) {
         status();
+        return 0;
+    }
+    if (strcmp(sub, "history") == 0) {
+        history();
         return 0;
     }
     if (strcmp(sub, "start") != 0 && strcmp(sub, "stop") != 0) {
