@@ -54,6 +54,9 @@ void colo_primary_init(struct colo_primary *p, const struct colo_vm *vm,
     p->state = COLO_PRI_IDLE;
     p->ck = COLO_CK_NONE;
     p->stopping = false;
+    p->switching = false;
+    p->holding = false;
+    p->shutdown = false;
     memset(&p->st, 0, sizeof(p->st));
     p->ram_pages = vm->ram_pages(vm->ctx);
     colo_dec_init(&p->dec);
@@ -103,15 +106,20 @@ static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, cons
     cv_vsnprintf(p->st.reason_text, sizeof(p->st.reason_text), fmt, ap);
     va_end(ap);
     p->st.reason = reason;
-    bool clean = reason == COLO_ABORT_STOPPED || reason == COLO_ABORT_SHUTDOWN;
+    bool clean = reason == COLO_ABORT_STOPPED || reason == COLO_ABORT_SHUTDOWN ||
+                 reason == COLO_ABORT_SWITCHOVER;
     p->state = clean ? COLO_PRI_CLOSED : COLO_PRI_FAILED;
-    if (tell_peer) {
+    if (reason == COLO_ABORT_SHUTDOWN) {
+        send_empty(p, COLO_MSG_GUEST_SHUTDOWN, p->st.epoch);
+    } else if (tell_peer) {
         uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_CRC_SIZE];
         send_msg(p, b, colo_encode_abort(b, sizeof(b), p->cur, reason, p->st.reason_text));
     }
-    /* Whatever happened, the guest goes on: unprotected, but never left paused. */
+    /* Whatever happened, the guest goes on (unprotected), except when it was handed over. */
     p->ck = COLO_CK_NONE;
-    p->vm->resume(p->vm->ctx);
+    if (reason != COLO_ABORT_SWITCHOVER) {
+        p->vm->resume(p->vm->ctx);
+    }
     p->vm->log_stop(p->vm->ctx);
     if (clean) {
         log_info("colo: session closed at epoch %llu: %s", (unsigned long long)p->st.epoch,
@@ -130,7 +138,12 @@ void colo_primary_start(struct colo_primary *p)
     p->state = COLO_PRI_HANDSHAKE;
     p->ck = COLO_CK_NONE;
     p->got_ack = false;
+    p->ack_deadline_us = 0; /* nothing of a previous session carries over */
+    p->next_due_us = 0;
     p->stopping = false;
+    p->switching = false;
+    p->holding = false;
+    p->shutdown = false;
     p->cur = 0;
     p->early = false;
     uint8_t b[COLO_HDR_SIZE + COLO_HELLO_LEN + COLO_CRC_SIZE];
@@ -199,9 +212,11 @@ static bool sync_one(struct colo_primary *p)
     }
     uint64_t pfns[COLO_PRI_PAGES_PER_MSG];
     uint32_t n = 0;
-    while (n < COLO_PRI_PAGES_PER_MSG && next_dirty(p, &p->cursor)) {
+    /* stage_data doubles as the gather buffer (no checkpoint is staged meanwhile), and it may
+     * hold fewer pages than a message carries. */
+    uint32_t max = MIN(COLO_PRI_PAGES_PER_MSG, p->cfg.stage_pages);
+    while (n < max && next_dirty(p, &p->cursor)) {
         test_clear(p->cfg.bitmap, p->cursor);
-        /* stage_data doubles as the gather buffer: no checkpoint is staged meanwhile. */
         p->vm->read_page(p->vm->ctx, p->cursor, p->cfg.stage_data + (size_t)n * COLO_PAGE_SIZE);
         pfns[n++] = p->cursor++;
     }
@@ -327,7 +342,12 @@ static void pause_and_stage(struct colo_primary *p)
             p->cfg.verify_hashes[pfn] = vm->page_hash(vm->ctx, pfn);
         }
     }
-    vm->resume(vm->ctx);
+    if (p->cfg.on_pause) {
+        p->cfg.on_pause(p->cfg.hook_ctx, p->cur);
+    }
+    if (!p->holding) {
+        vm->resume(vm->ctx);
+    }
     uint64_t t1 = now(p);
     /* A held overflow checkpoint counts from the moment the guest was first held. */
     uint64_t pause = p->ck == COLO_CK_PAUSED_SYNC ? t1 - p->resume_us : t1 - t0;
@@ -402,6 +422,15 @@ static void committed(struct colo_primary *p)
     p->st.total_xfer_us += p->st.last_xfer_us;
     p->ck = COLO_CK_NONE;
     p->ack_deadline_us = 0;
+    if (p->cfg.on_commit) {
+        p->cfg.on_commit(p->cfg.hook_ctx, p->cur);
+    }
+    if (p->holding) {
+        /* The guest was held for this checkpoint: the replica is exactly it. Hand over. */
+        finish(p, COLO_ABORT_SWITCHOVER, true, "planned switchover at checkpoint %llu",
+               (unsigned long long)p->cur);
+        return;
+    }
     p->next_due_us = p->ck_start_us + p->set.delay_ms * 1000ull;
     if (first) {
         p->state = COLO_PRI_PROTECTED;
@@ -443,7 +472,8 @@ static void handle(struct colo_primary *p, const struct colo_msg *m)
             return;
         }
         p->got_ack = true;
-        p->st.caps = a.caps;
+        /* Only what we offered: verification without our hash buffer would write through NULL. */
+        p->st.caps = a.caps & p->cfg.local.caps & (p->cfg.verify_hashes ? ~0u : ~COLO_CAP_VERIFY);
         p->st.limit_pages = MIN(a.stage_pages, p->cfg.stage_pages);
         p->limit_state = MIN((size_t)a.stage_state, p->cfg.stage_state_cap);
         if ((p->cfg.local.caps & COLO_CAP_VERIFY) && p->cfg.verify_hashes &&
@@ -508,14 +538,27 @@ bool colo_primary_poll(struct colo_primary *p)
         return false;
     }
     uint64_t t = now(p);
-    if (p->ack_deadline_us && t > p->ack_deadline_us && p->ck != COLO_CK_PAUSED_SYNC) {
+    if (p->ack_deadline_us && t > p->ack_deadline_us) {
+        /* Also while the guest is held for an overflow: a stuck link must not hold it forever. */
         finish(p, COLO_ABORT_PROTOCOL, true, "checkpoint %llu not acknowledged in %u ms (%s)",
                (unsigned long long)p->cur, p->set.ack_timeout_ms, colo_pri_ckpt_name(p->ck));
         return false;
     }
-    if (p->stopping && p->ck == COLO_CK_NONE) {
-        finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
-        return false;
+    if (p->ck == COLO_CK_NONE) {
+        if (p->shutdown) {
+            finish(p, COLO_ABORT_SHUTDOWN, false, "the guest shut down");
+            return false;
+        }
+        if (p->stopping) {
+            finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
+            return false;
+        }
+        if (p->switching && p->state == COLO_PRI_PROTECTED) {
+            p->switching = false;
+            p->holding = true;
+            begin_checkpoint(p, true);
+            return true;
+        }
     }
     switch (p->ck) {
     case COLO_CK_NONE:
@@ -560,9 +603,26 @@ void colo_primary_stop(struct colo_primary *p)
      * A checkpoint under way is finished first: its bytes are queued ahead of anything we
      * could send now, and a clean end tells the secondary that its replica is the last one.
      */
-    if (p->ck == COLO_CK_NONE) {
+    if (p->ck == COLO_CK_NONE || p->ck == COLO_CK_PAUSED_SYNC) {
+        /* Nothing to finish, or a held guest that must not wait for the link. */
         finish(p, COLO_ABORT_STOPPED, true, "stopped on the primary");
     } else {
         p->stopping = true;
+    }
+}
+
+bool colo_primary_switchover(struct colo_primary *p)
+{
+    if (p->state != COLO_PRI_PROTECTED || p->stopping || p->shutdown) {
+        return false;
+    }
+    p->switching = true;
+    return true;
+}
+
+void colo_primary_guest_shutdown(struct colo_primary *p)
+{
+    if (colo_primary_active(p)) {
+        p->shutdown = true;
     }
 }

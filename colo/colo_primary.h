@@ -47,6 +47,14 @@ struct colo_pri_config {
     uint32_t *verify_hashes; /**< one per RAM page; NULL: no verification */
     uint8_t *msg;            /**< encode buffer of COLO_PRI_MSG_CAP bytes */
     uint64_t (*now_us)(void);
+    /**
+     * Optional, for output commit: on_pause(epoch) as the guest resumes after checkpoint
+     * `epoch` was staged (what it does from now on belongs to epoch + 1), on_commit(epoch) when
+     * the secondary committed it. Engine context; they must not call back into the engine.
+     */
+    void (*on_pause)(void *ctx, uint64_t epoch);
+    void (*on_commit)(void *ctx, uint64_t epoch);
+    void *hook_ctx;
 };
 
 /** Pages per RAM_PAGES / RAM_SYNC message the primary sends. */
@@ -91,7 +99,10 @@ struct colo_primary {
     uint64_t ram_pages;
     size_t limit_state;
     bool got_ack;
-    bool stopping; /* colo stop: end once the current checkpoint is committed */
+    bool stopping;  /* colo stop: end once the current checkpoint is committed */
+    bool switching; /* colo switchover: a last checkpoint with the guest held, then hand over */
+    bool holding;   /* that last checkpoint keeps the guest paused */
+    bool shutdown;  /* the guest powered off: end with GUEST_SHUTDOWN */
     /* pre-copy */
     uint64_t cursor;     /* next page to look at in the bitmap */
     uint64_t pass_pages; /* pages sent in the current pass */
@@ -133,6 +144,14 @@ void colo_primary_conn_lost(struct colo_primary *p);
  * A checkpoint under way is completed first (colo_primary_active() stays true until then).
  */
 void colo_primary_stop(struct colo_primary *p);
+/**
+ * Planned hand-over (protected only; false otherwise): after the checkpoint under way, one more
+ * with the guest held and not resumed; once it is committed the secondary is told to take over
+ * (ABORT(switchover)) and the session ends with the guest still paused here.
+ */
+bool colo_primary_switchover(struct colo_primary *p);
+/** The guest powered off: GUEST_SHUTDOWN after the checkpoint under way; the session ends. */
+void colo_primary_guest_shutdown(struct colo_primary *p);
 /** True while a session is open (handshake, sync or protected). */
 bool colo_primary_active(const struct colo_primary *p);
 const char *colo_pri_state_name(enum colo_pri_state st);

@@ -55,6 +55,7 @@ static const char *const abort_names[] = {
     [COLO_ABORT_SHUTDOWN] = "guest shut down",
     [COLO_ABORT_DIVERGED] = "replica diverged",
     [COLO_ABORT_STOPPED] = "stopped by the operator",
+    [COLO_ABORT_SWITCHOVER] = "planned switchover",
 };
 
 const char *colo_err_name(enum colo_err e)

@@ -94,9 +94,10 @@ enum colo_abort_reason {
     COLO_ABORT_DECODE = 12,  /**< framing error in the byte stream */
     COLO_ABORT_PEER = 13,    /**< the peer sent ABORT */
     COLO_ABORT_CONN_LOST = 14,
-    COLO_ABORT_SHUTDOWN = 15, /**< not an error: the guest shut down */
-    COLO_ABORT_DIVERGED = 16, /**< verification: the replica differs from the primary */
-    COLO_ABORT_STOPPED = 17,  /**< not an error: stopped by the operator */
+    COLO_ABORT_SHUTDOWN = 15,   /**< not an error: the guest shut down */
+    COLO_ABORT_DIVERGED = 16,   /**< verification: the replica differs from the primary */
+    COLO_ABORT_STOPPED = 17,    /**< not an error: stopped by the operator */
+    COLO_ABORT_SWITCHOVER = 18, /**< not an error: planned hand-over; the secondary takes over */
 };
 
 enum colo_role {

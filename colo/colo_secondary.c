@@ -66,7 +66,8 @@ static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, co
     cv_vsnprintf(s->st.reason_text, sizeof(s->st.reason_text), fmt, ap);
     va_end(ap);
     s->st.reason = reason;
-    bool clean = reason == COLO_ABORT_SHUTDOWN || reason == COLO_ABORT_STOPPED;
+    bool clean = reason == COLO_ABORT_SHUTDOWN || reason == COLO_ABORT_STOPPED ||
+                 reason == COLO_ABORT_SWITCHOVER;
     s->st.state = clean ? COLO_SEC_CLOSED : COLO_SEC_FAILED;
     s->npages = 0;
     s->state_len = 0;
@@ -342,6 +343,13 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
             finish(s, COLO_ABORT_STOPPED, false, "stopped by the primary (%s)", a.text);
             return;
         }
+        if (a.reason == COLO_ABORT_SWITCHOVER && st == COLO_SEC_IDLE && s->st.replica &&
+            m->epoch == s->st.epoch) {
+            /* The primary holds its guest exactly at our replica: we take over. */
+            finish(s, COLO_ABORT_SWITCHOVER, false, "planned switchover at checkpoint %llu",
+                   (unsigned long long)s->st.epoch);
+            return;
+        }
         finish(s, COLO_ABORT_PEER, false, "primary aborted: %s (%s)", colo_abort_name(a.reason),
                a.text);
         return;
@@ -356,6 +364,7 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
         if (st != COLO_SEC_IDLE) {
             break;
         }
+        s->st.replica = false; /* a powered-off guest is not brought back by a failover */
         finish(s, COLO_ABORT_SHUTDOWN, false, "guest shut down on the primary");
         return;
     default:

@@ -17,7 +17,11 @@ struct colo_vm {
     void (*resume)(void *ctx);
     /** Guest RAM size in pages of COLO_PAGE_SIZE; page numbers are 0 .. ram_pages - 1. */
     uint64_t (*ram_pages)(void *ctx);
-    /** Copies page pfn (< ram_pages) into buf (COLO_PAGE_SIZE bytes). Guest paused. */
+    /**
+     * Copies page pfn (< ram_pages) into buf (COLO_PAGE_SIZE bytes). Guest paused, or between
+     * two of its exits (pre-copy reads pages while the guest runs; the dirty log catches
+     * whatever it writes afterwards).
+     */
     void (*read_page)(void *ctx, uint64_t pfn, void *buf);
     /** Overwrites page pfn (< ram_pages) with buf. Guest paused. */
     void (*write_page)(void *ctx, uint64_t pfn, const void *buf);

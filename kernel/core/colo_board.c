@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The checkpoint engine on the board (cv/colo_board.h): the VM interface of colo/ over struct vm,
 // the session's life over the replication link, the periodic driver and the `colo` command.
+#include <stdarg.h>
 #include <string.h>
 
 #include <cv/board.h>
 #include <cv/colo_board.h>
+#include <cv/colo_hb_link.h>
 #include <cv/colo_link.h>
 #include <cv/config.h>
 #include <cv/dirty.h>
@@ -12,11 +14,15 @@
 #include <cv/hvnet.h>
 #include <cv/image.h>
 #include <cv/log.h>
+#include <cv/net.h>
+#include <cv/net_bridge.h>
 #include <cv/page.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
 #include <cv/vm.h>
 
+#include "../../colo/colo_filter.h"
+#include "../../colo/colo_hb.h"
 #include "../../colo/colo_primary.h"
 #include "../../colo/colo_secondary.h"
 
@@ -31,23 +37,43 @@ struct ck_record {
     uint64_t epoch, pages, bytes, pause_us, xfer_us;
 };
 
+#define FILTER_BYTES (4u << 20)   /* guest output held per checkpoint interval, at most */
+#define FILTER_EARLY_PERMILLE 500 /* half full: checkpoint now rather than stall the guest */
+#define HB_PORT_OFFSET 1u         /* heartbeats on colo_port + 1 */
+#define ANNOUNCE_ROUNDS 3u        /* gratuitous ARP + RARP rounds after a takeover */
+
 enum link_phase {
-    LINK_OFF,        /* primary: not started / stopped */
-    LINK_CONNECTING, /* primary: connect in progress or waiting to retry */
+    LINK_OFF,        /* not protecting (primary) / not listening (secondary) */
+    LINK_CONNECTING, /* primary: connect in progress or waiting for the secondary */
     LINK_SESSION,    /* a connection carries a session */
-    LINK_LISTENING,  /* secondary: waiting for the primary */
+    LINK_LISTENING,  /* secondary: waiting for a primary */
 };
 
+/*
+ * The board's part in the pair. The engine objects (pri, sec) live one session each; what must
+ * outlast a session is kept here: the replica's validity, whether this board took the guest
+ * over, why the last session ended, whether the guest's held output may still go out.
+ */
 static struct {
     struct vm *vm;
     bool ready;
-    enum cv_role role;
+    enum cv_role role; /* changes on failover (-> primary) and fencing (-> secondary) */
     enum link_phase phase;
+    bool want_protect; /* primary: keep (re-)entering protection until `colo stop` */
+    bool booting;      /* primary at boot: guest held until the peer check is done */
+    uint64_t boot_until_us;
+    bool deciding; /* primary: session lost, output held until the peer's fate is known */
+    uint64_t decide_since_us, decide_seq;
+    bool degraded;  /* primary: the guest runs unprotected */
+    bool takeover;  /* this board took the guest over (failover or switchover) */
+    bool fenced;    /* this board gave the guest up because the peer took it over */
+    bool rep_valid; /* secondary: the held guest is exactly checkpoint rep_epoch */
+    uint64_t rep_epoch;
+    char why[160]; /* the board's own reason for its state (failover, fencing, ...) */
     uint64_t retry_at_us;
     uint64_t attempts;
     struct colo_pri_settings set;
     bool verify;
-    /* staging and scratch, allocated once */
     uint64_t *stage_pfns;
     uint8_t *stage_data;
     uint32_t stage_pages;
@@ -56,19 +82,28 @@ static struct {
     uint64_t *bitmap;
     uint8_t *msg;
     struct colo_hello hello;
-    /* what the last event line said, to print only changes */
+    struct colo_pri_config pc;
+    /* output commit */
+    struct colo_filter filter;
+    struct net_stage stage;
+    /* heartbeats */
+    struct colo_hb_peer peer;
+    uint64_t hb_seq;
+    unsigned announce_left;
+    uint64_t failovers, last_gap_us;
+    /* events */
     const char *shown_state;
-    uint64_t shown_epoch;
-    bool shown_replica;
     uint64_t sessions;
-    bool stop_pending; /* colo stop waits for the checkpoint under way */
+    bool stop_pending;
     struct ck_record hist[HISTORY];
-    uint64_t hist_count; /* records ever written; the newest is hist[(hist_count - 1) % HISTORY] */
-    uint64_t hist_seen;  /* pri.st.checkpoints when last recorded */
+    uint64_t hist_count, hist_seen;
 } cb;
 
 static struct colo_primary pri;
 static struct colo_secondary sec;
+
+static void sec_listen(void);
+static void pri_connect(void);
 
 /* ---- the VM interface (colo/colo_vm.h) over this board's VM ---- */
 
@@ -210,7 +245,7 @@ static void make_hello(struct vm *vm)
     colo_put32(h->image_id + 12, vc);
 }
 
-/* ---- event lines and status ---- */
+/* ---- state names, event lines ---- */
 
 static const char *state_name(void)
 {
@@ -218,17 +253,29 @@ static const char *state_name(void)
         return "unavailable";
     }
     if (cb.role == CV_ROLE_PRIMARY) {
-        if (colo_primary_active(&pri) || cb.phase != LINK_CONNECTING) {
+        if (cb.booting) {
+            return "peer-check";
+        }
+        if (colo_primary_active(&pri)) {
             return colo_pri_state_name(pri.state);
         }
-        return "connecting";
+        if (cb.deciding || cb.degraded) {
+            return "degraded";
+        }
+        if (cb.phase == LINK_CONNECTING) {
+            return "connecting";
+        }
+        return pri.state == COLO_PRI_IDLE ? "none" : "stopped";
     }
-    if (cb.phase == LINK_OFF && sec.st.state == COLO_SEC_WAIT_HELLO) {
+    if (cb.phase == LINK_OFF) {
         return "stopped";
+    }
+    if (cb.phase == LINK_LISTENING && sec.st.state == COLO_SEC_WAIT_HELLO) {
+        return "listening";
     }
     switch (sec.st.state) {
     case COLO_SEC_WAIT_HELLO:
-        return cb.phase == LINK_SESSION ? "handshake" : "listening";
+        return "handshake";
     case COLO_SEC_IDLE:
     case COLO_SEC_WAIT_SEND:
     case COLO_SEC_RECEIVING:
@@ -243,13 +290,25 @@ static const char *state_name(void)
 
 static uint64_t epoch_now(void)
 {
-    return cb.role == CV_ROLE_PRIMARY ? pri.st.epoch : sec.st.epoch;
+    return cb.role == CV_ROLE_PRIMARY ? pri.st.epoch : cb.rep_epoch;
 }
 
 static const char *reason_text(void)
 {
+    if (cb.why[0]) {
+        return cb.why;
+    }
     const char *r = cb.role == CV_ROLE_PRIMARY ? pri.st.reason_text : sec.st.reason_text;
     return r[0] ? r : "-";
+}
+
+static void set_why(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void set_why(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cv_vsnprintf(cb.why, sizeof(cb.why), fmt, ap);
+    va_end(ap);
 }
 
 static void peer_str(char *buf, size_t n)
@@ -262,29 +321,92 @@ static void event(const char *what)
     char peer[16];
     peer_str(peer, sizeof(peer));
     const char *st = state_name();
-    bool ended = strcmp(st, "failed") == 0 || strcmp(st, "stopped") == 0;
+    bool why = strcmp(st, "failed") == 0 || strcmp(st, "stopped") == 0 ||
+               strcmp(st, "degraded") == 0 || cb.why[0];
     cv_printf(
         "colo: event=%s role=%s state=%s peer=%s epoch=%llu checkpoints=%llu%s%s%s\n", what,
         config_role_name(cb.role), st, peer, (unsigned long long)epoch_now(),
         (unsigned long long)(cb.role == CV_ROLE_PRIMARY ? pri.st.checkpoints : sec.st.checkpoints),
-        ended ? " reason=\"" : "", ended ? reason_text() : "", ended ? "\"" : "");
+        why ? " reason=\"" : "", why ? reason_text() : "", why ? "\"" : "");
     cb.shown_state = st;
 }
 
 static void maybe_event(void)
 {
     const char *st = state_name();
-    if (cb.shown_state != st && (!cb.shown_state || strcmp(cb.shown_state, st) != 0)) {
+    if (!cb.shown_state || strcmp(cb.shown_state, st) != 0) {
         event("state");
     }
 }
-
-/* ---- the primary's session ---- */
 
 static void schedule(uint64_t us)
 {
     hv_periodic_start(HV_PERIODIC_CHECKPOINT, us, (hv_periodic_fn)colo_board_poll, NULL);
 }
+
+static uint64_t board_now_us(void)
+{
+    return time_now_us();
+}
+
+/* ---- output commit: the buffer filter as a stage of the guest's transmit pipeline ---- */
+
+static void filter_emit(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    net_guest_emit(frame, len);
+}
+
+static enum net_verdict stage_process(struct net_stage *st, const uint8_t *frame, size_t len)
+{
+    (void)st;
+    if (!cb.filter.holding) {
+        return NET_PASS;
+    }
+    if (!colo_filter_put(&cb.filter, frame, len)) {
+        return NET_DROP; /* cannot happen: the NIC asked stage_room() before taking the frame */
+    }
+    if (colo_filter_fill_permille(&cb.filter) >= FILTER_EARLY_PERMILLE &&
+        colo_primary_active(&pri)) {
+        colo_primary_request(&pri);
+    }
+    return NET_TAKEN;
+}
+
+static bool stage_room(struct net_stage *st, size_t len)
+{
+    (void)st;
+    if (!colo_filter_room(&cb.filter, len)) {
+        if (colo_primary_active(&pri)) {
+            colo_primary_request(&pri);
+        }
+        return false;
+    }
+    return true;
+}
+
+static void on_pause(void *ctx, uint64_t epoch)
+{
+    (void)ctx;
+    if (!cb.filter.holding) {
+        colo_filter_start(&cb.filter, epoch + 1);
+    } else {
+        colo_filter_checkpoint(&cb.filter, epoch);
+    }
+}
+
+static void on_commit(void *ctx, uint64_t epoch)
+{
+    (void)ctx;
+    colo_filter_commit(&cb.filter, epoch);
+    net_guest_tx_kick();
+    /* A new secondary holds our guest: the takeover is complete. */
+    cb.takeover = false;
+    cb.degraded = false;
+    cb.why[0] = '\0';
+}
+
+/* ---- the primary's session ---- */
 
 static void pri_connected(void *ctx)
 {
@@ -307,24 +429,14 @@ static void pri_rx(void *ctx, const void *data, size_t len)
 static void pri_lost(void *ctx, const char *why)
 {
     (void)ctx;
-    bool had_session = cb.phase == LINK_SESSION;
     if (colo_primary_active(&pri)) {
         log_warn("colo: replication link: %s", why);
         colo_primary_conn_lost(&pri);
-    } else if (!had_session && cb.attempts <= 1) {
-        log_info("colo: the secondary is not reachable yet (%s); retrying every %llu s", why,
-                 (unsigned long long)(RETRY_US / 1000000));
+    } else if (cb.phase == LINK_CONNECTING && cb.attempts <= 1) {
+        log_info("colo: the secondary is not reachable yet (%s); retrying", why);
     }
-    if (cb.phase != LINK_OFF) {
-        /* Until a session starts, `colo start` keeps trying; after one, only cv.colo_auto=1. */
-        if (!had_session || config_get()->colo_auto) {
-            cb.phase = LINK_CONNECTING;
-            cb.retry_at_us = time_now_us() + RETRY_US;
-            schedule(IDLE_POLL_US * 20);
-        } else {
-            cb.phase = LINK_OFF;
-            hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
-        }
+    if (cb.phase == LINK_CONNECTING) {
+        cb.retry_at_us = time_now_us() + RETRY_US;
     }
     maybe_event();
 }
@@ -336,14 +448,49 @@ static void pri_connect(void)
     const struct cv_config *c = config_get();
     cb.attempts++;
     cb.phase = LINK_CONNECTING;
-    if (!colo_link_connect(c->peer_ip, (uint16_t)c->colo_port, &pri_ops)) {
+    cb.retry_at_us = colo_link_connect(c->peer_ip, (uint16_t)c->colo_port, &pri_ops)
+                         ? 0
+                         : time_now_us() + RETRY_US;
+}
+
+/* The guest runs on unprotected: its held output may go, and protection is sought again. */
+static void degrade(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void degrade(const char *fmt, ...)
+{
+    colo_filter_flush(&cb.filter);
+    net_guest_tx_kick();
+    cb.deciding = false;
+    cb.degraded = true;
+    va_list ap;
+    va_start(ap, fmt);
+    cv_vsnprintf(cb.why, sizeof(cb.why), fmt, ap);
+    va_end(ap);
+    log_warn("colo: primary degraded: %s", cb.why);
+    if (cb.want_protect) {
+        cb.phase = LINK_CONNECTING;
         cb.retry_at_us = time_now_us() + RETRY_US;
+        schedule(IDLE_POLL_US * 20);
     } else {
-        cb.retry_at_us = 0;
+        cb.phase = LINK_OFF;
     }
+    maybe_event();
 }
 
 /* ---- the secondary's session ---- */
+
+static void track_replica(void)
+{
+    if (sec.st.replica) {
+        cb.rep_valid = true;
+        cb.rep_epoch = sec.st.epoch;
+    } else if (sec.st.sync_pages > 0 || sec.st.reason == COLO_ABORT_DIVERGED ||
+               sec.st.reason == COLO_ABORT_SHUTDOWN) {
+        /* A new synchronisation overwrote it, it diverged, or its guest is gone. */
+        cb.rep_valid = false;
+    }
+}
+
+static void failover(const char *why, bool planned);
 
 static void sec_connected(void *ctx)
 {
@@ -356,10 +503,10 @@ static void sec_connected(void *ctx)
                                  .stage_state_cap = STATE_CAP,
                                  .verify_hashes = cb.hashes,
                                  .verify_state = cb.verify_state};
-    /* A new primary (or the same one, restarted) always synchronises from scratch. */
     colo_secondary_init(&sec, &vmif, colo_link_transport(), &sc);
     cb.phase = LINK_SESSION;
     cb.sessions++;
+    cb.why[0] = '\0';
     maybe_event();
 }
 
@@ -367,6 +514,11 @@ static void sec_rx(void *ctx, const void *data, size_t len)
 {
     (void)ctx;
     colo_secondary_rx(&sec, data, len);
+    track_replica();
+    if (sec.st.reason == COLO_ABORT_SWITCHOVER && cb.rep_valid) {
+        failover("planned switchover", true);
+        return;
+    }
     maybe_event();
 }
 
@@ -377,6 +529,7 @@ static void sec_lost(void *ctx, const char *why)
         log_warn("colo: replication link: %s", why);
     }
     colo_secondary_conn_lost(&sec);
+    track_replica();
     if (cb.phase != LINK_OFF) {
         cb.phase = LINK_LISTENING;
     }
@@ -385,59 +538,278 @@ static void sec_lost(void *ctx, const char *why)
 
 static const struct colo_link_ops sec_ops = {sec_connected, sec_rx, sec_lost, NULL};
 
-static bool sec_listen(void)
+static void sec_listen(void)
 {
     const struct cv_config *c = config_get();
     memset(&sec.st, 0, sizeof(sec.st));
     sec.st.role = COLO_ROLE_SECONDARY;
     sec.st.state = COLO_SEC_WAIT_HELLO;
-    if (!colo_link_listen((uint16_t)c->colo_port, &sec_ops)) {
-        cb.phase = LINK_OFF;
-        return false;
+    cb.phase = colo_link_listen((uint16_t)c->colo_port, &sec_ops) ? LINK_LISTENING : LINK_OFF;
+}
+
+/* ---- failover, fencing, announcements ---- */
+
+static void announce(void)
+{
+    const struct cv_config *c = config_get();
+    net_announce(c->guest_mac, c->guest_ip);
+}
+
+/* This board's held replica becomes the running guest. */
+static void failover(const char *why, bool planned)
+{
+    struct vm *vm = cb.vm;
+    uint64_t t0 = time_now_us();
+    uint64_t last_hb = MAX(cb.peer.path[0].last_rx_us, cb.peer.path[1].last_rx_us);
+    if (sec.st.state != COLO_SEC_CLOSED && sec.st.state != COLO_SEC_FAILED) {
+        colo_secondary_conn_lost(&sec); /* a partial checkpoint is dropped, never applied */
     }
-    cb.phase = LINK_LISTENING;
-    return true;
+    colo_link_shutdown();
+    /*
+     * The replica's virtual-counter offset was relative to the primary's system counter:
+     * shift it by the two boards' counter difference (from heartbeats) so the guest's clock
+     * goes on from where it was, plus the real time that passed.
+     */
+    if (cb.peer.heard_any) {
+        vm_arch_shift_virtual_time(vm, cb.peer.clock_offset_ticks);
+    }
+    vm_arch_sync_guest_code(vm);
+    cb.role = CV_ROLE_PRIMARY;
+    cb.takeover = true;
+    cb.want_protect = true;
+    cb.degraded = true;
+    cb.rep_valid = false;
+    cb.phase = LINK_CONNECTING;
+    cb.retry_at_us = time_now_us() + RETRY_US;
+    memset(&pri.st, 0, sizeof(pri.st));
+    pri.st.epoch = cb.rep_epoch;
+    pri.state = COLO_PRI_IDLE;
+    set_why("took over from the primary at checkpoint %llu (%s)", (unsigned long long)cb.rep_epoch,
+            why);
+    vm_resume(vm);
+    cb.announce_left = ANNOUNCE_ROUNDS;
+    announce();
+    cb.failovers++;
+    uint64_t t1 = time_now_us();
+    cb.last_gap_us = planned || !last_hb ? t1 - t0 : t1 - last_hb;
+    char peer[16];
+    peer_str(peer, sizeof(peer));
+    cv_printf("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
+              "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"\n",
+              peer, (unsigned long long)cb.rep_epoch, planned ? "yes" : "no",
+              (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0), why);
+    cb.shown_state = state_name();
+    schedule(IDLE_POLL_US * 20);
+}
+
+/* The peer runs the guest now: this board's copy and its held output must never be used. */
+static void fence(const char *why)
+{
+    colo_filter_discard(&cb.filter);
+    vm_pause(cb.vm);
+    if (colo_primary_active(&pri)) {
+        colo_primary_conn_lost(&pri);
+        vm_pause(cb.vm); /* the engine resumes a guest when a session ends */
+    }
+    v_log_stop(cb.vm);
+    colo_link_shutdown();
+    cb.role = CV_ROLE_SECONDARY;
+    cb.want_protect = cb.deciding = cb.degraded = cb.takeover = cb.booting = false;
+    cb.rep_valid = false;
+    cb.fenced = true;
+    set_why("%s", why);
+    log_warn("colo: guest held: %s", why);
+    sec_listen();
+    event("fenced");
+}
+
+/* ---- heartbeats ---- */
+
+static bool peer_is_running_primary(void)
+{
+    const struct colo_hb *h = &cb.peer.last;
+    return cb.peer.heard_any && colo_hb_peer_alive(&cb.peer, time_now_us()) &&
+           h->role == COLO_HB_ROLE_PRIMARY && (h->flags & COLO_HB_F_GUEST_RUNNING);
+}
+
+static void hb_send(void)
+{
+    const struct cv_config *c = config_get();
+    struct colo_hb h = {.role = cb.role == CV_ROLE_PRIMARY ? COLO_HB_ROLE_PRIMARY
+                                                           : COLO_HB_ROLE_SECONDARY,
+                        .board = (uint8_t)c->board,
+                        .seq = ++cb.hb_seq,
+                        .epoch = epoch_now(),
+                        .ticks = timer_arch_ticks()};
+    if (cb.vm->state == VM_RUNNING) {
+        h.flags |= COLO_HB_F_GUEST_RUNNING;
+    }
+    if ((cb.role == CV_ROLE_PRIMARY && pri.state == COLO_PRI_PROTECTED &&
+         colo_primary_active(&pri)) ||
+        (cb.role == CV_ROLE_SECONDARY && cb.rep_valid)) {
+        h.flags |= COLO_HB_F_PROTECTED;
+    }
+    if (cb.role == CV_ROLE_SECONDARY && cb.phase == LINK_LISTENING) {
+        h.flags |= COLO_HB_F_LISTENING;
+    }
+    if (cb.takeover) {
+        h.flags |= COLO_HB_F_TAKEOVER;
+    }
+    uint16_t port = (uint16_t)(c->colo_port + HB_PORT_OFFSET);
+    const uint32_t ip[COLO_HB_PATHS] = {c->peer_ip, c->peer_svc_ip};
+    for (unsigned path = 0; path < COLO_HB_PATHS; path++) {
+        uint8_t buf[COLO_HB_LEN];
+        h.path = (uint8_t)path;
+        size_t n = colo_hb_encode(buf, sizeof(buf), &h);
+        colo_hb_link_send(path, ip[path], port, buf, n);
+    }
+}
+
+static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
+{
+    (void)ctx;
+    colo_hb_rx(&cb.peer, path, data, len, time_now_us(), timer_arch_ticks());
+}
+
+/* Every heartbeat period: send, then act on what the peer's silence or claims mean. */
+static void hb_tick(void *ctx)
+{
+    (void)ctx;
+    uint64_t now = time_now_us();
+    colo_hb_tick(&cb.peer, now);
+    hb_send();
+    if (cb.announce_left) {
+        cb.announce_left--;
+        announce();
+    }
+    bool dead = colo_hb_peer_dead(&cb.peer, now);
+    if (cb.role == CV_ROLE_SECONDARY) {
+        if (dead && cb.rep_valid && cb.phase != LINK_OFF) {
+            failover("primary silent on both paths", false);
+        }
+        maybe_event();
+        return;
+    }
+    if (cb.booting) {
+        /* A restarted primary must not start a second copy of a guest its peer runs. */
+        if (peer_is_running_primary()) {
+            cb.booting = false;
+            fence("the peer already runs the guest (this board restarted after a takeover)");
+            return;
+        }
+        if (now >= cb.boot_until_us) {
+            cb.booting = false;
+            colo_filter_flush(&cb.filter);
+            net_guest_tx_kick();
+            log_info("colo: no peer runs the guest; its output goes out");
+            if (cb.want_protect) {
+                pri_connect();
+                schedule(IDLE_POLL_US * 20);
+            }
+        }
+        maybe_event();
+        return;
+    }
+    /* A peer that took the guest over wins over a primary without a working session. */
+    if (peer_is_running_primary() && (cb.peer.last.flags & COLO_HB_F_TAKEOVER) && !cb.takeover &&
+        !(colo_primary_active(&pri) && pri.state == COLO_PRI_PROTECTED)) {
+        fence("the peer took the guest over");
+        return;
+    }
+    if (colo_primary_active(&pri) && dead) {
+        colo_primary_conn_lost(&pri);
+        colo_link_shutdown();
+    }
+    if (cb.deciding) {
+        /* Held output may go only once we know the peer did not take over. */
+        bool fresh = cb.peer.heard_any && cb.peer.last.seq > cb.decide_seq &&
+                     colo_hb_peer_alive(&cb.peer, now) &&
+                     cb.peer.last.role == COLO_HB_ROLE_SECONDARY;
+        uint64_t window = (uint64_t)cb.peer.period_ms * cb.peer.miss * 1000;
+        if (dead || !cb.peer.heard_any) {
+            degrade("%s", "secondary lost on both paths");
+        } else if (fresh && now - cb.decide_since_us >= 2ull * cb.peer.period_ms * 1000) {
+            degrade("replication session lost (%s); secondary alive, not taking over",
+                    pri.st.reason_text);
+        } else if (now - cb.decide_since_us >= window) {
+            degrade("replication session lost (%s)", pri.st.reason_text);
+        }
+    }
+    /* Re-protect when a secondary is there to take us. */
+    if (cb.want_protect && cb.phase == LINK_CONNECTING && !colo_primary_active(&pri) &&
+        !cb.deciding && cb.vm->state == VM_RUNNING && cb.retry_at_us && now >= cb.retry_at_us) {
+        bool listening = cb.peer.heard_any && colo_hb_peer_alive(&cb.peer, now) &&
+                         (cb.peer.last.flags & COLO_HB_F_LISTENING);
+        if (listening || !cb.peer.heard_any) {
+            pri_connect();
+        } else {
+            cb.retry_at_us = now + RETRY_US / 4;
+        }
+    }
+    maybe_event();
 }
 
 /* ---- driver ---- */
-
-static uint64_t board_now_us(void)
-{
-    return time_now_us();
-}
 
 void colo_board_poll(void)
 {
     if (!cb.ready) {
         return;
     }
-    if (cb.role == CV_ROLE_PRIMARY) {
-        if (cb.phase == LINK_CONNECTING && cb.retry_at_us && time_now_us() >= cb.retry_at_us) {
-            pri_connect();
+    if (cb.role != CV_ROLE_PRIMARY) {
+        maybe_event();
+        return;
+    }
+    if (colo_primary_active(&pri)) {
+        if (cb.vm->state == VM_STOPPED) {
+            colo_primary_guest_shutdown(&pri);
         }
-        if (colo_primary_active(&pri)) {
-            colo_primary_poll(&pri);
-            if (pri.st.checkpoints != cb.hist_seen) {
-                cb.hist_seen = pri.st.checkpoints;
-                const struct colo_pri_stats *s = &pri.st;
-                cb.hist[cb.hist_count++ % HISTORY] = (struct ck_record){
-                    s->epoch, s->last_pages, s->last_bytes, s->last_pause_us, s->last_xfer_us};
-            }
-            bool busy = pri.state == COLO_PRI_SYNC || pri.ck != COLO_CK_NONE;
-            schedule(busy ? BUSY_POLL_US : IDLE_POLL_US);
-        } else if (cb.phase == LINK_OFF && cb.stop_pending) {
-            cb.stop_pending = false;
-            colo_link_shutdown();
+        colo_primary_poll(&pri);
+        if (pri.st.checkpoints != cb.hist_seen) {
+            cb.hist_seen = pri.st.checkpoints;
+            const struct colo_pri_stats *s = &pri.st;
+            cb.hist[cb.hist_count++ % HISTORY] = (struct ck_record){
+                s->epoch, s->last_pages, s->last_bytes, s->last_pause_us, s->last_xfer_us};
+        }
+        bool busy = pri.state == COLO_PRI_SYNC || pri.ck != COLO_CK_NONE;
+        schedule(busy ? BUSY_POLL_US : IDLE_POLL_US);
+    } else if (cb.phase == LINK_SESSION || cb.stop_pending) {
+        /* The session just ended; the engine closed the transport. */
+        cb.stop_pending = false;
+        colo_link_shutdown();
+        switch (pri.st.reason) {
+        case COLO_ABORT_STOPPED:
+            colo_filter_flush(&cb.filter);
+            net_guest_tx_kick();
+            cb.want_protect = false;
+            cb.phase = LINK_OFF;
             hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
-        } else if (cb.phase == LINK_SESSION) {
-            /* The session ended (error or stop); the engine closed the transport. */
-            cb.phase = config_get()->colo_auto ? LINK_CONNECTING : LINK_OFF;
-            if (cb.phase == LINK_CONNECTING) {
-                cb.retry_at_us = time_now_us() + RETRY_US;
-            } else {
-                hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
-            }
+            break;
+        case COLO_ABORT_SHUTDOWN:
+            colo_filter_flush(&cb.filter);
+            cb.want_protect = false;
+            cb.phase = LINK_OFF;
+            set_why("the guest shut down; both boards stopped");
+            hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+            break;
+        case COLO_ABORT_SWITCHOVER:
+            /* Everything the guest sent was committed; it stays held here from now on. */
+            colo_filter_flush(&cb.filter);
+            fence("planned switchover: the peer runs the guest now");
+            break;
+        default:
+            /* Lost: hold the output until the peer's heartbeats tell whether it took over. */
+            cb.deciding = true;
+            cb.decide_since_us = time_now_us();
+            cb.decide_seq = cb.peer.heard_any ? cb.peer.last.seq : 0;
+            cb.phase = LINK_CONNECTING;
+            cb.retry_at_us = 0;
+            break;
         }
+    } else if (cb.phase == LINK_CONNECTING && cb.retry_at_us && !cb.deciding &&
+               !cb.peer.heard_any && time_now_us() >= cb.retry_at_us) {
+        /* No heartbeats to go by (no service path?): retry on the timer alone. */
+        pri_connect();
     }
     maybe_event();
 }
@@ -464,8 +836,9 @@ void colo_board_init(struct vm *vm)
     cb.hashes = alloc(pages * sizeof(uint32_t));
     cb.bitmap = alloc(dirty_bitmap_words(pages) * sizeof(uint64_t));
     cb.msg = alloc(COLO_PRI_MSG_CAP);
+    uint8_t *fbuf = alloc(FILTER_BYTES);
     if (!cb.stage_data || !cb.stage_pfns || !cb.stage_state || !cb.verify_state || !cb.hashes ||
-        !cb.bitmap || !cb.msg) {
+        !cb.bitmap || !cb.msg || !fbuf) {
         log_err("colo: %u MiB of staging does not fit in the hypervisor's memory; "
                 "checkpointing is unavailable (lower cv.colo_staging_mib)",
                 c->staging_mib);
@@ -480,47 +853,94 @@ void colo_board_init(struct vm *vm)
                                         .dirty_threshold = c->dirty_threshold,
                                         .ack_timeout_ms = ACK_TIMEOUT_MS};
     cb.verify = c->colo_verify != 0;
-    struct colo_pri_config pc = {.local = cb.hello,
-                                 .stage_pfns = cb.stage_pfns,
-                                 .stage_data = cb.stage_data,
-                                 .stage_pages = cb.stage_pages,
-                                 .stage_state = cb.stage_state,
-                                 .stage_state_cap = STATE_CAP,
-                                 .bitmap = cb.bitmap,
-                                 .verify_hashes = cb.verify ? cb.hashes : NULL,
-                                 .msg = cb.msg,
-                                 .now_us = board_now_us};
-    colo_primary_init(&pri, &vmif, colo_link_transport(), &pc, &cb.set);
+    cb.pc = (struct colo_pri_config){.local = cb.hello,
+                                     .stage_pfns = cb.stage_pfns,
+                                     .stage_data = cb.stage_data,
+                                     .stage_pages = cb.stage_pages,
+                                     .stage_state = cb.stage_state,
+                                     .stage_state_cap = STATE_CAP,
+                                     .bitmap = cb.bitmap,
+                                     .verify_hashes = cb.verify ? cb.hashes : NULL,
+                                     .msg = cb.msg,
+                                     .now_us = board_now_us,
+                                     .on_pause = on_pause,
+                                     .on_commit = on_commit};
+    colo_primary_init(&pri, &vmif, colo_link_transport(), &cb.pc, &cb.set);
+    colo_filter_init(&cb.filter, fbuf, FILTER_BYTES, filter_emit, NULL);
+    cb.stage =
+        (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
+    net_pipeline_add(&cb.stage);
+    colo_hb_peer_init(&cb.peer, c->board == 'a' ? 'b' : 'a', c->hb_period_ms, c->hb_miss);
+    bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
-    log_info("colo: %s, staging %u pages (%u MiB), checkpoint every %u ms, port %u%s",
+    log_info("colo: %s, staging %u pages (%u MiB), checkpoint every %u ms, port %u, heartbeat "
+             "%u ms x %u%s",
              config_role_name(cb.role), cb.stage_pages, c->staging_mib, c->checkpoint_delay_ms,
-             c->colo_port, cb.verify ? ", verification on" : "");
+             c->colo_port, c->hb_period_ms, c->hb_miss, cb.verify ? ", verification on" : "");
+    if (hb) {
+        hv_periodic_start(HV_PERIODIC_HEARTBEAT, (uint64_t)c->hb_period_ms * 1000, hb_tick, NULL);
+    }
+    cb.want_protect = cb.role == CV_ROLE_PRIMARY && c->colo_auto;
     if (cb.role == CV_ROLE_SECONDARY) {
         sec_listen();
-    } else if (c->colo_auto) {
+    } else if (hb && vm->state == VM_RUNNING) {
+        /*
+         * For one dead-peer window the guest's output is held: if a peer already runs the
+         * guest (this board restarted after a failover), this copy gives way before anything
+         * it did was seen.
+         */
+        colo_filter_start(&cb.filter, UINT64_MAX);
+        cb.booting = true;
+        cb.boot_until_us = time_now_us() + (uint64_t)c->hb_period_ms * c->hb_miss * 1000;
+        log_info("colo: guest output held for %u ms: checking that no peer runs the guest",
+                 c->hb_period_ms * c->hb_miss);
+    } else if (cb.want_protect) {
         pri_connect();
         schedule(IDLE_POLL_US * 20);
-    } else {
-        cb.phase = LINK_OFF;
     }
     event("init");
+}
+
+/* Filter and heartbeat counters for `net` (the output side of the guest's NIC). */
+void colo_board_net_report(void)
+{
+    if (!cb.ready) {
+        return;
+    }
+    const struct colo_filter_stats *f = &cb.filter.st;
+    cv_printf("colo_buffer_holding=%s\ncolo_buffer_frames=%llu\ncolo_buffer_bytes=%llu\n"
+              "colo_buffer_released=%llu\ncolo_buffer_full=%llu\n",
+              cb.filter.holding ? "yes" : "no", (unsigned long long)f->held_frames,
+              (unsigned long long)f->held_bytes, (unsigned long long)f->released_frames,
+              (unsigned long long)f->full_events);
 }
 
 /* ---- the `colo` command ---- */
 
 #define COLO_USAGE                                                                                 \
-    "colo start|stop|status|set checkpoint-delay <ms>|set dirty-threshold <pages>|set verify "     \
-    "on|off"
+    "colo start|stop|status|history|failover|switchover|measure <pages>|"                          \
+    "set checkpoint-delay|dirty-threshold|hb-period|hb-miss <n>|set verify on|off"
 
 static int cmd_colo(int argc, char **argv);
-SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, settings", cmd_colo});
+SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, failover, settings",
+                 cmd_colo});
+
+static const char *path_state(unsigned path, uint64_t now)
+{
+    if (!colo_hb_link_has_path(path)) {
+        return "none";
+    }
+    if (!cb.peer.path[path].heard) {
+        return "unknown";
+    }
+    return colo_hb_path_alive(&cb.peer, path, now) ? "alive" : "dead";
+}
 
 static void status(void)
 {
     char peer[16];
     peer_str(peer, sizeof(peer));
-    struct colo_link_stats ls;
-    colo_link_stats(&ls);
+    uint64_t now = time_now_us();
     cv_printf("role=%s\nstate=%s\npeer=%s\nlink=%s\nlistening=%s\nepoch=%llu\n",
               cb.ready ? config_role_name(cb.role) : "none", state_name(), peer,
               colo_link_up() ? "up" : "down", cb.phase == LINK_LISTENING ? "yes" : "no",
@@ -528,8 +948,20 @@ static void status(void)
     cv_printf("checkpoint_delay_ms=%u\ndirty_threshold=%llu\nstaging_pages=%u\nverify=%s\n",
               cb.set.delay_ms, (unsigned long long)cb.set.dirty_threshold, cb.stage_pages,
               cb.verify ? "on" : "off");
+    cv_printf("hb_period_ms=%u\nhb_miss=%u\nhb_replication=%s\nhb_service=%s\npeer_alive=%s\n"
+              "peer_role=%s\ntakeover=%s\nfailovers=%llu\nlast_failover_gap_ms=%llu\n",
+              cb.peer.period_ms, cb.peer.miss, path_state(0, now), path_state(1, now),
+              !cb.peer.heard_any                  ? "unknown"
+              : colo_hb_peer_alive(&cb.peer, now) ? "yes"
+                                                  : "no",
+              !cb.peer.heard_any                          ? "unknown"
+              : cb.peer.last.role == COLO_HB_ROLE_PRIMARY ? "primary"
+                                                          : "secondary",
+              cb.takeover ? "yes" : "no", (unsigned long long)cb.failovers,
+              (unsigned long long)(cb.last_gap_us / 1000));
     if (cb.role == CV_ROLE_PRIMARY) {
         const struct colo_pri_stats *s = &pri.st;
+        const struct colo_filter_stats *f = &cb.filter.st;
         cv_printf("checkpoints=%llu\nphase=%s\n", (unsigned long long)s->checkpoints,
                   colo_pri_ckpt_name(pri.ck));
         cv_printf("last_dirty_pages=%llu\nlast_bytes=%llu\nlast_pause_us=%llu\n"
@@ -546,12 +978,21 @@ static void status(void)
                   (unsigned long long)s->sync_passes, (unsigned long long)s->sync_pages,
                   (unsigned long long)(s->sync_us / 1000), (unsigned long long)s->early,
                   (unsigned long long)s->paused_syncs);
+        cv_printf("buffer_holding=%s\nbuffer_frames=%llu\nbuffer_bytes=%llu\n"
+                  "buffer_capacity=%u\nbuffer_max_bytes=%llu\nbuffer_released_frames=%llu\n"
+                  "buffer_passed_frames=%llu\nbuffer_full_events=%llu\n"
+                  "buffer_flushed_frames=%llu\nbuffer_discarded_frames=%llu\n",
+                  cb.filter.holding ? "yes" : "no", (unsigned long long)f->held_frames,
+                  (unsigned long long)f->held_bytes, FILTER_BYTES, (unsigned long long)f->max_bytes,
+                  (unsigned long long)f->released_frames, (unsigned long long)f->passed_frames,
+                  (unsigned long long)f->full_events, (unsigned long long)f->flushed_frames,
+                  (unsigned long long)f->discarded_frames);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
     } else {
         const struct colo_status *s = &sec.st;
         cv_printf("checkpoints=%llu\nreplica=%s\n", (unsigned long long)s->checkpoints,
-                  s->replica ? "yes" : "no");
+                  cb.rep_valid ? "yes" : "no");
         cv_printf("last_dirty_pages=%llu\nlast_state_bytes=%llu\nsync_pages=%llu\n",
                   (unsigned long long)s->last_pages, (unsigned long long)s->last_state_bytes,
                   (unsigned long long)s->sync_pages);
@@ -640,6 +1081,23 @@ static int colo_set(int argc, char **argv)
             return 1;
         }
         cb.set.delay_ms = (uint32_t)v;
+    } else if (strcmp(argv[2], "hb-period") == 0) {
+        if (v < 10 || v > 10000) {
+            cv_printf("colo: hb-period must be 10..10000 ms\n");
+            return 1;
+        }
+        cb.peer.period_ms = (uint32_t)v;
+        hv_periodic_start(HV_PERIODIC_HEARTBEAT, v * 1000, hb_tick, NULL);
+        cv_printf("colo: hb_period_ms=%u (the peer should use the same)\n", cb.peer.period_ms);
+        return 0;
+    } else if (strcmp(argv[2], "hb-miss") == 0) {
+        if (v < 2 || v > 1000) {
+            cv_printf("colo: hb-miss must be 2..1000 periods\n");
+            return 1;
+        }
+        cb.peer.miss = (uint32_t)v;
+        cv_printf("colo: hb_miss=%u\n", cb.peer.miss);
+        return 0;
     } else if (strcmp(argv[2], "dirty-threshold") == 0) {
         if (v > (1u << 24)) {
             cv_printf("colo: dirty-threshold must be 0..16777216 pages (0: half the staging)\n");
@@ -687,24 +1145,46 @@ static int cmd_colo(int argc, char **argv)
         history();
         return 0;
     }
-    if (strcmp(sub, "start") != 0 && strcmp(sub, "stop") != 0) {
-        return shell_usage(&shell_cmd_colo);
-    }
     if (!cb.ready) {
         cv_printf("colo: checkpointing is unavailable on this board (see the boot log)\n");
         return 1;
     }
+    if (strcmp(sub, "failover") == 0) {
+        if (cb.role != CV_ROLE_SECONDARY) {
+            cv_printf("colo: failover is for a secondary (this board is the primary)\n");
+            return 1;
+        }
+        if (!cb.rep_valid) {
+            cv_printf("colo: no committed checkpoint to fail over to\n");
+            return 1;
+        }
+        failover("operator request", false);
+        return 0;
+    }
+    if (strcmp(sub, "switchover") == 0) {
+        if (cb.role != CV_ROLE_PRIMARY || !colo_primary_switchover(&pri)) {
+            cv_printf("colo: switchover needs a protected primary (state=%s)\n", state_name());
+            return 1;
+        }
+        cv_printf("colo: switchover after the checkpoint under way\n");
+        return 0;
+    }
     bool start = strcmp(sub, "start") == 0;
+    if (!start && strcmp(sub, "stop") != 0) {
+        return shell_usage(&shell_cmd_colo);
+    }
     if (cb.role == CV_ROLE_SECONDARY) {
         if (start) {
             if (cb.phase != LINK_OFF) {
                 cv_printf("colo: already waiting for the primary (state=%s)\n", state_name());
                 return 0;
             }
-            return sec_listen() ? 0 : 1;
+            cb.why[0] = '\0';
+            sec_listen();
+            maybe_event();
+            return cb.phase == LINK_OFF ? 1 : 0;
         }
-        if (sec.st.state != COLO_SEC_CLOSED && sec.st.state != COLO_SEC_FAILED &&
-            cb.phase == LINK_SESSION) {
+        if (cb.phase == LINK_SESSION) {
             colo_secondary_stop(&sec);
         }
         colo_link_shutdown();
@@ -713,31 +1193,38 @@ static int cmd_colo(int argc, char **argv)
         return 0;
     }
     if (start) {
-        if (cb.phase != LINK_OFF) {
+        if (cb.want_protect && cb.phase != LINK_OFF) {
             cv_printf("colo: already started (state=%s)\n", state_name());
             return 0;
         }
-        if (cb.vm->state != VM_RUNNING) {
+        if (cb.vm->state != VM_RUNNING && !cb.booting) {
             cv_printf("colo: the guest is not running; nothing to protect\n");
             return 1;
         }
+        cb.want_protect = true;
         cb.attempts = 0;
-        pri_connect();
-        schedule(IDLE_POLL_US * 20);
+        cb.why[0] = '\0';
+        if (!cb.booting) {
+            pri_connect();
+            schedule(IDLE_POLL_US * 20);
+        }
         maybe_event();
         return 0;
     }
-    bool was = cb.phase != LINK_OFF;
-    cb.phase = LINK_OFF;
+    bool was = cb.want_protect;
+    cb.want_protect = false;
     if (colo_primary_active(&pri)) {
         /* Ends after the checkpoint under way (the poll then finds the session over). */
         colo_primary_stop(&pri);
+        cb.stop_pending = colo_primary_active(&pri);
     }
     if (!colo_primary_active(&pri)) {
         colo_link_shutdown();
+        colo_filter_flush(&cb.filter);
+        net_guest_tx_kick();
+        cb.phase = LINK_OFF;
+        cb.deciding = cb.degraded = false;
         hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
-    } else {
-        cb.stop_pending = true;
     }
     if (!was) {
         cv_printf("colo: not started\n");

@@ -46,6 +46,12 @@ static const struct config_key keys[] = {
      0},
     {"role", KEY_ROLE, offsetof(struct cv_config, role),
      "primary|secondary: runs the guest, or holds it for the primary's checkpoints", 0, 0},
+    {"peer_svc_ip", KEY_IP4, offsetof(struct cv_config, peer_svc_ip),
+     "the peer's service LAN address (heartbeats)", 0, 0},
+    {"hb_period", KEY_U32, offsetof(struct cv_config, hb_period_ms),
+     "ms between heartbeats on each path", 10, 10000},
+    {"hb_miss", KEY_U32, offsetof(struct cv_config, hb_miss),
+     "heartbeat periods of silence on both paths before the peer counts as dead", 2, 1000},
     {"colo_auto", KEY_U32, offsetof(struct cv_config, colo_auto),
      "1: the primary enters protection by itself at boot (and after a lost secondary)", 0, 1},
     {"colo_port", KEY_U32, offsetof(struct cv_config, colo_port),
@@ -74,6 +80,9 @@ void config_defaults(struct cv_config *c, char board)
     memcpy(c->guest_mac, mac, sizeof(mac));
     c->guest_ip = IP4(192, 0, 2, 10);
     c->role = b ? CV_ROLE_SECONDARY : CV_ROLE_PRIMARY;
+    c->peer_svc_ip = IP4(192, 0, 2, b ? 2 : 3);
+    c->hb_period_ms = 100;
+    c->hb_miss = 10;
     c->colo_auto = 0;
     c->colo_port = 7100;
     c->checkpoint_delay_ms = CV_DEFAULT_CHECKPOINT_DELAY_MS;

@@ -147,11 +147,14 @@ uint64_t dirty_log_pending(struct vm *vm)
     if (d->mode == DIRTY_OFF) {
         return 0;
     }
-    if (d->mode == DIRTY_DBM) {
-        /* Moves the hardware's dirty states into the log (re-protecting those pages). */
-        s2_arch_dirty_collect(vm, d->fault_bits);
-    }
     uint64_t n = 0;
+    if (d->mode == DIRTY_DBM) {
+        /*
+         * Only counts the hardware's dirty states: collecting them would re-protect those
+         * pages and flush the TLB at every poll, slowing the guest's writes for nothing.
+         */
+        n = s2_arch_dirty_count(vm, d->fault_bits);
+    }
     for (size_t i = 0; i < dirty_bitmap_words(d->npages); i++) {
         n += popcount64(d->fault_bits[i]);
     }

@@ -5,6 +5,7 @@
 // the shell always comes back.
 #include <string.h>
 
+#include <cv/colo_board.h>
 #include <cv/config.h>
 #include <cv/hv.h>
 #include <cv/hvnet.h>
@@ -135,7 +136,9 @@ static void print_guest_nic(void)
               (unsigned long long)s->rx_drops, (unsigned long long)s->rx_errors,
               (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
               (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
-    cv_printf("rx_held=%llu\n", (unsigned long long)g->rx_held);
+    cv_printf("rx_held=%llu\ntx_stalls=%llu\n", (unsigned long long)g->rx_held,
+              (unsigned long long)g->tx_stalls);
+    colo_board_net_report();
     cv_printf("bridge_to_lan=%llu\nbridge_to_lan_drops=%llu\nbridge_to_guest=%llu\n"
               "bridge_not_ours=%llu\n",
               (unsigned long long)b->to_lan, (unsigned long long)b->to_lan_drops,

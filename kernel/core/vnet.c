@@ -256,6 +256,11 @@ static void process_tx(struct vnet *n)
     }
     int pending = avail_pending(n, q);
     for (int i = 0; i < pending; i++) {
+        if (!net_guest_tx_room(ETH_MAX_FRAME)) {
+            /* Output held back (COLO's buffer filter is full): the frame waits in the ring. */
+            n->tx_stalls++;
+            break;
+        }
         uint16_t head;
         if (!avail_head(n, q, &head)) {
             return;
@@ -372,6 +377,11 @@ static void reset_device(struct vnet *n)
     n->pend_count = 0;
     n->pend_head = 0;
     update_irq(n);
+}
+
+void vnet_tx_kick(struct vnet *n)
+{
+    process_tx(n);
 }
 
 void vnet_reset(struct vnet *n)

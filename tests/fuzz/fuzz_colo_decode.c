@@ -1,30 +1,58 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target for the COLO wire decoder and the secondary's state machine (colo/). Input:
-// one byte choosing the chunking, then the primary's byte stream. Checks: the decoder yields the
-// same messages and the same error however the stream is chunked; the secondary only touches the
-// VM in range and with the guest paused; and after any input the VM equals, byte for byte, the
-// state it had when the secondary last sent VMSTATE_LOADED (or the initial state). Seeds: a
-// valid session (handshake, two checkpoints, shutdown) built with the encoder.
+// libFuzzer target for the COLO wire codec (colo/colo_proto.c) and the secondary's state machine
+// (colo/colo_secondary.c). Input: one mode byte, then the primary's byte stream. The mode picks
+// the chunking; bit 0: the connection drops at the end; bit 1: no verification buffers (so the
+// secondary must refuse COLO_CAP_VERIFY); bit 2: a VM without describe_state; bit 3: the stream
+// as it is (otherwise the harness first makes every message's framing and CRCs valid, so that
+// mutated epochs and payloads reach the state machine, colo_fuzz.h).
+//
+// Checked:
+// - the decoder yields the same messages and the same error however the stream is chunked, only
+//   of allowed lengths; every accepted HELLO_ACK, RAM_PAGES, RAM_SYNC, VERIFY, VMSTATE_SIZE,
+//   HEARTBEAT and ABORT re-encodes to the very same bytes;
+// - what the secondary sends is one well-formed message per send, of a type it may send; its
+//   HELLO_ACK agrees only capabilities the primary offered and it can serve, and announces its
+//   staging;
+// - the VM is read, written, hashed and loaded only in range and with the guest paused;
+// - under verification, VMSTATE_LOADED only when every page hashes to what VERIFY said and the
+//   device state survives a save; ABORT(diverged) only when one of them does not;
+// - at the end, while the secondary claims a replica, the VM equals byte for byte its state when
+//   the secondary last sent VMSTATE_LOADED (or the initial state), at that epoch; without RAM_SYNC
+//   or a diverged commit it equals it even without the claim (a checkpoint that is not complete
+//   and verified never touches the VM).
+// Seeds: a session with verification (handshake, pre-copy by RAM_SYNC, three checkpoints, the
+// third with an overflow RAM_SYNC, shutdown) and its prefixes, one without verification, one of
+// state-only checkpoints (a few hundred bytes: mutates well), two that diverge, an abort; all
+// built with the encoder, the VERIFY hashes from a model of the replica.
 #include <string.h>
 
 #include <cv/image.h>
 
 #include "../../colo/colo_secondary.h"
+#include "colo_fuzz.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPAGES 4u
 #define STATE_LEN 16u
+#define STATE_CAP 64u
+/* A device-state byte that makes the simulated device lose state across a save (see sim_load). */
+#define LOSSY_AT 5
+#define LOSSY 0xd1
 
 struct sim {
     uint8_t ram[NPAGES][COLO_PAGE_SIZE];
     uint8_t state[STATE_LEN];
     bool paused;
+    bool lossy;
 };
 
 static struct sim vm, committed;
+static uint64_t committed_epoch;
 static bool closed;
+static uint32_t hello_caps; /* what the stream's HELLO offers */
+static struct colo_secondary sec;
 
 static void sim_pause(void *ctx)
 {
@@ -54,31 +82,149 @@ static void sim_write_page(void *ctx, uint64_t pfn, const void *buf)
 static bool sim_load_state(void *ctx, const void *buf, size_t len)
 {
     struct sim *v = ctx;
+    const uint8_t *b = buf;
     FZ_CHECK(v->paused, "state loaded while the guest runs");
     if (len != STATE_LEN || memcmp(buf, "SIMS", 4) != 0) {
         return false;
     }
     memcpy(v->state, buf, STATE_LEN);
+    /* A device whose state does not survive a save/load round trip: what state verification is
+     * there to find. */
+    v->lossy = b[LOSSY_AT] == LOSSY;
     return true;
 }
-static const struct colo_vm ops = {
-    .pause = sim_pause,
-    .resume = sim_resume,
-    .ram_pages = sim_ram_pages,
-    .read_page = sim_read_page,
-    .write_page = sim_write_page,
-    .load_state = sim_load_state,
-    .ctx = &vm,
-};
+static size_t sim_save_state(void *ctx, void *buf, size_t cap)
+{
+    struct sim *v = ctx;
+    FZ_CHECK(v->paused, "state saved while the guest runs");
+    if (cap < STATE_LEN) {
+        return 0;
+    }
+    memcpy(buf, v->state, STATE_LEN);
+    if (v->lossy) {
+        ((uint8_t *)buf)[STATE_LEN - 1] ^= 1;
+    }
+    return STATE_LEN;
+}
+static uint32_t sim_page_hash(void *ctx, uint64_t pfn)
+{
+    struct sim *v = ctx;
+    FZ_CHECK(pfn < NPAGES, "hash of page %llu", (unsigned long long)pfn);
+    FZ_CHECK(v->paused, "page hashed while the guest runs");
+    return colo_page_hash(v->ram[pfn]);
+}
+static uint32_t sim_state_hash(void *ctx)
+{
+    struct sim *v = ctx;
+    return crc32c(crc32c(0, v->ram, sizeof(v->ram)), v->state, STATE_LEN);
+}
+static void sim_describe(void *ctx, const void *buf, size_t len, size_t off, char *out,
+                         size_t outlen)
+{
+    (void)ctx;
+    FZ_CHECK(buf == sec.cfg.stage_state && len <= STATE_CAP && off <= len && outlen > 0,
+             "describe_state(%zu of %zu, %zu)", off, len, outlen);
+    snprintf(out, outlen, "(sim +%zu) ", off);
+}
+/* Dirty logging is the primary's business: the secondary must never call these. */
+static bool sim_log_start(void *ctx)
+{
+    (void)ctx;
+    FZ_CHECK(false, "the secondary started dirty logging");
+    return false;
+}
+static void sim_log_stop(void *ctx)
+{
+    (void)ctx;
+    FZ_CHECK(false, "the secondary stopped dirty logging");
+}
+static uint64_t sim_harvest(void *ctx, uint64_t *bitmap)
+{
+    (void)ctx;
+    (void)bitmap;
+    FZ_CHECK(false, "the secondary harvested the dirty log");
+    return 0;
+}
+static uint64_t sim_dirty_count(void *ctx)
+{
+    (void)ctx;
+    FZ_CHECK(false, "the secondary read the dirty count");
+    return 0;
+}
+
+#define SIM_OPS(describe)                                                                          \
+    {                                                                                              \
+        .pause = sim_pause, .resume = sim_resume, .ram_pages = sim_ram_pages,                      \
+        .read_page = sim_read_page, .write_page = sim_write_page, .log_start = sim_log_start,      \
+        .log_stop = sim_log_stop, .harvest = sim_harvest, .save_state = sim_save_state,            \
+        .load_state = sim_load_state, .state_hash = sim_state_hash,                                \
+        .dirty_count = sim_dirty_count, .page_hash = sim_page_hash, .describe_state = (describe),  \
+        .ctx = &vm                                                                                 \
+    }
+static const struct colo_vm ops = SIM_OPS(sim_describe), ops_plain = SIM_OPS(NULL);
+
+/* Does the VM differ from what the received VERIFY hashes and the staged state say? */
+static bool diverged(void)
+{
+    for (unsigned i = 0; i < NPAGES; i++) {
+        if (colo_page_hash(vm.ram[i]) != sec.cfg.verify_hashes[i]) {
+            return true;
+        }
+    }
+    return vm.lossy;
+}
+
+static struct colo_decoder out_dec;
 
 static bool tr_send(void *ctx, const void *buf, size_t len)
 {
     (void)ctx;
-    const uint8_t *b = buf;
     FZ_CHECK(!closed, "send after close");
-    FZ_CHECK(len >= COLO_HDR_SIZE && colo_get32(b) == COLO_MAGIC, "bad outgoing message");
-    if (colo_get16(b + 6) == COLO_MSG_VMSTATE_LOADED) {
+    size_t used;
+    struct colo_msg m;
+    colo_dec_init(&out_dec);
+    enum colo_dec_result r = colo_dec_feed(&out_dec, buf, len, &used, &m);
+    FZ_CHECK(r == COLO_DEC_MSG && used == len, "sent %zu bytes that are not one message (%s)", len,
+             colo_err_name(out_dec.err));
+    switch (m.type) {
+    case COLO_MSG_HELLO_ACK: {
+        struct colo_hello_ack a;
+        FZ_CHECK(colo_parse_hello_ack(&m, &a) == COLO_OK && a.version == COLO_PROTO_VERSION,
+                 "bad HELLO_ACK");
+        uint32_t can = sec.cfg.local.caps;
+        if (!sec.cfg.verify_hashes || !sec.cfg.verify_state) {
+            can &= ~COLO_CAP_VERIFY;
+        }
+        FZ_CHECK((a.caps & ~(hello_caps & can)) == 0, "caps %x agreed; offered %x, can %x", a.caps,
+                 hello_caps, can);
+        FZ_CHECK(a.stage_pages == NPAGES && a.stage_state == STATE_CAP, "staging %u/%u announced",
+                 a.stage_pages, a.stage_state);
+        break;
+    }
+    case COLO_MSG_VMSTATE_LOADED:
+        FZ_CHECK(m.epoch == sec.st.epoch && sec.st.replica, "LOADED %llu at epoch %llu",
+                 (unsigned long long)m.epoch, (unsigned long long)sec.st.epoch);
+        FZ_CHECK(!(sec.st.caps & COLO_CAP_VERIFY) || !diverged(),
+                 "checkpoint %llu committed though it differs from the primary's",
+                 (unsigned long long)m.epoch);
         committed = vm; /* the commit point: what a failover would run from */
+        committed_epoch = m.epoch;
+        break;
+    case COLO_MSG_ABORT: {
+        struct colo_abort a;
+        FZ_CHECK(colo_parse_abort(&m, &a) == COLO_OK, "bad ABORT");
+        FZ_CHECK(a.reason != COLO_ABORT_DIVERGED ||
+                     ((sec.st.caps & COLO_CAP_VERIFY) && diverged() && !sec.st.replica),
+                 "divergence reported where there is none");
+        break;
+    }
+    case COLO_MSG_CHECKPOINT_READY:
+    case COLO_MSG_CHECKPOINT_REPLY:
+    case COLO_MSG_VMSTATE_RECEIVED:
+    case COLO_MSG_HEARTBEAT:
+        break;
+    default:
+        FZ_CHECK(false, "the secondary sent %s", colo_msg_name(m.type));
     }
     return true;
 }
@@ -89,17 +235,18 @@ static void tr_close(void *ctx)
 }
 static const struct colo_transport tr = {.send = tr_send, .close = tr_close};
 
-static struct colo_hello local_hello(void)
+static struct colo_hello local_hello(uint32_t caps)
 {
     struct colo_hello h = {.ver_min = 1,
                            .ver_max = 1,
+                           .caps = caps,
                            .board = "fuzz",
                            .ram_bytes = NPAGES * COLO_PAGE_SIZE,
                            .devset_id = 1};
     return h;
 }
 
-/* ---- decoder: chunking must not matter ---- */
+/* ---- decoder: chunking must not matter; what it accepts, the encoder writes the same way ---- */
 struct trace {
     unsigned n;
     uint32_t sum;
@@ -107,8 +254,77 @@ struct trace {
 };
 
 static struct colo_decoder dec;
+static uint8_t re[COLO_MAX_MSG];
+static uint64_t re_pfns[COLO_PAGES_PER_MSG];
+static uint8_t re_pages[COLO_PAGES_PER_MSG][COLO_PAGE_SIZE];
+static uint32_t re_hashes[COLO_VERIFY_MAX];
 
-static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace *t)
+static void check_reencode(const struct colo_msg *m)
+{
+    size_t n = 0;
+    switch (m->type) {
+    case COLO_MSG_HELLO_ACK: {
+        struct colo_hello_ack a;
+        if (colo_parse_hello_ack(m, &a) != COLO_OK) {
+            return; /* reserved field set */
+        }
+        n = colo_encode_hello_ack(re, sizeof(re), m->epoch, &a);
+        break;
+    }
+    case COLO_MSG_RAM_PAGES:
+    case COLO_MSG_RAM_SYNC: {
+        uint32_t count;
+        if (colo_parse_ram_pages(m, &count) != COLO_OK) {
+            return;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            const uint8_t *d;
+            colo_ram_page(m, i, &re_pfns[i], &d);
+            memcpy(re_pages[i], d, COLO_PAGE_SIZE);
+        }
+        n = colo_encode_pages(re, sizeof(re), m->type, m->epoch, re_pfns, re_pages[0], count);
+        break;
+    }
+    case COLO_MSG_VERIFY: {
+        uint64_t first;
+        uint32_t count;
+        if (colo_parse_verify(m, &first, &count) != COLO_OK) {
+            return;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            re_hashes[i] = colo_verify_hash(m, i);
+        }
+        n = colo_encode_verify(re, sizeof(re), m->epoch, first, re_hashes, count);
+        break;
+    }
+    case COLO_MSG_VMSTATE_SIZE: {
+        struct colo_vmstate_size v;
+        FZ_CHECK(colo_parse_vmstate_size(m, &v) == COLO_OK, "VMSTATE_SIZE refused");
+        n = colo_encode_vmstate_size(re, sizeof(re), m->epoch, &v);
+        break;
+    }
+    case COLO_MSG_HEARTBEAT:
+        n = colo_encode_heartbeat(re, sizeof(re), m->epoch, colo_get64(m->payload));
+        break;
+    case COLO_MSG_ABORT: {
+        struct colo_abort a;
+        FZ_CHECK(colo_parse_abort(m, &a) == COLO_OK, "ABORT refused");
+        if (memchr(m->payload + 4, 0, m->len - 4)) {
+            return; /* the text ends at its NUL when encoded */
+        }
+        n = colo_encode_abort(re, sizeof(re), m->epoch, a.reason, a.text);
+        break;
+    }
+    default:
+        return; /* HELLO is not byte-exact: bytes after the board name's NUL are dropped */
+    }
+    size_t whole = COLO_HDR_SIZE + m->len + (m->len ? COLO_CRC_SIZE : 0);
+    FZ_CHECK(n == whole && memcmp(re, m->payload - COLO_HDR_SIZE, n) == 0,
+             "%s of %u bytes re-encodes differently (%zu bytes)", colo_msg_name(m->type), m->len,
+             n);
+}
+
+static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace *t, bool deep)
 {
     colo_dec_init(&dec);
     memset(t, 0, sizeof(*t));
@@ -130,6 +346,13 @@ static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace 
                      m.len);
             FZ_CHECK(m.payload >= dec.buf && m.payload + m.len <= dec.buf + sizeof(dec.buf),
                      "payload outside the buffer");
+            if (deep) {
+                struct colo_hello h;
+                if (t->n == 0 && m.type == COLO_MSG_HELLO && colo_parse_hello(&m, &h) == COLO_OK) {
+                    hello_caps = h.caps;
+                }
+                check_reencode(&m);
+            }
             t->n++;
             t->sum = crc32c(t->sum, &m.type, sizeof(m.type));
             t->sum = crc32c(t->sum, &m.epoch, sizeof(m.epoch));
@@ -140,10 +363,18 @@ static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace 
     }
 }
 
-static struct colo_secondary sec;
+static uint8_t input[4u << 20];
 static uint64_t stage_pfns[NPAGES];
 static uint8_t stage_data[NPAGES][COLO_PAGE_SIZE];
-static uint8_t stage_state[64];
+static uint8_t stage_state[STATE_CAP];
+static uint32_t verify_hashes[NPAGES];
+static uint8_t verify_state[STATE_CAP];
+
+static bool same(const struct sim *a, const struct sim *b)
+{
+    return memcmp(a->ram, b->ram, sizeof(a->ram)) == 0 &&
+           memcmp(a->state, b->state, STATE_LEN) == 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -152,13 +383,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t mode = data[0];
     size_t chunk = (size_t)mode * 37 % 5000; /* 0: everything at once */
-    data++;
     size--;
+    if (size > sizeof(input)) {
+        return 0;
+    }
+    memcpy(input, data + 1, size);
+    data = input;
+    if (!(mode & 8)) {
+        colo_fuzz_repair(input, size);
+    }
 
     struct trace whole, parts, bytes;
-    decode_all(data, size, 0, &whole);
-    decode_all(data, size, chunk, &parts);
-    decode_all(data, size, 1 + chunk % 7, &bytes);
+    hello_caps = 0;
+    decode_all(data, size, 0, &whole, true);
+    decode_all(data, size, chunk, &parts, false);
+    decode_all(data, size, 1 + chunk % 7, &bytes, false);
     FZ_CHECK(whole.n == parts.n && whole.sum == parts.sum && whole.err == parts.err,
              "chunking by %zu changed the result", chunk);
     FZ_CHECK(whole.n == bytes.n && whole.sum == bytes.sum && whole.err == bytes.err,
@@ -167,14 +406,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&vm, 0, sizeof(vm));
     memcpy(vm.state, "SIMS", 4);
     committed = vm;
+    committed_epoch = 0;
     closed = false;
-    struct colo_sec_config cfg = {.local = local_hello(),
+    bool verify_bufs = !(mode & 2);
+    struct colo_sec_config cfg = {.local = local_hello(COLO_CAP_VERIFY),
                                   .stage_pfns = stage_pfns,
                                   .stage_data = stage_data[0],
                                   .stage_pages = NPAGES,
                                   .stage_state = stage_state,
-                                  .stage_state_cap = sizeof(stage_state)};
-    colo_secondary_init(&sec, &ops, &tr, &cfg);
+                                  .stage_state_cap = sizeof(stage_state),
+                                  .verify_hashes = verify_bufs ? verify_hashes : NULL,
+                                  .verify_state = verify_bufs ? verify_state : NULL};
+    colo_secondary_init(&sec, (mode & 4) ? &ops_plain : &ops, &tr, &cfg);
     const uint8_t *p = data;
     size_t len = size;
     while (len) {
@@ -187,48 +430,162 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 1) {
         colo_secondary_conn_lost(&sec);
     }
-    FZ_CHECK(memcmp(vm.ram, committed.ram, sizeof(vm.ram)) == 0, "RAM not at the last commit");
-    FZ_CHECK(memcmp(vm.state, committed.state, STATE_LEN) == 0, "state not at the last commit");
+    if (sec.st.replica) {
+        FZ_CHECK(same(&vm, &committed) && sec.st.epoch == committed_epoch,
+                 "replica of epoch %llu is not the VM committed at %llu",
+                 (unsigned long long)sec.st.epoch, (unsigned long long)committed_epoch);
+    } else if (sec.st.sync_pages == 0 && sec.st.reason != COLO_ABORT_DIVERGED) {
+        FZ_CHECK(same(&vm, &committed), "VM changed after the commit of epoch %llu (%s)",
+                 (unsigned long long)committed_epoch, sec.st.reason_text);
+    }
     FZ_CHECK(sec.st.checkpoints == sec.st.epoch, "epoch %llu after %llu checkpoints",
              (unsigned long long)sec.st.epoch, (unsigned long long)sec.st.checkpoints);
     FZ_CHECK(sec.npages <= NPAGES && sec.state_len <= sizeof(stage_state), "staging overrun");
+    FZ_CHECK(sec.verify_next <= NPAGES, "verification cursor at %llu",
+             (unsigned long long)sec.verify_next);
     return 0;
 }
 
-static uint8_t seed[1 << 16];
+/* ---- seeds: a well-formed session, the replica modelled to get the VERIFY hashes right ---- */
+
+static uint8_t seed[1 << 17];
+static size_t sn;
+static uint8_t model[NPAGES][COLO_PAGE_SIZE];
+
+static void put_empty(uint16_t type, uint64_t epoch)
+{
+    sn += colo_encode(seed + sn, sizeof(seed) - sn, type, epoch, NULL, 0);
+}
+
+/* count pages filled from fill on, as RAM_SYNC or RAM_PAGES; the model applies them at once
+ * (in a well-formed session every RAM_PAGES is committed before the next VERIFY is computed). */
+static void put_pages(uint16_t type, uint64_t epoch, const uint64_t *pfns, uint32_t count,
+                      uint8_t fill, uint32_t *crc)
+{
+    static uint8_t pages[NPAGES][COLO_PAGE_SIZE];
+    for (uint32_t i = 0; i < count; i++) {
+        memset(pages[i], fill + (int)i, COLO_PAGE_SIZE);
+        pages[i][i] = (uint8_t)epoch;
+        memcpy(model[pfns[i]], pages[i], COLO_PAGE_SIZE);
+    }
+    size_t m = colo_encode_pages(seed + sn, sizeof(seed) - sn, type, epoch, pfns, pages[0], count);
+    if (crc) {
+        *crc = crc32c(*crc, seed + sn + COLO_HDR_SIZE, m - COLO_HDR_SIZE - COLO_CRC_SIZE);
+    }
+    sn += m;
+}
+
+static void put_verify(uint64_t epoch, uint64_t first, uint32_t count, uint32_t spoil)
+{
+    uint32_t h[NPAGES];
+    for (uint32_t i = 0; i < count; i++) {
+        h[i] = colo_page_hash(model[first + i]) ^ (i == 0 ? spoil : 0);
+    }
+    sn += colo_encode_verify(seed + sn, sizeof(seed) - sn, epoch, first, h, count);
+}
+
+struct ck {
+    bool verify;
+    bool overflow;  /* the primary holds its guest and sends RAM_SYNC after the reply */
+    bool split;     /* VERIFY in two messages */
+    uint32_t spoil; /* XORed into the first hash: a diverged replica */
+    uint8_t lossy;  /* LOSSY: the device state does not survive a save */
+    bool no_pages;  /* a checkpoint of device state only: a seed of a few hundred bytes */
+};
+
+static void put_checkpoint(uint64_t e, const struct ck *k)
+{
+    put_empty(COLO_MSG_CHECKPOINT_REQUEST, e);
+    if (k->overflow) {
+        uint64_t sync[2] = {0, 2};
+        put_pages(COLO_MSG_RAM_SYNC, e, sync, 2, 0x70, NULL);
+    }
+    put_empty(COLO_MSG_VMSTATE_SEND, e);
+    uint64_t pfns[2] = {e % 3, 3};
+    uint32_t crc = 0;
+    if (!k->no_pages) {
+        put_pages(COLO_MSG_RAM_PAGES, e, pfns, 2, (uint8_t)(0x10 * e), &crc);
+    }
+    sn += colo_encode_heartbeat(seed + sn, sizeof(seed) - sn, e, 5);
+    uint8_t st[STATE_LEN] = "SIMS";
+    st[8] = (uint8_t)e;
+    st[LOSSY_AT] = k->lossy;
+    sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_DEVICE_STATE, e, st, STATE_LEN);
+    crc = crc32c(crc, st, STATE_LEN);
+    if (k->verify && k->split) {
+        put_verify(e, 0, 2, k->spoil);
+        put_verify(e, 2, NPAGES - 2, 0);
+    } else if (k->verify) {
+        put_verify(e, 0, NPAGES, k->spoil);
+    }
+    struct colo_vmstate_size v = {
+        .state_bytes = STATE_LEN, .page_count = k->no_pages ? 0 : 2, .crc = crc};
+    sn += colo_encode_vmstate_size(seed + sn, sizeof(seed) - sn, e, &v);
+}
+
+static void put_start(uint8_t mode, uint32_t caps)
+{
+    sn = 0;
+    memset(model, 0, sizeof(model));
+    seed[sn++] = mode;
+    struct colo_hello h = local_hello(caps);
+    sn += colo_encode_hello(seed + sn, sizeof(seed) - sn, 0, &h);
+}
+
+static void put_sync(void)
+{
+    uint64_t a[3] = {0, 1, 2}, b[1] = {3};
+    put_pages(COLO_MSG_RAM_SYNC, 1, a, 3, 0x40, NULL);
+    put_pages(COLO_MSG_RAM_SYNC, 1, b, 1, 0x50, NULL);
+}
 
 void fuzz_make_seeds(void)
 {
-    size_t n = 0;
-    seed[n++] = 0;
-    struct colo_hello h = local_hello();
-    n += colo_encode_hello(seed + n, sizeof(seed) - n, 0, &h);
-    static uint8_t pages[2][COLO_PAGE_SIZE];
-    for (uint64_t e = 1; e <= 2; e++) {
-        n += colo_encode(seed + n, sizeof(seed) - n, COLO_MSG_CHECKPOINT_REQUEST, e, NULL, 0);
-        n += colo_encode(seed + n, sizeof(seed) - n, COLO_MSG_VMSTATE_SEND, e, NULL, 0);
-        memset(pages, (int)e, sizeof(pages));
-        uint64_t pfns[2] = {e, 3};
-        uint32_t crc = 0;
-        size_t m = colo_encode_ram_pages(seed + n, sizeof(seed) - n, e, pfns, pages[0], 2);
-        crc = crc32c(crc, seed + n + COLO_HDR_SIZE, m - COLO_HDR_SIZE - COLO_CRC_SIZE);
-        n += m;
-        n += colo_encode_heartbeat(seed + n, sizeof(seed) - n, e, 5);
-        uint8_t st[STATE_LEN] = "SIMS";
-        st[8] = (uint8_t)e;
-        n += colo_encode(seed + n, sizeof(seed) - n, COLO_MSG_DEVICE_STATE, e, st, STATE_LEN);
-        crc = crc32c(crc, st, STATE_LEN);
-        struct colo_vmstate_size v = {.state_bytes = STATE_LEN, .page_count = 2, .crc = crc};
-        n += colo_encode_vmstate_size(seed + n, sizeof(seed) - n, e, &v);
-        if (e == 1) {
-            fuzz_write_seed("one-checkpoint", seed, n);
-        }
+    put_start(0, COLO_CAP_VERIFY);
+    fuzz_write_seed("handshake", seed, sn);
+    put_sync();
+    fuzz_write_seed("pre-copy", seed, sn);
+    put_checkpoint(1, &(struct ck){.verify = true});
+    fuzz_write_seed("one-checkpoint", seed, sn);
+    put_checkpoint(2, &(struct ck){.verify = true, .split = true});
+    fuzz_write_seed("two-checkpoints", seed, sn);
+    put_checkpoint(3, &(struct ck){.verify = true, .overflow = true});
+    fuzz_write_seed("overflow", seed, sn);
+    put_empty(COLO_MSG_GUEST_SHUTDOWN, 3);
+    fuzz_write_seed("shutdown", seed, sn);
+    seed[0] = 4; /* chunks of 148 bytes, no describe_state */
+    fuzz_write_seed("shutdown-chunked", seed, sn);
+    seed[0] = 1; /* whole, connection lost at the end */
+    fuzz_write_seed("shutdown-conn-lost", seed, sn);
+    seed[0] = 8; /* whole, framing left as it is */
+    fuzz_write_seed("shutdown-raw", seed, sn);
+
+    put_start(2, 0); /* no verification buffers, none asked for */
+    put_sync();
+    put_checkpoint(1, &(struct ck){0});
+    put_checkpoint(2, &(struct ck){.overflow = true});
+    fuzz_write_seed("no-verify", seed, sn);
+
+    put_start(0, COLO_CAP_VERIFY);
+    put_sync();
+    put_checkpoint(1, &(struct ck){.verify = true});
+    put_checkpoint(2, &(struct ck){.verify = true, .spoil = 1});
+    fuzz_write_seed("diverged-page", seed, sn);
+
+    put_start(0, COLO_CAP_VERIFY);
+    put_sync();
+    put_checkpoint(1, &(struct ck){.verify = true, .lossy = LOSSY});
+    fuzz_write_seed("diverged-state", seed, sn);
+
+    /* Small inputs mutate well: the state machine's checks without 4 KiB pages in the way. */
+    put_start(0, COLO_CAP_VERIFY);
+    for (uint64_t e = 1; e <= 3; e++) {
+        put_checkpoint(e, &(struct ck){.verify = true, .split = e == 2, .no_pages = true});
     }
-    fuzz_write_seed("two-checkpoints", seed, n);
-    n += colo_encode(seed + n, sizeof(seed) - n, COLO_MSG_GUEST_SHUTDOWN, 2, NULL, 0);
-    fuzz_write_seed("shutdown", seed, n);
-    seed[0] = 3;
-    fuzz_write_seed("shutdown-chunked", seed, n);
-    n = 1 + colo_encode_abort(seed + 1, sizeof(seed) - 1, 0, COLO_ABORT_IMAGE, "mismatch");
-    fuzz_write_seed("abort", seed, n);
+    put_empty(COLO_MSG_GUEST_SHUTDOWN, 3);
+    fuzz_write_seed("compact", seed, sn);
+
+    sn = 1 + colo_encode_abort(seed + 1, sizeof(seed) - 1, 0, COLO_ABORT_IMAGE, "mismatch");
+    seed[0] = 0;
+    fuzz_write_seed("abort", seed, sn);
 }

@@ -101,6 +101,17 @@ static void test_malformed_kept(void **state)
         "cv.guest_mac=52-54-00-c0-00-10",
         "cv.guest_ip=",
         "cv.frobnicate=1",
+        "cv.checkpoint_delay=0",
+        "cv.checkpoint_delay=60001",
+        "cv.checkpoint_delay=10ms",
+        "cv.colo_auto=2",
+        "cv.colo_port=0",
+        "cv.colo_port=65536",
+        "cv.colo_staging_mib=0",
+        "cv.colo_verify=-1",
+        "cv.hb_period=9",
+        "cv.hb_miss=1",
+        "cv.dirty_threshold=99999999999",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct cv_config c, want;
@@ -175,6 +186,9 @@ static void test_fdt_and_dump(void **state)
                                              "guest_mac=52:54:00:c0:00:10\n"
                                              "guest_ip=192.0.2.10\n"
                                              "role=secondary\n"
+                                             "peer_svc_ip=192.0.2.2\n"
+                                             "hb_period=100\n"
+                                             "hb_miss=10\n"
                                              "colo_auto=0\n"
                                              "colo_port=7100\n"
                                              "checkpoint_delay=100\n"

@@ -350,6 +350,13 @@ static void test_collect_dbm(void **state)
     }
     /* a writable page without DBM is not dirty-tracked */
     *page_desc(500) = (*page_desc(500) & ~S2_DESC_DBM) | S2_DESC_S2AP_W;
+    /* Counting changes nothing and skips pages already known dirty. */
+    uint64_t known[(NP + 63) / 64] = {0};
+    assert_int_equal(s2_count_dbm(&pt, gpa(RBASE), NP, known), ARRAY_SIZE(dirty));
+    known[0] = BIT(1) | BIT(40);
+    assert_int_equal(s2_count_dbm(&pt, gpa(RBASE), NP, known), ARRAY_SIZE(dirty) - 1);
+    assert_int_equal(tlb_stub.flush_all, 0);
+    assert_true(*page_desc(1000) & S2_DESC_S2AP_W);
     bits[0] = BIT(40); /* ORed into, not overwritten */
     assert_int_equal(s2_collect_dbm(&pt, gpa(RBASE), NP, bits), ARRAY_SIZE(dirty));
     assert_int_equal(tlb_stub.flush_all, 1);

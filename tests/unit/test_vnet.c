@@ -61,6 +61,12 @@ void dirty_log_mark(struct vm *vm, gpa_t a, uint64_t len)
     (void)a;
     dirty_marked += len;
 }
+bool net_guest_tx_room(size_t len)
+{
+    (void)len;
+    return true;
+}
+
 void net_guest_tx(const uint8_t *frame, size_t len)
 {
     tx_count++;

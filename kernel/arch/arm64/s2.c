@@ -380,6 +380,27 @@ uint64_t s2_collect_dbm(struct s2_pgtable *pt, gpa_t base, uint64_t npages, uint
     return count;
 }
 
+static uint64_t run_count(uint64_t *l3, unsigned n, uint64_t first_bit, void *arg)
+{
+    const uint64_t *known = arg;
+    const uint64_t dirty = S2_DESC_VALID | S2_DESC_DBM | S2_DESC_S2AP_W;
+    uint64_t count = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t b = first_bit + i;
+        if ((l3[i] & dirty) == dirty && !(known[b / 64] & (1ull << (b % 64)))) {
+            count++;
+        }
+    }
+    return count;
+}
+
+uint64_t s2_count_dbm(struct s2_pgtable *pt, gpa_t base, uint64_t npages, const uint64_t *known)
+{
+    tlb_table_barrier();
+    /* walk_range's callback takes a mutable arg; run_count only reads through it. */
+    return walk_range(pt, base, npages, run_count, (void *)(uintptr_t)known);
+}
+
 uint64_t s2_reprotect_bits(struct s2_pgtable *pt, gpa_t base, uint64_t npages, const uint64_t *bits,
                            bool dbm)
 {

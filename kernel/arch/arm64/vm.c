@@ -108,3 +108,29 @@ void vcpu_arch_reset(struct vcpu *vcpu, gpa_t entry, uint64_t arg)
     write_sysreg(hcr_el2, GUEST_HCR);
     isb();
 }
+
+void vm_arch_shift_virtual_time(struct vm *vm, int64_t ticks)
+{
+    (void)vm;
+    /* CNTVCT = CNTPCT - CNTVOFF: a smaller offset moves the guest's clock forward. */
+    write_sysreg(cntvoff_el2, read_sysreg(cntvoff_el2) - (uint64_t)ticks);
+    isb();
+}
+
+void vm_arch_sync_guest_code(struct vm *vm)
+{
+    /*
+     * Guest RAM was written through the hypervisor's data side (a checkpoint's pages): clean
+     * it to the point of unification, then drop every instruction-cache line and every guest
+     * translation, so the guest fetches what is in memory now.
+     */
+    uint64_t ctr = read_sysreg(ctr_el0);
+    uint64_t line = 4ull << ((ctr >> 16) & 0xf);
+    if (!(ctr & (1ull << 28))) { /* CTR_EL0.IDC clear: D-cache cleaning is required */
+        for (uint64_t a = 0; a < vm->ram.size; a += line) {
+            __asm__ volatile("dc cvau, %0" ::"r"(vm->ram.hva + a) : "memory");
+        }
+    }
+    __asm__ volatile("dsb ish; ic iallu; dsb ish; isb" ::: "memory");
+    tlb_flush_guest_all();
+}

@@ -23,4 +23,7 @@ void colo_board_init(struct vm *vm);
  * (also from hv_wait_until), after hvnet_poll(). Cheap when idle. */
 void colo_board_poll(void);
 
+/** Prints the output buffer's counters as key=value lines (for `net`). Hypervisor context. */
+void colo_board_net_report(void);
+
 #endif

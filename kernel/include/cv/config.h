@@ -31,10 +31,13 @@ struct cv_config {
     struct cv_ip4_prefix repl_ip; /**< this board on the replication link */
     uint32_t peer_ip;             /**< the other board on the replication link */
     struct cv_ip4_prefix svc_ip;  /**< this board on the service LAN (heartbeats) */
+    uint32_t peer_svc_ip;         /**< the other board on the service LAN */
     uint8_t guest_mac[6];         /**< the guest's emulated NIC */
     uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
     /* ---- COLO (checkpointing) settings ---- */
     enum cv_role role;            /**< default: a primary, b secondary */
+    uint32_t hb_period_ms;        /**< heartbeat period on each path */
+    uint32_t hb_miss;             /**< periods of silence on both paths: the peer is dead */
     uint32_t colo_auto;           /**< 1: enter protection at boot and re-protect on its own */
     uint32_t colo_port;           /**< TCP port of the checkpoint stream */
     uint32_t checkpoint_delay_ms; /**< run-time settable: `colo set checkpoint-delay` */

@@ -24,6 +24,7 @@ enum hv_periodic_id {
     HV_PERIODIC_CHECKPOINT, /**< the checkpoint engine */
     HV_PERIODIC_NET,        /**< wakes the main loop for lwIP's timers (cv/hvnet.h) */
     HV_PERIODIC_BRIDGE,     /**< service LAN link state into the guest's NIC */
+    HV_PERIODIC_HEARTBEAT,  /**< COLO heartbeats on both paths, failure detection */
     HV_PERIODIC__COUNT,
 };
 typedef void (*hv_periodic_fn)(void *ctx);

@@ -75,6 +75,12 @@ struct net_stage {
     const char *name;
     /** Looks at (may copy) one frame from the guest. Hypervisor context. */
     enum net_verdict (*process)(struct net_stage *st, const uint8_t *frame, size_t len);
+    /**
+     * Optional: false when the stage could not take a frame of len bytes now (the COLO buffer
+     * filter is full). The guest's NIC then leaves the frame in its ring until
+     * net_guest_tx_kick(): backpressure instead of a silent drop. Hypervisor context.
+     */
+    bool (*room)(struct net_stage *st, size_t len);
     struct net_stage *next;
 };
 
@@ -85,6 +91,10 @@ struct net_stage {
 void net_guest_tx(const uint8_t *frame, size_t len);
 /** Sends a frame out of the service LAN NIC directly (end of the pipeline). */
 void net_guest_emit(const uint8_t *frame, size_t len);
+/** True if every stage can take a frame of len bytes now. */
+bool net_guest_tx_room(size_t len);
+/** A stage has room again: the guest's NIC retries the frames it left in its ring. */
+void net_guest_tx_kick(void);
 /** Adds a stage at the head of the pipeline. Boot context. */
 void net_pipeline_add(struct net_stage *st);
 

@@ -22,4 +22,10 @@ const struct net_bridge_stats *net_bridge_stats(void);
 /** The guest's NIC attached to the bridge, or NULL. */
 const struct vnet *net_bridge_guest_nic(void);
 
+/**
+ * Announces that mac (with IPv4 ip, host order) is now reached through this board's service
+ * port: a gratuitous ARP and a RARP, broadcast. After a takeover. Hypervisor context.
+ */
+void net_announce(const uint8_t mac[6], uint32_t ip);
+
 #endif

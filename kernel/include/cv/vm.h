@@ -123,6 +123,18 @@ void vcpu_arch_run(struct vcpu *vcpu);
  */
 void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level);
 
+/**
+ * Moves the guest's virtual clock forward by ticks of the system counter (a failover: the
+ * replica's saved offset was relative to the primary's counter). Hypervisor context, vCPU
+ * stopped.
+ */
+void vm_arch_shift_virtual_time(struct vm *vm, int64_t ticks);
+/**
+ * Makes instruction fetch see guest RAM the hypervisor wrote (checkpoint pages) before the
+ * guest runs it: cache maintenance and TLB invalidation. Hypervisor context, vCPU stopped.
+ */
+void vm_arch_sync_guest_code(struct vm *vm);
+
 /* Stage-2 dirty-logging hooks used by kernel/core/dirty.c. Hypervisor context, vCPU stopped. */
 
 /** True if the CPU can do mode (DBM needs FEAT_HAFDBS with stage-2 dirty state). */
@@ -133,6 +145,8 @@ bool s2_arch_dirty_arm_all(struct vm *vm, enum dirty_mode mode);
 void s2_arch_dirty_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits);
 /** DBM mode: ORs pages the hardware made writable into out and re-protects them; returns count. */
 uint64_t s2_arch_dirty_collect(struct vm *vm, uint64_t *out);
+/** DBM mode: counts pages the hardware made writable that are not in known; changes nothing. */
+uint64_t s2_arch_dirty_count(struct vm *vm, const uint64_t *known);
 /** Makes one page writable after a logged write fault. */
 void s2_arch_dirty_unprotect(struct vm *vm, gpa_t page);
 /** Restores plain writable mappings for all of guest RAM. */

@@ -45,6 +45,7 @@ struct vnet {
     struct net_stats stats; /* rx = towards the guest, tx = from the guest */
     uint64_t resets_needed; /* times a malformed ring forced DEVICE_NEEDS_RESET */
     uint64_t rx_held;       /**< frames dropped because the guest was not running (held replica) */
+    uint64_t tx_stalls;     /**< times transmission waited for room in the output pipeline */
     /* Frames for the guest that arrived while it had no receive buffer posted. */
     uint8_t pend[VNET_PENDING][ETH_MAX_FRAME];
     uint16_t pend_len[VNET_PENDING];
@@ -60,6 +61,8 @@ bool vnet_register(struct vnet *n, struct mmio_bus *bus);
 void vnet_rx(struct vnet *n, const uint8_t *frame, size_t len);
 /** Reflects the service LAN's link state in the device's status field. */
 void vnet_set_link(struct vnet *n, bool up);
+/** Processes transmit descriptors left waiting for room in the pipeline. Hypervisor context. */
+void vnet_tx_kick(struct vnet *n);
 /** Guest reset (PSCI SYSTEM_RESET): back to the power-on state. */
 void vnet_reset(struct vnet *n);
 

@@ -141,6 +141,11 @@ bool s2_page_mkwrite(struct s2_pgtable *pt, gpa_t ipa);
  */
 uint64_t s2_collect_dbm(struct s2_pgtable *pt, gpa_t base, uint64_t npages, uint64_t *out_bits);
 /**
+ * Counts pages the hardware made writable (DBM) whose bit is not set in known, changing
+ * nothing: no re-protection, no TLB flush, so the guest's writes stay on the fast path.
+ */
+uint64_t s2_count_dbm(struct s2_pgtable *pt, gpa_t base, uint64_t npages, const uint64_t *known);
+/**
  * Clears the write permission of the pages set in bits (DBM set if dbm, else cleared). Returns
  * the number of descriptors that were writable.
  */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+// COLO heartbeats: the datagram codec and the peer-liveness tracker (colo_hb.h).
+#include <string.h>
+
+#include <cv/image.h>
+#include <cv/types.h>
+
+#include "colo_hb.h"
+#include "colo_proto.h"
+
+/* Byte offsets in the datagram (the layout is drawn in colo_hb.h). */
+enum {
+    OFF_MAGIC = 0,
+    OFF_VERSION = 4,
+    OFF_PATH = 6,
+    OFF_ROLE = 7,
+    OFF_FLAGS = 8,
+    OFF_BOARD = 12,
+    OFF_RSVD0 = 13, /* 3 bytes */
+    OFF_SEQ = 16,
+    OFF_EPOCH = 24,
+    OFF_TICKS = 32,
+    OFF_RSVD1 = 40, /* 4 bytes */
+    OFF_CRC = 44,
+};
+
+static const char *const err_names[] = {
+    [COLO_HB_OK] = "ok",
+    [COLO_HB_E_LENGTH] = "bad length",
+    [COLO_HB_E_MAGIC] = "bad magic",
+    [COLO_HB_E_VERSION] = "bad version",
+    [COLO_HB_E_CRC] = "CRC mismatch",
+    [COLO_HB_E_PATH] = "bad path",
+    [COLO_HB_E_ROLE] = "bad role",
+    [COLO_HB_E_FLAGS] = "unknown flags",
+    [COLO_HB_E_RESERVED] = "reserved bytes set",
+    [COLO_HB_E_BOARD] = "bad board id",
+    [COLO_HB_E_PEER] = "not from the peer",
+    [COLO_HB_E_WRONG_PATH] = "arrived on the wrong path",
+};
+
+const char *colo_hb_err_name(enum colo_hb_err e)
+{
+    return (unsigned)e < ARRAY_SIZE(err_names) && err_names[e] ? err_names[e] : "?";
+}
+
+static bool board_ok(uint8_t b)
+{
+    return b == 'a' || b == 'b';
+}
+
+size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
+{
+    /* Refusing what decode would refuse keeps the two exact inverses: a board cannot send a
+     * heartbeat its peer counts as bad. */
+    if (cap < COLO_HB_LEN || h->path >= COLO_HB_PATHS || h->role > COLO_HB_ROLE_SECONDARY ||
+        (h->flags & ~COLO_HB_F_ALL) || !board_ok(h->board)) {
+        return 0;
+    }
+    uint8_t *p = out;
+    memset(p, 0, COLO_HB_LEN);
+    colo_put32(p + OFF_MAGIC, COLO_HB_MAGIC);
+    colo_put16(p + OFF_VERSION, COLO_HB_VERSION);
+    p[OFF_PATH] = h->path;
+    p[OFF_ROLE] = h->role;
+    colo_put32(p + OFF_FLAGS, h->flags);
+    p[OFF_BOARD] = h->board;
+    colo_put64(p + OFF_SEQ, h->seq);
+    colo_put64(p + OFF_EPOCH, h->epoch);
+    colo_put64(p + OFF_TICKS, h->ticks);
+    colo_put32(p + OFF_CRC, crc32c(0, p, OFF_CRC));
+    return COLO_HB_LEN;
+}
+
+enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
+{
+    const uint8_t *p = buf;
+    if (len != COLO_HB_LEN) {
+        return COLO_HB_E_LENGTH;
+    }
+    /* Magic and version before the CRC: they tell "not ours" and "a newer peer" apart from
+     * damage, which the operator fixes differently. */
+    if (colo_get32(p + OFF_MAGIC) != COLO_HB_MAGIC) {
+        return COLO_HB_E_MAGIC;
+    }
+    if (colo_get16(p + OFF_VERSION) != COLO_HB_VERSION) {
+        return COLO_HB_E_VERSION;
+    }
+    if (colo_get32(p + OFF_CRC) != crc32c(0, p, OFF_CRC)) {
+        return COLO_HB_E_CRC;
+    }
+    if (p[OFF_PATH] >= COLO_HB_PATHS) {
+        return COLO_HB_E_PATH;
+    }
+    if (p[OFF_ROLE] > COLO_HB_ROLE_SECONDARY) {
+        return COLO_HB_E_ROLE;
+    }
+    uint32_t flags = colo_get32(p + OFF_FLAGS);
+    if (flags & ~COLO_HB_F_ALL) {
+        return COLO_HB_E_FLAGS;
+    }
+    if (p[OFF_RSVD0] | p[OFF_RSVD0 + 1] | p[OFF_RSVD0 + 2] || colo_get32(p + OFF_RSVD1)) {
+        return COLO_HB_E_RESERVED;
+    }
+    if (!board_ok(p[OFF_BOARD])) {
+        return COLO_HB_E_BOARD;
+    }
+    h->path = p[OFF_PATH];
+    h->role = p[OFF_ROLE];
+    h->board = p[OFF_BOARD];
+    h->flags = flags;
+    h->seq = colo_get64(p + OFF_SEQ);
+    h->epoch = colo_get64(p + OFF_EPOCH);
+    h->ticks = colo_get64(p + OFF_TICKS);
+    return COLO_HB_OK;
+}
+
+/* ---- liveness tracker ---- */
+
+/* period_ms * miss in us, saturating: the product of two u32 fits in a u64, x1000 may not. */
+static uint64_t window_us(const struct colo_hb_peer *p)
+{
+    uint64_t ms = (uint64_t)MAX(p->period_ms, 1u) * MAX(p->miss, 1u);
+    return ms > UINT64_MAX / 1000u ? UINT64_MAX : ms * 1000u;
+}
+
+/* Time from `then` to `now`; 0 if now is earlier (a receive stamped after the query). */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
+void colo_hb_peer_init(struct colo_hb_peer *p, char peer_board, uint32_t period_ms, uint32_t miss)
+{
+    memset(p, 0, sizeof(*p));
+    p->peer_board = peer_board;
+    p->period_ms = MAX(period_ms, 1u);
+    p->miss = MAX(miss, 1u);
+}
+
+enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *buf, size_t len,
+                            uint64_t now_us, uint64_t now_ticks)
+{
+    if (path >= COLO_HB_PATHS) {
+        return COLO_HB_E_WRONG_PATH;
+    }
+    struct colo_hb_path *hp = &p->path[path];
+    struct colo_hb h;
+    enum colo_hb_err err = colo_hb_decode(buf, len, &h);
+    if (err == COLO_HB_OK && h.board != (uint8_t)p->peer_board) {
+        /* Our own heartbeat looped back, or a third board on the LAN: not the peer's life. */
+        err = COLO_HB_E_PEER;
+    } else if (err == COLO_HB_OK && h.path != path) {
+        err = COLO_HB_E_WRONG_PATH;
+    }
+    if (err != COLO_HB_OK) {
+        hp->bad++;
+        return err;
+    }
+
+    bool restart = false;
+    if (hp->heard && h.seq < hp->last_seq) {
+        restart = true;
+    } else if (hp->heard && h.seq - hp->last_seq > 1) {
+        uint64_t gap = h.seq - hp->last_seq - 1;
+        hp->lost = hp->lost > UINT64_MAX - gap ? UINT64_MAX : hp->lost + gap;
+    }
+    hp->last_seq = h.seq;
+    hp->last_rx_us = now_us;
+    hp->heard = true;
+    hp->rx++;
+
+    if (!p->heard_any || restart || h.seq > p->last.seq) {
+        p->last = h;
+        p->heard_any = true;
+        /* Two's complement difference: the counters are free-running and may wrap. */
+        p->clock_offset_ticks = (int64_t)(h.ticks - now_ticks);
+    }
+    return COLO_HB_OK;
+}
+
+void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us)
+{
+    uint64_t win = window_us(p);
+    if (p->ticked && since(now_us, p->last_tick_us) > win) {
+        p->stalls++;
+        for (unsigned i = 0; i < COLO_HB_PATHS; i++) {
+            struct colo_hb_path *hp = &p->path[i];
+            /* Alive as of our last tick: we stopped listening, the peer may not have stopped
+             * talking. */
+            if (hp->heard && since(p->last_tick_us, hp->last_rx_us) <= win) {
+                hp->last_rx_us = now_us;
+            }
+        }
+    }
+    p->ticked = true;
+    p->last_tick_us = now_us;
+}
+
+bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t now_us)
+{
+    if (path >= COLO_HB_PATHS || !p->path[path].heard) {
+        return false;
+    }
+    return since(now_us, p->path[path].last_rx_us) <= window_us(p);
+}
+
+bool colo_hb_peer_alive(const struct colo_hb_peer *p, uint64_t now_us)
+{
+    return colo_hb_path_alive(p, COLO_HB_PATH_REPL, now_us) ||
+           colo_hb_path_alive(p, COLO_HB_PATH_SERVICE, now_us);
+}
+
+bool colo_hb_peer_dead(const struct colo_hb_peer *p, uint64_t now_us)
+{
+    return p->heard_any && !colo_hb_peer_alive(p, now_us);
+}

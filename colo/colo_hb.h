@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * COLO heartbeats: the small UDP datagrams the two boards of a pair send each other every
+ * period_ms on two independent paths (path 0: the replication link, path 1: the service LAN),
+ * and the tracker that turns what arrives into "is the peer alive". A board declares its peer
+ * dead only when it has missed it on BOTH paths: a dead replication link alone (cable, switch,
+ * NIC) must not make a secondary take over a primary that is still serving its clients.
+ *
+ * The datagram, 48 bytes (COLO_HB_LEN), little-endian whatever the host order:
+ *
+ *    0 magic u32 'CVHB'   4 version u16   6 path u8   7 role u8   8 flags u32
+ *   12 board u8 ('a'/'b') 13 reserved u8[3] (0)
+ *   16 seq u64            24 epoch u64    32 sender_ticks u64    40 reserved u32 (0)
+ *   44 crc u32 (CRC32C of bytes 0..43)
+ *
+ * The u64 fields sit on 8-byte offsets, which leaves four reserved bytes before the CRC. Every
+ * reserved byte and flag bit must be zero on receipt: a later version that gives them a meaning
+ * bumps the version, so a board never silently ignores something its peer relies on.
+ */
+#ifndef COLO_HB_H
+#define COLO_HB_H
+
+#include <cv/types.h>
+
+#define COLO_HB_MAGIC 0x42485643u /* the bytes "CVHB" on the wire */
+#define COLO_HB_VERSION 1u
+#define COLO_HB_LEN 48u
+
+/** Paths, also the index of struct colo_hb_peer.path[]. */
+#define COLO_HB_PATH_REPL 0u    /**< the replication link */
+#define COLO_HB_PATH_SERVICE 1u /**< the service LAN */
+#define COLO_HB_PATHS 2u
+
+/** The sender's role (the values of enum colo_role in colo_proto.h). */
+#define COLO_HB_ROLE_PRIMARY 0u
+#define COLO_HB_ROLE_SECONDARY 1u
+
+/** flags: the sender's state, so a survivor knows what the peer was doing when it went quiet. */
+#define COLO_HB_F_GUEST_RUNNING 0x1u /**< the sender's guest runs */
+/** A primary with a committed checkpoint on its secondary, or a secondary holding a valid
+ *  replica: the pair can survive the loss of either board. */
+#define COLO_HB_F_PROTECTED 0x2u
+#define COLO_HB_F_LISTENING 0x4u /**< a secondary ready for a primary to connect */
+/** The sender runs the guest because it took it over from its primary (failover or switchover),
+ *  and no new secondary holds it yet: a primary that comes back without a working session must
+ *  give way to it rather than run a second copy. */
+#define COLO_HB_F_TAKEOVER 0x8u
+#define COLO_HB_F_ALL                                                                              \
+    (COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING | COLO_HB_F_TAKEOVER)
+
+/**
+ * Why a datagram was refused. The first group comes from the codec; the last two only from the
+ * tracker (colo_hb_rx), for datagrams that are well formed but not evidence of the peer on the
+ * path they came in on.
+ */
+enum colo_hb_err {
+    COLO_HB_OK = 0,
+    COLO_HB_E_LENGTH,     /**< not COLO_HB_LEN bytes */
+    COLO_HB_E_MAGIC,      /**< not a heartbeat at all */
+    COLO_HB_E_VERSION,    /**< a version we do not speak */
+    COLO_HB_E_CRC,        /**< damaged in transit */
+    COLO_HB_E_PATH,       /**< path field not 0 or 1 */
+    COLO_HB_E_ROLE,       /**< role field not 0 or 1 */
+    COLO_HB_E_FLAGS,      /**< flag bits outside COLO_HB_F_ALL */
+    COLO_HB_E_RESERVED,   /**< a reserved byte nonzero */
+    COLO_HB_E_BOARD,      /**< board not 'a' or 'b' */
+    COLO_HB_E_PEER,       /**< valid, but from a board other than the expected peer */
+    COLO_HB_E_WRONG_PATH, /**< valid, but arrived on another path than it names (or on none) */
+    COLO_HB_E_COUNT,
+};
+
+/** A heartbeat's content (decoded, or to encode). */
+struct colo_hb {
+    uint8_t path;   /**< the path the sender sent it on (COLO_HB_PATH_*) */
+    uint8_t role;   /**< COLO_HB_ROLE_* */
+    uint8_t board;  /**< the sender: 'a' or 'b' */
+    uint32_t flags; /**< COLO_HB_F_* */
+    /** Numbers the sender's heartbeat rounds: it starts at 1 and adds 1 per round, the same
+     *  number on both paths; a restarted sender starts again at 1. */
+    uint64_t seq;
+    uint64_t epoch; /**< the sender's last committed checkpoint */
+    uint64_t ticks; /**< the sender's raw counter when it sent (for the clock-offset estimate) */
+};
+
+/**
+ * Encodes h into out (cap bytes). Returns COLO_HB_LEN, or 0 when cap is too small or h holds a
+ * value the wire format cannot carry (path or role > 1, unknown flags, board not 'a'/'b'), so
+ * decode accepts exactly what encode produces. Any context: pure.
+ */
+size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h);
+
+/**
+ * Validates the datagram buf[0..len) and fills *h. Returns COLO_HB_OK, or the first check that
+ * failed, in the order length, magic, version, CRC, then the fields; *h is unspecified then.
+ * Any context: pure.
+ */
+enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h);
+
+/** A short text for e ("?" when out of range). Any context: pure. */
+const char *colo_hb_err_name(enum colo_hb_err e);
+
+/* ---- liveness tracker ---- */
+
+/** What one path has seen of the peer. Times are our own clock, in us. */
+struct colo_hb_path {
+    uint64_t last_rx_us; /**< last valid heartbeat, or the restart of the window (colo_hb_tick) */
+    uint64_t rx;         /**< valid heartbeats from the peer */
+    uint64_t bad;        /**< datagrams refused (any enum colo_hb_err but OK) */
+    uint64_t lost;       /**< heartbeats missing from the peer's sequence (saturates) */
+    uint64_t last_seq;   /**< seq of the last valid heartbeat on this path */
+    bool heard;          /**< a valid heartbeat came in on this path at some time */
+};
+
+/**
+ * The peer as seen from this board. Everything is plain data: the engine reads the fields for
+ * `colo status` and may change period_ms and miss at any time (the next query uses them).
+ */
+struct colo_hb_peer {
+    uint32_t
+        period_ms; /**< the heartbeat period (ours and the peer's: they are configured alike) */
+    uint32_t miss; /**< the peer is silent on a path after period_ms * miss (the window) */
+    struct colo_hb_path path[COLO_HB_PATHS];
+    /** The newest valid heartbeat from the peer on either path: by seq, so a copy that comes in
+     *  late on the slower path does not roll epoch back; a restart of the peer's sequence
+     *  replaces it. */
+    struct colo_hb last;
+    bool heard_any; /**< last is valid */
+    /** Peer ticks minus our ticks at the receipt of `last`: the latest sample, not smoothed. It
+     *  includes the one-way delay (send path, wire, our receive path), so it overstates the true
+     *  offset by that much and jitters with it; a consumer wanting better filters the samples
+     *  (e.g. keeps the minimum over a short run). Both counters are assumed to run at the same
+     *  rate (the boards are the same type). */
+    int64_t clock_offset_ticks;
+    uint64_t last_tick_us; /**< our own last colo_hb_tick (valid once ticked) */
+    bool ticked;           /**< colo_hb_tick has run at least once */
+    uint64_t stalls;       /**< times colo_hb_tick found that we had been stalled ourselves */
+    char peer_board;       /**< the peer's board id: datagrams from any other are counted bad */
+};
+
+/**
+ * Starts tracking a peer that identifies as peer_board ('a' or 'b'), nothing heard yet. A
+ * period_ms or miss of 0 counts as 1 (an empty window would declare a live peer dead).
+ * Engine context (hypervisor main loop).
+ */
+void colo_hb_peer_init(struct colo_hb_peer *p, char peer_board, uint32_t period_ms, uint32_t miss);
+
+/**
+ * A datagram arrived on `path` at our time now_us, our counter reading now_ticks. Decodes it and
+ * checks that it comes from the expected peer and names the path it arrived on (a datagram that
+ * crossed to the other path proves nothing about the path it names). A valid one counts in
+ * path[path].rx, refreshes that path's window and, when it is the newest, `last` and the clock
+ * offset; a refused one only counts in path[path].bad (nowhere if path > 1). A seq below the
+ * path's last one means the peer restarted: the path's sequence starts again there. A seq
+ * above it by more than one counts the difference in `lost` (not on a path's first heartbeat:
+ * we may have booted after the peer). Returns COLO_HB_OK or why the datagram was refused.
+ * Engine context (hypervisor main loop), e.g. from the UDP receive callbacks it polls.
+ */
+enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *buf, size_t len,
+                            uint64_t now_us, uint64_t now_ticks);
+
+/**
+ * The periodic check of our own progress; call it every period, and in each pass of the main
+ * loop before acting on colo_hb_peer_dead().
+ *
+ * Stall rule: if our previous tick is more than the window (period_ms * miss) ago, we were
+ * stalled ourselves (frozen by a debugger or SIGSTOP, a long operation with the loop blocked),
+ * and heard nothing in that time because we were not listening, not because the peer was quiet.
+ * Every path that was alive when we stalled gets its window restarted from now_us, so the peer
+ * has a full window to be heard again before it can be declared dead; the stall counts in
+ * `stalls`. Without this a thawed board acts on stale timestamps: a primary frozen with SIGSTOP
+ * and thawed would declare its healthy secondary dead at once. A path that was already silent
+ * for the window when we stalled stays dead: it was declared on fresh evidence, and reviving it
+ * would make the peer flap dead -> alive -> dead. Engine context (hypervisor main loop).
+ */
+void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us);
+
+/**
+ * A valid heartbeat came in on path (or its window was restarted) at most period_ms * miss
+ * before now_us. False for a path never heard and for path > 1. Engine context.
+ */
+bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t now_us);
+
+/** Alive on at least one path. Engine context. */
+bool colo_hb_peer_alive(const struct colo_hb_peer *p, uint64_t now_us);
+
+/**
+ * Heard at some time, and now silent on both paths for more than the window. A peer never heard
+ * is not dead but unknown: a board booting next to a powered-off peer must not act as if it
+ * had seen it die. Engine context.
+ */
+bool colo_hb_peer_dead(const struct colo_hb_peer *p, uint64_t now_us);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Heartbeat datagrams on both paths between the boards: UDP on the replication link's netif
+ * (path 0) and on the service LAN's netif (path 1), independent of the checkpoint stream's TCP
+ * connection so that a long checkpoint queued in TCP never delays them. The datagrams' format
+ * and the liveness rules are colo/colo_hb.h's; this only moves bytes.
+ */
+#ifndef CV_COLO_HB_LINK_H
+#define CV_COLO_HB_LINK_H
+
+#include <cv/types.h>
+
+#define COLO_HB_PATHS 2u
+
+/** Called for every datagram received on the heartbeat port of path 0 or 1. */
+typedef void (*colo_hb_link_rx_fn)(void *ctx, unsigned path, const void *data, size_t len);
+
+/**
+ * Binds the heartbeat port on each path whose netif exists. False (logged) if none could be
+ * bound. Boot context, after hvnet_init().
+ */
+bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx);
+/** Sends one datagram on path to ip:port (host byte order). Hypervisor context. */
+bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len);
+/** True if path has a bound socket (its NIC exists). Any context. */
+bool colo_hb_link_has_path(unsigned path);
+
+#endif

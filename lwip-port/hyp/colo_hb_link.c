@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// UDP heartbeats on the replication and service netifs (cv/colo_hb_link.h).
+#include <cv/colo_hb_link.h>
+#include <cv/hvnet.h>
+#include <cv/log.h>
+
+#include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/udp.h"
+
+static struct {
+    struct udp_pcb *pcb[COLO_HB_PATHS];
+    colo_hb_link_rx_fn rx;
+    void *ctx;
+} hb;
+
+static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                    u16_t port)
+{
+    (void)pcb;
+    (void)addr;
+    (void)port;
+    unsigned path = (unsigned)(uintptr_t)arg;
+    uint8_t buf[128];
+    /* Heartbeats are small: a longer datagram is passed cut to the buffer, and the decoder
+     * rejects it by its length all the same. */
+    u16_t n = pbuf_copy_partial(p, buf, (u16_t)MIN((size_t)p->tot_len, sizeof(buf)), 0);
+    pbuf_free(p);
+    if (hb.rx) {
+        hb.rx(hb.ctx, path, buf, n);
+    }
+}
+
+bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx)
+{
+    struct netif *nif[COLO_HB_PATHS] = {hvnet_repl_netif(), hvnet_service_netif()};
+    hb.rx = rx;
+    hb.ctx = ctx;
+    bool any = false;
+    for (unsigned i = 0; i < COLO_HB_PATHS; i++) {
+        if (!nif[i] || hb.pcb[i]) {
+            any = any || hb.pcb[i];
+            continue;
+        }
+        struct udp_pcb *pcb = udp_new();
+        if (!pcb) {
+            log_err("colo: no UDP pcb for heartbeats");
+            break;
+        }
+        /* Bound to its netif and address: a heartbeat must really have crossed that path (and
+         * two sockets on one port need distinct local addresses). */
+        udp_bind_netif(pcb, nif[i]);
+        if (udp_bind(pcb, netif_ip_addr4(nif[i]), port) != ERR_OK) {
+            log_err("colo: heartbeat port %u in use", port);
+            udp_remove(pcb);
+            continue;
+        }
+        udp_recv(pcb, on_recv, (void *)(uintptr_t)i);
+        hb.pcb[i] = pcb;
+        any = true;
+    }
+    return any;
+}
+
+bool colo_hb_link_has_path(unsigned path)
+{
+    return path < COLO_HB_PATHS && hb.pcb[path];
+}
+
+bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    if (!colo_hb_link_has_path(path) || len > 0xffff) {
+        return false;
+    }
+    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+    if (!p) {
+        return false;
+    }
+    pbuf_take(p, data, (u16_t)len);
+    ip_addr_t a;
+    IP_ADDR4(&a, ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+    err_t e = udp_sendto(hb.pcb[path], p, &a, port);
+    pbuf_free(p);
+    return e == ERR_OK;
+}

@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Output commit and failover on a pair of QEMU boards, seen by a real Linux client that keeps one
+TCP connection to the guest's counter service and checks every reply (the counter moves by
+exactly one per request: nothing repeated, nothing lost, nothing the client saw is missing from
+the state the surviving board continues from):
+  - the primary killed (SIGKILL of its QEMU): the secondary takes over, same connection;
+  - the primary frozen (SIGSTOP): the same; thawed, the old primary fences itself and becomes
+    the new secondary;
+  - the secondary killed: the primary goes on unprotected, and re-protects by itself when the
+    secondary is restarted;
+  - the replication link cut while both boards still hear each other on the service LAN: no
+    takeover (no split brain), the primary runs unprotected, and re-protects when it is back;
+  - a planned switchover: the roles swap at a checkpoint boundary, the client notices nothing;
+  - the primary killed with the Debian Linux guest."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from riglib import Rig  # noqa: E402
+
+CLIENT = os.path.join(ROOT, "tools", "counter-client")
+ARGS = "cv.colo_auto=1 cv.checkpoint_delay=50"
+
+
+def kv(text):
+    return dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+
+
+def status(rig, board):
+    return kv(rig.console(board, "colo status"))
+
+
+def wait_for(rig, board, pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    st = {}
+    while time.monotonic() < deadline:
+        st = status(rig, board)
+        if pred(st):
+            return st
+        time.sleep(1)
+    raise AssertionError(f"board {board}: no {what} within {timeout}s; status {st}")
+
+
+def protected(rig, board="a", timeout=240):
+    return wait_for(rig, board, lambda s: s.get("state") == "protected" and
+                    int(s.get("checkpoints", 0)) >= 2, timeout, "protection")
+
+
+class Client:
+    """tools/counter-client in stream mode inside the rig's namespace, read line by line."""
+
+    def __init__(self, rig, n, every=0.05, timeout=60):
+        self.p = subprocess.Popen(["ip", "netns", "exec", rig.netns, "python3", CLIENT,
+                                   "--timeout", str(timeout), "--no-gaps", "stream", str(n),
+                                   str(every)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        self.replies = []
+
+    def wait_replies(self, n, timeout=120):
+        deadline = time.monotonic() + timeout
+        while len(self.replies) < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"client: {len(self.replies)} replies, wanted {n}")
+            line = self.p.stdout.readline()
+            if not line:
+                raise AssertionError(f"client ended early: {self.p.stderr.read()[-2000:]}")
+            d = json.loads(line)
+            if "id" in d:
+                self.replies.append(d)
+            else:
+                self.result = d
+                raise AssertionError(f"client ended early: {d}")
+
+    def finish(self, timeout=300):
+        out, err = self.p.communicate(timeout=timeout)
+        lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+        self.replies += [d for d in lines if "id" in d]
+        res = [d for d in lines if "id" not in d][-1]
+        assert self.p.returncode == 0 and not res["errors"], (res, err[-2000:])
+        return res
+
+
+def check_failover_event(rig, board, offset, timeout=60):
+    m, _ = rig.expect_log(board, r"colo: event=failover .*gap_ms=(\d+)", timeout, offset=offset,
+                          what=f"board {board} taking over")
+    return int(m.group(1))
+
+
+def run_primary_lost(ctx, name, fault, guest="test", image=None):
+    kw = {"guest": guest, "image": image} if image else {}
+    with Rig(name=name, build=ctx.build, bootargs=ARGS, **kw) as rig:
+        if guest == "linux":
+            rig.expect_log("a", r"linuxguest: ready", 300)
+        protected(rig)
+        c = Client(rig, 250)
+        c.wait_replies(60)
+        off_b = rig.log_offset("b")
+        rig.fault("a", fault)
+        gap = check_failover_event(rig, "b", off_b)
+        res = c.finish()
+        assert res["replies"] == 250, res
+        b = status(rig, "b")
+        assert b["role"] == "primary" and b["takeover"] in ("yes", "no"), b
+        assert b["state"] in ("degraded", "connecting"), b
+        print(f"  {fault}: failover gap {gap} ms (last heartbeat to guest running), longest "
+              f"client wait {res['max_latency_s']} s, {res['replies']} replies, counter "
+              f"{res['first']}..{res['last']}")
+        return rig, res
+
+
+def test_primary_killed(ctx):
+    run_primary_lost(ctx, "fokill", "kill")
+
+
+def test_primary_frozen_then_fenced(ctx):
+    with Rig(name="fofreeze", build=ctx.build, bootargs=ARGS) as rig:
+        protected(rig)
+        c = Client(rig, 200)
+        c.wait_replies(50)
+        off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
+        rig.fault("a", "freeze")
+        check_failover_event(rig, "b", off_b)
+        c.wait_replies(120)
+        # Thawed, the old primary must not send its held output or run its guest on: it sees
+        # the peer took over and fences itself.
+        rig.fault("a", "thaw")
+        rig.expect_log("a", r"colo: event=fenced role=secondary", 60, offset=off_a,
+                       what="the thawed primary fencing itself")
+        res = c.finish()
+        assert res["replies"] == 200, res
+        a = status(rig, "a")
+        assert a["role"] == "secondary" and kv(rig.console("a", "status"))["guest"] == "paused", a
+        # The new primary re-protects with the old one as its secondary.
+        b = protected(rig, "b")
+        assert b["role"] == "primary", b
+
+
+def test_secondary_killed_then_reprotect(ctx):
+    with Rig(name="fosec", build=ctx.build, bootargs=ARGS) as rig:
+        protected(rig)
+        c = Client(rig, 200)
+        c.wait_replies(40)
+        off_a = rig.log_offset("a")
+        rig.fault("b", "kill")
+        rig.expect_log("a", r"colo: event=state role=primary state=degraded", 60, offset=off_a,
+                       what="the primary noticing its secondary is gone")
+        c.wait_replies(100)
+        a = status(rig, "a")
+        assert a["buffer_holding"] == "no" and a["peer_alive"] == "no", a
+        rig.fault("b", "restart")
+        a = protected(rig, "a")
+        assert int(a["sessions"]) >= 2, a
+        res = c.finish()
+        assert res["replies"] == 200, res
+
+
+def test_replication_cut_no_split_brain(ctx):
+    with Rig(name="focut", build=ctx.build, bootargs=ARGS) as rig:
+        protected(rig)
+        c = Client(rig, 200)
+        c.wait_replies(40)
+        off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
+        rig.fault("a", "cut", "replication")
+        rig.expect_log("a", r"colo: event=state role=primary state=degraded", 60, offset=off_a,
+                       what="the primary noticing the cut")
+        a = wait_for(rig, "a", lambda s: s.get("hb_replication") == "dead" and
+                     s.get("hb_service") == "alive", 30, "heartbeats only on the service LAN")
+        b = wait_for(rig, "b", lambda s: s.get("hb_replication") == "dead" and
+                     s.get("hb_service") == "alive", 30, "heartbeats only on the service LAN")
+        time.sleep(3)
+        assert "event=failover" not in rig.console_log("b", off_b), rig.console_log("b", off_b)
+        b = status(rig, "b")
+        assert b["role"] == "secondary" and b["replica"] == "yes", b
+        assert kv(rig.console("b", "status"))["guest"] == "paused"
+        c.wait_replies(120)
+        rig.fault("a", "restore", "replication")
+        a = wait_for(rig, "a", lambda s: s.get("state") == "protected" and
+                     int(s.get("sessions", 0)) >= 2, 240, "re-protection")
+        res = c.finish()
+        assert res["replies"] == 200, res
+
+
+def test_planned_switchover(ctx):
+    with Rig(name="foswitch", build=ctx.build, bootargs=ARGS) as rig:
+        protected(rig)
+        c = Client(rig, 200)
+        c.wait_replies(40)
+        off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
+        out = rig.console("a", "colo switchover")
+        assert "usage" not in out and "needs" not in out, out
+        m, _ = rig.expect_log("b", r"colo: event=failover .*planned=yes", 60, offset=off_b,
+                              what="the planned takeover")
+        rig.expect_log("a", r"colo: event=fenced role=secondary", 60, offset=off_a,
+                       what="the old primary becoming the secondary")
+        res = c.finish()
+        assert res["replies"] == 200, res
+        b = protected(rig, "b")
+        assert b["role"] == "primary", b
+        print(f"  switchover: longest client wait {res['max_latency_s']} s")
+
+
+def test_primary_killed_linux(ctx):
+    image = os.path.join(ctx.build + "-linux", "colovisor.bin")
+    assert os.path.isfile(image), f"{image} missing: `make linux` builds it (make test does)"
+    run_primary_lost(ctx, "fokilllinux", "kill", guest="linux", image=image)
