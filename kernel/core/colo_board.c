@@ -216,6 +216,26 @@ static struct colo_vm vmif = {
     .describe_state = v_describe,
 };
 
+static void *alloc(uint64_t bytes)
+{
+    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
+    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
+}
+
+/* The staging area, allocated once on first use; false (logged) if memory ran out. */
+static bool stage_ready(void)
+{
+    if (!cb.stage_data) {
+        cb.stage_data = alloc((uint64_t)cb.stage_pages * COLO_PAGE_SIZE);
+        if (!cb.stage_data) {
+            log_err("colo: no memory for %u pages of staging", cb.stage_pages);
+            return false;
+        }
+        pri.cfg.stage_data = cb.stage_data;
+    }
+    return true;
+}
+
 /* ---- identity: what both boards must agree on (HELLO) ---- */
 
 static void make_hello(struct vm *vm)
@@ -411,6 +431,12 @@ static void on_commit(void *ctx, uint64_t epoch)
 static void pri_connected(void *ctx)
 {
     (void)ctx;
+    if (!stage_ready()) {
+        colo_link_shutdown();
+        cb.phase = LINK_OFF;
+        cb.want_protect = false;
+        return;
+    }
     cb.phase = LINK_SESSION;
     cb.sessions++;
     pri.set = cb.set;
@@ -495,6 +521,11 @@ static void failover(const char *why, bool planned);
 static void sec_connected(void *ctx)
 {
     (void)ctx;
+    if (!stage_ready()) {
+        colo_link_shutdown();
+        cb.phase = LINK_OFF;
+        return;
+    }
     struct colo_sec_config sc = {.local = cb.hello,
                                  .stage_pfns = cb.stage_pfns,
                                  .stage_data = cb.stage_data,
@@ -814,12 +845,6 @@ void colo_board_poll(void)
     maybe_event();
 }
 
-static void *alloc(uint64_t bytes)
-{
-    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
-    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
-}
-
 void colo_board_init(struct vm *vm)
 {
     const struct cv_config *c = config_get();
@@ -829,7 +854,7 @@ void colo_board_init(struct vm *vm)
     uint64_t pages = vm->ram.size / COLO_PAGE_SIZE;
     uint64_t stage = (uint64_t)c->staging_mib << 20;
     cb.stage_pages = (uint32_t)MIN(stage / COLO_PAGE_SIZE, pages);
-    cb.stage_data = alloc((uint64_t)cb.stage_pages * COLO_PAGE_SIZE);
+    /* The staging area itself comes on first use (stage_ready): zeroing it costs boot time. */
     cb.stage_pfns = alloc((uint64_t)cb.stage_pages * sizeof(uint64_t));
     cb.stage_state = alloc(STATE_CAP);
     cb.verify_state = alloc(STATE_CAP);
@@ -837,15 +862,16 @@ void colo_board_init(struct vm *vm)
     cb.bitmap = alloc(dirty_bitmap_words(pages) * sizeof(uint64_t));
     cb.msg = alloc(COLO_PRI_MSG_CAP);
     uint8_t *fbuf = alloc(FILTER_BYTES);
-    if (!cb.stage_data || !cb.stage_pfns || !cb.stage_state || !cb.verify_state || !cb.hashes ||
-        !cb.bitmap || !cb.msg || !fbuf) {
+    if (page_pool_free() < (uint64_t)cb.stage_pages * COLO_PAGE_SIZE + (1u << 20) ||
+        !cb.stage_pfns || !cb.stage_state || !cb.verify_state || !cb.hashes || !cb.bitmap ||
+        !cb.msg || !fbuf) {
         log_err("colo: %u MiB of staging does not fit in the hypervisor's memory; "
                 "checkpointing is unavailable (lower cv.colo_staging_mib)",
                 c->staging_mib);
         return;
     }
     if (!hvnet_repl_netif()) {
-        log_err("colo: no replication NIC: checkpointing is unavailable");
+        log_warn("colo: no replication NIC: checkpointing is unavailable");
         return;
     }
     make_hello(vm);
@@ -855,7 +881,7 @@ void colo_board_init(struct vm *vm)
     cb.verify = c->colo_verify != 0;
     cb.pc = (struct colo_pri_config){.local = cb.hello,
                                      .stage_pfns = cb.stage_pfns,
-                                     .stage_data = cb.stage_data,
+                                     .stage_data = NULL, /* set by stage_ready() */
                                      .stage_pages = cb.stage_pages,
                                      .stage_state = cb.stage_state,
                                      .stage_state_cap = STATE_CAP,
@@ -1028,6 +1054,9 @@ static int measure(const char *arg)
     }
     if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
         cv_printf("colo: measure would overwrite the staging of a live session: stop first\n");
+        return 1;
+    }
+    if (!stage_ready()) {
         return 1;
     }
     struct vm *vm = cb.vm;
