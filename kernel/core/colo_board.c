@@ -1052,7 +1052,7 @@ static int measure(const char *arg)
         cv_printf("colo: measure takes 1..%u pages (the staging area)\n", cb.stage_pages);
         return 1;
     }
-    if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
+    if (cb.phase == LINK_SESSION || colo_primary_active(&pri)) {
         cv_printf("colo: measure would overwrite the staging of a live session: stop first\n");
         return 1;
     }

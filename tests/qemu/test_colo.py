@@ -69,6 +69,8 @@ def test_checkpoints_verified(ctx):
         st = status(rig, "b")
         assert st["role"] == "secondary" and st["state"] == "listening", st
         assert status(rig, "a")["state"] in ("none", "peer-check")
+        # This board's local copy rate (staging is free before protection starts).
+        m = kv(rig.console("a", "colo measure 4096").replace(" ", "\n"))
         start_workload(rig)
         off = protect(rig)
         log = rig.console_log("a", off)
@@ -79,12 +81,16 @@ def test_checkpoints_verified(ctx):
         # Pre-copy ran while the guest kept writing: the first pass saw pages dirtied under it.
         m = re.search(r"pre-copy pass 1: (\d+) pages sent, (\d+) dirtied meanwhile", log)
         assert m and int(m.group(1)) == 32768 and int(m.group(2)) > 0, log[-3000:]
-        # The longest pause on the way in is the final local copy, far below the time it took to
-        # copy all of RAM to the secondary (the precise figures go to `make bench`).
+        # The longest pause on the way in is the final local copy: well below the time this
+        # board takes to copy all of guest RAM even locally (measured here), and far below the
+        # time the copy to the secondary took (the precise figures go to `make bench`).
+        ram_copy_us = 128 * 2**20 / (int(m["copy_mib_s"]) * 2**20) * 1e6
         sync_us = int(a["sync_ms"]) * 1000
+        assert int(a["max_pause_us"]) * 2 < ram_copy_us, (a, m)
         assert int(a["max_pause_us"]) * 5 < sync_us, a
         print(f"  entering protection: {a['sync_ms']} ms, {a['sync_passes']} passes, "
-              f"longest pause {a['max_pause_us']} us")
+              f"longest pause {a['max_pause_us']} us; copying all RAM locally "
+              f"{ram_copy_us / 1000:.0f} ms")
 
         a = wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 420,
                         "200 checkpoints")
@@ -156,7 +162,7 @@ def test_linux_guest_checkpoints_verified(ctx):
         # The client keeps the guest's network stack and counter service writing memory.
         result = {}
         client = threading.Thread(target=lambda: result.update(
-            p=rig.exec(["python3", CLIENT, "seq", "3000"], timeout=900)))
+            p=rig.exec(["python3", CLIENT, "seq", "300"], timeout=900)))
         client.start()
         a = wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 600,
                         "200 checkpoints")
@@ -166,7 +172,7 @@ def test_linux_guest_checkpoints_verified(ctx):
         assert b["replica"] == "yes", b
         p = result["p"]
         res = json.loads(p.stdout.strip().splitlines()[-1])
-        assert p.returncode == 0 and res["replies"] == 3000 and not res["errors"], res
+        assert p.returncode == 0 and res["replies"] == 300 and not res["errors"], res
         ck = int(a["checkpoints"])
         print(f"  linux: {ck} checkpoints verified, mean pause {int(a['total_pause_us']) // ck} us"
               f", mean transfer {int(a['total_transfer_us']) // ck} us, "

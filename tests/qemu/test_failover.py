@@ -208,3 +208,31 @@ def test_primary_killed_linux(ctx):
     image = os.path.join(ctx.build + "-linux", "colovisor.bin")
     assert os.path.isfile(image), f"{image} missing: `make linux` builds it (make test does)"
     run_primary_lost(ctx, "fokilllinux", "kill", guest="linux", image=image)
+
+
+def test_guest_reboot_then_shutdown(ctx):
+    """A guest reboot while protected is checkpointed like any other write (verified: all of RAM
+    changes at once, more than the staging holds); a guest power-off ends both boards' session
+    cleanly, and the secondary does not bring a powered-off guest back."""
+    with Rig(name="foguest", build=ctx.build, bootargs=ARGS + " cv.colo_verify=1") as rig:
+        a = protected(rig)
+        off_a = rig.log_offset("a")
+        rig.guest_console("a", "reset", r"reset", 30)
+        rig.expect_log("a", r"testguest: ready", 60, offset=off_a, what="the guest rebooting")
+        a = wait_for(rig, "a", lambda s: s.get("state") == "protected" and
+                     int(s.get("epoch", 0)) >= int(a["epoch"]) + 5, 240,
+                     "checkpoints after the reboot")
+        assert int(a["overflow_checkpoints"]) >= 1, a
+        assert "diverged" not in rig.console_log("b"), rig.console_log("b")[-3000:]
+        off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
+        rig.guest_console("a", "poweroff", r"poweroff: calling SYSTEM_OFF", 30)
+        rig.expect_log("a", r"colo: event=state role=primary state=stopped .*guest shut down",
+                       60, offset=off_a, what="the primary ending the session")
+        rig.expect_log("b", r"colo: event=state role=secondary state=stopped .*guest shut down",
+                       60, offset=off_b, what="the secondary ending the session")
+        time.sleep(3)
+        b = status(rig, "b")
+        assert b["role"] == "secondary" and b["replica"] == "no", b
+        assert "event=failover" not in rig.console_log("b", off_b)
+        assert kv(rig.console("b", "status"))["guest"] == "paused"
+        assert kv(rig.console("a", "status"))["guest"] == "stopped"
