@@ -142,6 +142,24 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
              (ack.caps & COLO_CAP_VERIFY) ? ", verification on" : "");
 }
 
+/* Every page number of a RAM_PAGES / RAM_SYNC message inside guest RAM, checked before any is
+ * used; false (session ended) otherwise. */
+static bool pages_in_ram(struct colo_secondary *s, const struct colo_msg *m, uint32_t count)
+{
+    uint64_t npages = s->vm->ram_pages(s->vm->ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t pfn;
+        const uint8_t *data;
+        colo_ram_page(m, i, &pfn, &data);
+        if (pfn >= npages) {
+            finish(s, COLO_ABORT_BAD_PAGE, true, "page %llu outside %llu pages of RAM",
+                   (unsigned long long)pfn, (unsigned long long)npages);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
 {
     uint32_t count;
@@ -154,16 +172,13 @@ static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
                s->cfg.stage_pages, (unsigned long long)m->epoch);
         return;
     }
-    uint64_t npages = s->vm->ram_pages(s->vm->ctx);
+    if (!pages_in_ram(s, m, count)) {
+        return;
+    }
     for (uint32_t i = 0; i < count; i++) {
         uint64_t pfn;
         const uint8_t *data;
         colo_ram_page(m, i, &pfn, &data);
-        if (pfn >= npages) {
-            finish(s, COLO_ABORT_BAD_PAGE, true, "page %llu outside %llu pages of RAM",
-                   (unsigned long long)pfn, (unsigned long long)npages);
-            return;
-        }
         s->cfg.stage_pfns[s->npages] = pfn;
         memcpy(s->cfg.stage_data + (size_t)s->npages * COLO_PAGE_SIZE, data, COLO_PAGE_SIZE);
         s->npages++;
@@ -181,16 +196,8 @@ static void sync_pages(struct colo_secondary *s, const struct colo_msg *m)
         return;
     }
     const struct colo_vm *vm = s->vm;
-    uint64_t npages = vm->ram_pages(vm->ctx);
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t pfn;
-        const uint8_t *data;
-        colo_ram_page(m, i, &pfn, &data);
-        if (pfn >= npages) {
-            finish(s, COLO_ABORT_BAD_PAGE, true, "page %llu outside %llu pages of RAM",
-                   (unsigned long long)pfn, (unsigned long long)npages);
-            return;
-        }
+    if (!pages_in_ram(s, m, count)) {
+        return;
     }
     if (s->st.replica) {
         log_warn("colo: secondary: primary resynchronises; replica of checkpoint %llu given up",

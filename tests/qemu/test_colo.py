@@ -9,11 +9,13 @@ import os
 import re
 import sys
 import threading
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from riglib import Rig  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair import kv, status, wait_for  # noqa: E402
 
 STATUS_KEYS = ["role", "state", "peer", "epoch", "checkpoints", "last_dirty_pages", "last_bytes",
                "last_pause_us", "last_transfer_us", "total_dirty_pages", "total_bytes",
@@ -21,27 +23,6 @@ STATUS_KEYS = ["role", "state", "peer", "epoch", "checkpoints", "last_dirty_page
 # The guest dirties 64 pages per pass over a 512-page window as fast as it can.
 WORKLOAD = "mem 0 64 7 -w 512"
 CLIENT = os.path.join(ROOT, "tools", "counter-client")
-
-
-def kv(text):
-    return dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
-
-
-def status(rig, board):
-    return kv(rig.console(board, "colo status"))
-
-
-def wait_status(rig, board, pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    st = {}
-    while time.monotonic() < deadline:
-        st = status(rig, board)
-        if pred(st):
-            return st
-        if st.get("state") == "failed":
-            break
-        time.sleep(2)
-    raise AssertionError(f"board {board}: no {what} within {timeout}s; status {st}")
 
 
 def start_workload(rig):
@@ -92,7 +73,7 @@ def test_checkpoints_verified(ctx):
               f"longest pause {a['max_pause_us']} us; copying all RAM locally "
               f"{ram_copy_us / 1000:.0f} ms")
 
-        a = wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 420,
+        a = wait_for(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 420,
                         "200 checkpoints")
         b = status(rig, "b")
         assert a["state"] == "protected" and b["state"] == "protected", (a, b)
@@ -123,7 +104,7 @@ def test_link_cut_keeps_last_checkpoint(ctx):
     with Rig(name="colocut", build=ctx.build, bootargs="cv.checkpoint_delay=50") as rig:
         start_workload(rig)
         protect(rig)
-        wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 5, 120, "5 checkpoints")
+        wait_for(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 5, 120, "5 checkpoints")
         off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
         rig.fault("a", "cut", "replication")
         # Both sides notice the silent link (TCP keepalive) and end the session.
@@ -143,7 +124,7 @@ def test_link_cut_keeps_last_checkpoint(ctx):
         # With the link back, the primary enters protection again by itself, from scratch.
         rig.fault("a", "restore", "replication")
         start_workload(rig)
-        a = wait_status(rig, "a", lambda s: s.get("state") == "protected" and
+        a = wait_for(rig, "a", lambda s: s.get("state") == "protected" and
                         int(s.get("checkpoints", 0)) >= 3, 180,
                         "3 checkpoints after re-entering protection")
         assert a["sessions"] == "2", a
@@ -164,7 +145,7 @@ def test_linux_guest_checkpoints_verified(ctx):
         client = threading.Thread(target=lambda: result.update(
             p=rig.exec(["python3", CLIENT, "seq", "300"], timeout=900)))
         client.start()
-        a = wait_status(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 600,
+        a = wait_for(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= 200, 600,
                         "200 checkpoints")
         client.join(900)
         b = status(rig, "b")

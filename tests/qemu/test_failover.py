@@ -14,7 +14,6 @@ the state the surviving board continues from):
   - the primary killed with the Debian Linux guest."""
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,27 +22,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from riglib import Rig  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair import kv, status, wait_for  # noqa: E402
+
 CLIENT = os.path.join(ROOT, "tools", "counter-client")
 ARGS = "cv.colo_auto=1 cv.checkpoint_delay=50"
-
-
-def kv(text):
-    return dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
-
-
-def status(rig, board):
-    return kv(rig.console(board, "colo status"))
-
-
-def wait_for(rig, board, pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    st = {}
-    while time.monotonic() < deadline:
-        st = status(rig, board)
-        if pred(st):
-            return st
-        time.sleep(1)
-    raise AssertionError(f"board {board}: no {what} within {timeout}s; status {st}")
 
 
 def protected(rig, board="a", timeout=240):
