@@ -51,7 +51,7 @@ def test_checkpoints_verified(ctx):
         assert st["role"] == "secondary" and st["state"] == "listening", st
         assert status(rig, "a")["state"] in ("none", "peer-check")
         # This board's local copy rate (staging is free before protection starts).
-        m = kv(rig.console("a", "colo measure 4096").replace(" ", "\n"))
+        meas = kv(rig.console("a", "colo measure 4096").replace(" ", "\n"))
         start_workload(rig)
         off = protect(rig)
         log = rig.console_log("a", off)
@@ -65,9 +65,9 @@ def test_checkpoints_verified(ctx):
         # The longest pause on the way in is the final local copy: well below the time this
         # board takes to copy all of guest RAM even locally (measured here), and far below the
         # time the copy to the secondary took (the precise figures go to `make bench`).
-        ram_copy_us = 128 * 2**20 / (int(m["copy_mib_s"]) * 2**20) * 1e6
+        ram_copy_us = 128 * 2**20 / (int(meas["copy_mib_s"]) * 2**20) * 1e6
         sync_us = int(a["sync_ms"]) * 1000
-        assert int(a["max_pause_us"]) * 2 < ram_copy_us, (a, m)
+        assert int(a["max_pause_us"]) * 2 < ram_copy_us, (a, meas)
         assert int(a["max_pause_us"]) * 5 < sync_us, a
         print(f"  entering protection: {a['sync_ms']} ms, {a['sync_passes']} passes, "
               f"longest pause {a['max_pause_us']} us; copying all RAM locally "
