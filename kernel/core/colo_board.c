@@ -73,6 +73,8 @@ static struct {
     uint64_t retry_at_us;
     uint64_t attempts;
     struct colo_pri_settings set;
+    uint32_t output_delay_ms;
+    uint64_t output_since_us; /* first frame held for the open epoch; 0: none */
     bool verify;
     uint64_t *stage_pfns;
     uint8_t *stage_data;
@@ -386,6 +388,9 @@ static enum net_verdict stage_process(struct net_stage *st, const uint8_t *frame
     if (!colo_filter_put(&cb.filter, frame, len)) {
         return NET_DROP; /* cannot happen: the NIC asked stage_room() before taking the frame */
     }
+    if (!cb.output_since_us) {
+        cb.output_since_us = time_now_us();
+    }
     if (colo_filter_fill_permille(&cb.filter) >= FILTER_EARLY_PERMILLE &&
         colo_primary_active(&pri)) {
         colo_primary_request(&pri);
@@ -408,6 +413,7 @@ static bool stage_room(struct net_stage *st, size_t len)
 static void on_pause(void *ctx, uint64_t epoch)
 {
     (void)ctx;
+    cb.output_since_us = 0; /* what was held so far belongs to this checkpoint */
     if (!cb.filter.holding) {
         colo_filter_start(&cb.filter, epoch + 1);
     } else {
@@ -795,6 +801,13 @@ void colo_board_poll(void)
         if (cb.vm->state == VM_STOPPED) {
             colo_primary_guest_shutdown(&pri);
         }
+        /* Output waiting for a checkpoint starts one early: a reply leaves after output_delay
+         * plus the checkpoint, not a whole checkpoint_delay. */
+        if (cb.output_delay_ms && cb.output_since_us && pri.state == COLO_PRI_PROTECTED &&
+            pri.ck == COLO_CK_NONE &&
+            time_now_us() - cb.output_since_us >= (uint64_t)cb.output_delay_ms * 1000) {
+            colo_primary_request(&pri);
+        }
         colo_primary_poll(&pri);
         if (pri.st.checkpoints != cb.hist_seen) {
             cb.hist_seen = pri.st.checkpoints;
@@ -879,6 +892,7 @@ void colo_board_init(struct vm *vm)
                                         .dirty_threshold = c->dirty_threshold,
                                         .ack_timeout_ms = ACK_TIMEOUT_MS};
     cb.verify = c->colo_verify != 0;
+    cb.output_delay_ms = c->output_delay_ms;
     cb.pc = (struct colo_pri_config){.local = cb.hello,
                                      .stage_pfns = cb.stage_pfns,
                                      .stage_data = NULL, /* set by stage_ready() */
@@ -945,7 +959,7 @@ void colo_board_net_report(void)
 
 #define COLO_USAGE                                                                                 \
     "colo start|stop|status|history|failover|switchover|measure <pages>|"                          \
-    "set checkpoint-delay|dirty-threshold|hb-period|hb-miss <n>|set verify on|off"
+    "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss <n>|set verify on|off"
 
 static int cmd_colo(int argc, char **argv);
 SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, failover, settings",
@@ -971,9 +985,10 @@ static void status(void)
               cb.ready ? config_role_name(cb.role) : "none", state_name(), peer,
               colo_link_up() ? "up" : "down", cb.phase == LINK_LISTENING ? "yes" : "no",
               (unsigned long long)epoch_now());
-    cv_printf("checkpoint_delay_ms=%u\ndirty_threshold=%llu\nstaging_pages=%u\nverify=%s\n",
-              cb.set.delay_ms, (unsigned long long)cb.set.dirty_threshold, cb.stage_pages,
-              cb.verify ? "on" : "off");
+    cv_printf("checkpoint_delay_ms=%u\noutput_delay_ms=%u\ndirty_threshold=%llu\n"
+              "staging_pages=%u\nverify=%s\n",
+              cb.set.delay_ms, cb.output_delay_ms, (unsigned long long)cb.set.dirty_threshold,
+              cb.stage_pages, cb.verify ? "on" : "off");
     cv_printf("hb_period_ms=%u\nhb_miss=%u\nhb_replication=%s\nhb_service=%s\npeer_alive=%s\n"
               "peer_role=%s\ntakeover=%s\nfailovers=%llu\nlast_failover_gap_ms=%llu\n",
               cb.peer.period_ms, cb.peer.miss, path_state(0, now), path_state(1, now),
@@ -1126,6 +1141,14 @@ static int colo_set(int argc, char **argv)
         }
         cb.peer.miss = (uint32_t)v;
         cv_printf("colo: hb_miss=%u\n", cb.peer.miss);
+        return 0;
+    } else if (strcmp(argv[2], "output-delay") == 0) {
+        if (v > 60000) {
+            cv_printf("colo: output-delay must be 0..60000 ms (0: off)\n");
+            return 1;
+        }
+        cb.output_delay_ms = (uint32_t)v;
+        cv_printf("colo: output_delay_ms=%u\n", cb.output_delay_ms);
         return 0;
     } else if (strcmp(argv[2], "dirty-threshold") == 0) {
         if (v > (1u << 24)) {

@@ -58,6 +58,9 @@ static const struct config_key keys[] = {
      "TCP port of the checkpoint stream on the replication link", 1, 65535},
     {"checkpoint_delay", KEY_U32, offsetof(struct cv_config, checkpoint_delay_ms),
      "ms between checkpoints", 1, 60000},
+    {"output_delay", KEY_U32, offsetof(struct cv_config, output_delay_ms),
+     "ms guest output may wait before it starts a checkpoint early (0: only checkpoint_delay)", 0,
+     60000},
     {"dirty_threshold", KEY_U32, offsetof(struct cv_config, dirty_threshold),
      "dirty pages that start a checkpoint early (0: half the staging area)", 0, 1u << 24},
     {"colo_staging_mib", KEY_U32, offsetof(struct cv_config, staging_mib),
@@ -87,6 +90,7 @@ void config_defaults(struct cv_config *c, char board)
     c->colo_port = 7100;
     c->checkpoint_delay_ms = CV_DEFAULT_CHECKPOINT_DELAY_MS;
     c->dirty_threshold = 0;
+    c->output_delay_ms = CV_DEFAULT_OUTPUT_DELAY_MS;
     c->staging_mib = 64;
     c->colo_verify = 0;
 }

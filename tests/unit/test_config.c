@@ -102,6 +102,7 @@ static void test_malformed_kept(void **state)
         "cv.guest_ip=",
         "cv.frobnicate=1",
         "cv.checkpoint_delay=0",
+        "cv.output_delay=60001",
         "cv.checkpoint_delay=60001",
         "cv.checkpoint_delay=10ms",
         "cv.colo_auto=2",
@@ -192,6 +193,7 @@ static void test_fdt_and_dump(void **state)
                                              "colo_auto=0\n"
                                              "colo_port=7100\n"
                                              "checkpoint_delay=100\n"
+                                             "output_delay=10\n"
                                              "dirty_threshold=0\n"
                                              "colo_staging_mib=64\n"
                                              "colo_verify=0\n");

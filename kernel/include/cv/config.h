@@ -42,12 +42,15 @@ struct cv_config {
     uint32_t colo_port;           /**< TCP port of the checkpoint stream */
     uint32_t checkpoint_delay_ms; /**< run-time settable: `colo set checkpoint-delay` */
     uint32_t dirty_threshold;     /**< pages; 0: half the staging area */
+    uint32_t output_delay_ms;     /**< held output starts a checkpoint after this; 0: off */
     uint32_t staging_mib;         /**< bounds one checkpoint, on each board */
     uint32_t colo_verify;         /**< 1: verification mode (CI) */
 };
 
 /** Default checkpoint period (docs/benchmarks.md, "Choosing the checkpoint delay"). */
 #define CV_DEFAULT_CHECKPOINT_DELAY_MS 100u
+/** Default wait of held guest output before it triggers a checkpoint (docs/colo.md). */
+#define CV_DEFAULT_OUTPUT_DELAY_MS 10u
 
 /** The configuration in force (defaults for board a until config_init_fdt() runs). Any context. */
 const struct cv_config *config_get(void);
