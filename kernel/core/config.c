@@ -34,6 +34,10 @@ struct config_key {
     uint32_t min, max; /* KEY_U32 */
 };
 
+/* Keys `net config set` may change on a running board: each takes effect at its next use (the
+ * next connection, heartbeat or announcement). The others shape boot-time set-up. */
+static const char *const runtime_keys[] = {"peer_ip", "peer_svc_ip", "guest_ip"};
+
 static const struct config_key keys[] = {
     {"board", KEY_BOARD, offsetof(struct cv_config, board), "a|b, selects the defaults", 0, 0},
     {"repl_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, repl_ip), "replication address/len", 0,
@@ -387,4 +391,29 @@ void config_dump(const struct cv_config *c)
             break;
         }
     }
+}
+
+bool config_set(const char *name, const char *value, char *err, size_t errlen)
+{
+    const struct config_key *k = find_key(name, strlen(name));
+    if (!k) {
+        cv_snprintf(err, errlen, "no key '%s' (net config lists them)", name);
+        return false;
+    }
+    bool runtime = false;
+    for (size_t i = 0; i < ARRAY_SIZE(runtime_keys); i++) {
+        runtime = runtime || strcmp(runtime_keys[i], name) == 0;
+    }
+    if (!runtime) {
+        cv_snprintf(err, errlen, "'%s' is read at boot only: set cv.%s= in the boot arguments",
+                    name, name);
+        return false;
+    }
+    struct cv_config c = config;
+    if (!parse_value(k, &c, value, strlen(value))) {
+        cv_snprintf(err, errlen, "bad value '%s' for %s (%s)", value, name, k->help);
+        return false;
+    }
+    config = c;
+    return true;
 }

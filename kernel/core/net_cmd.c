@@ -30,9 +30,10 @@
 #include "lwip/timeouts.h"
 
 static int cmd_net(int argc, char **argv);
-SHELL_CMD(net,
-          {"net", "net [status|config|ping <ip> [count]|sink <port>|send <ip> <port> <MiB> [bg]]",
-           "hypervisor networking: NICs, configuration, ping, TCP test transfers", cmd_net});
+SHELL_CMD(net, {"net",
+                "net [status|config|config set <key> <value>|ping <ip> [count]|sink <port>|"
+                "send <ip> <port> <MiB> [bg]]",
+                "hypervisor networking: NICs, configuration, ping, TCP test transfers", cmd_net});
 
 #define SEND_STALL_US (10ull * 1000 * 1000) /* no acknowledged byte for this long: give up */
 #define WATCHDOG_MS 500
@@ -618,6 +619,15 @@ static int cmd_net(int argc, char **argv)
     int rc = -1;
     if (strcmp(sub, "config") == 0 && argc == 2) {
         config_dump(config_get());
+        return 0;
+    }
+    if (strcmp(sub, "config") == 0 && argc == 5 && strcmp(argv[2], "set") == 0) {
+        char err[128];
+        if (!config_set(argv[3], argv[4], err, sizeof(err))) {
+            cv_printf("net: config: %s\n", err);
+            return 1;
+        }
+        cv_printf("net: config %s=%s\n", argv[3], argv[4]);
         return 0;
     }
     if (strcmp(sub, "status") == 0 && argc <= 2) {

@@ -204,6 +204,27 @@ static void test_fdt_and_dump(void **state)
     assert_non_null(strstr(host_console_text(), "defaults: no bootargs"));
 }
 
+static void test_set_at_run_time(void **state)
+{
+    (void)state;
+    char err[128];
+    static char fdt[4096];
+    config_init_fdt(make_fdt("cv.board=a", fdt, sizeof(fdt)));
+    assert_true(config_set("peer_ip", "198.51.100.7", err, sizeof(err)));
+    assert_int_equal(config_get()->peer_ip, IP(198, 51, 100, 7));
+    assert_true(config_set("peer_svc_ip", "192.0.2.9", err, sizeof(err)));
+    assert_int_equal(config_get()->peer_svc_ip, IP(192, 0, 2, 9));
+    /* Malformed: refused, nothing changed. */
+    assert_false(config_set("peer_ip", "198.51.100", err, sizeof(err)));
+    assert_non_null(strstr(err, "bad value"));
+    assert_int_equal(config_get()->peer_ip, IP(198, 51, 100, 7));
+    /* Boot-time keys and unknown keys are refused with the reason. */
+    assert_false(config_set("repl_ip", "198.51.100.5/24", err, sizeof(err)));
+    assert_non_null(strstr(err, "boot only"));
+    assert_false(config_set("frobnicate", "1", err, sizeof(err)));
+    assert_non_null(strstr(err, "no key"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_good_value_after_bad),
         cmocka_unit_test(test_ip_helpers),
         cmocka_unit_test(test_fdt_and_dump),
+        cmocka_unit_test(test_set_at_run_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

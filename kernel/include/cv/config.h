@@ -66,6 +66,13 @@ unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
 /** Reads /chosen/bootargs from the device tree and sets the configuration. Boot context. */
 void config_init_fdt(const void *fdt);
 const char *config_role_name(enum cv_role r);
+/**
+ * Changes one key of the configuration in force on a running board (`net config set`): only
+ * keys used afresh each time (the peer's two addresses, the guest's address). False with a
+ * reason in err otherwise, or for a malformed value (nothing changes).
+ * Hypervisor context.
+ */
+bool config_set(const char *name, const char *value, char *err, size_t errlen);
 /** Prints every key as `name=value` lines (name without the "cv." prefix). */
 void config_dump(const struct cv_config *c);
 
