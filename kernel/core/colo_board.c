@@ -345,8 +345,8 @@ static void event(const char *what)
     const char *st = state_name();
     bool why = strcmp(st, "failed") == 0 || strcmp(st, "stopped") == 0 ||
                strcmp(st, "degraded") == 0 || cb.why[0];
-    cv_printf(
-        "colo: event=%s role=%s state=%s peer=%s epoch=%llu checkpoints=%llu%s%s%s\n", what,
+    cv_print_line(
+        "colo: event=%s role=%s state=%s peer=%s epoch=%llu checkpoints=%llu%s%s%s", what,
         config_role_name(cb.role), st, peer, (unsigned long long)epoch_now(),
         (unsigned long long)(cb.role == CV_ROLE_PRIMARY ? pri.st.checkpoints : sec.st.checkpoints),
         why ? " reason=\"" : "", why ? reason_text() : "", why ? "\"" : "");
@@ -631,10 +631,10 @@ static void failover(const char *why, bool planned)
     cb.last_gap_us = planned || !last_hb ? t1 - t0 : t1 - last_hb;
     char peer[16];
     peer_str(peer, sizeof(peer));
-    cv_printf("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
-              "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"\n",
-              peer, (unsigned long long)cb.rep_epoch, planned ? "yes" : "no",
-              (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0), why);
+    cv_print_line("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
+                  "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"",
+                  peer, (unsigned long long)cb.rep_epoch, planned ? "yes" : "no",
+                  (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0), why);
     cb.shown_state = state_name();
     schedule(IDLE_POLL_US * 20);
 }

@@ -67,6 +67,32 @@ void console_write(const char *s, size_t n)
     write_crlf(s, n);
 }
 
+void console_write_line(const char *s, size_t n)
+{
+    bool redraw = con.shell_live;
+    int pad = 0;
+    if (redraw) {
+        /* Overwrite the prompt line, padding where the new line is shorter. */
+        pad = (int)con.col - (int)(n ? n - 1 : 0);
+        wire('\r');
+    } else if (!con.at_line_start) {
+        wire_str("\r\n");
+    }
+    con.shell_live = false;
+    if (n && s[n - 1] == '\n') {
+        write_crlf(s, n - 1);
+        for (int i = 0; i < pad; i++) {
+            wire(' ');
+        }
+        write_crlf("\n", 1);
+    } else {
+        write_crlf(s, n);
+    }
+    if (redraw) {
+        shell_redraw();
+    }
+}
+
 void console_shell_write(const char *s, size_t n)
 {
     write_crlf(s, n);
@@ -174,19 +200,9 @@ void console_poll(void)
  */
 static void flush_guest_line(void)
 {
-    bool redraw = con.shell_live;
-    int pad = 0;
-    if (redraw) {
-        pad = (int)con.col - (int)con.line_len - 8;
-        wire('\r');
-    } else if (!con.at_line_start) {
-        wire_str("\r\n");
-    }
-    log_info("[guest] %.*s%*s", (int)con.line_len, con.line, pad > 0 ? pad : 0, "");
+    /* As a log line: it takes the prompt's place and the prompt is drawn again below it. */
+    log_info("[guest] %.*s", (int)con.line_len, con.line);
     con.line_len = 0;
-    if (redraw) {
-        shell_redraw();
-    }
 }
 
 void console_guest_output(char c)

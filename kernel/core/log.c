@@ -32,6 +32,18 @@ void cv_printf(const char *fmt, ...)
 
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
 
+void cv_print_line(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = cv_vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    size_t len = MIN((size_t)(n > 0 ? n : 0), sizeof(buf) - 2);
+    buf[len++] = '\n';
+    console_write_line(buf, len);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
     va_list ap;
@@ -81,5 +93,5 @@ static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
     n += cv_vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
     size_t len = MIN((size_t)n, sizeof(buf) - 2);
     buf[len++] = '\n';
-    console_write(buf, len);
+    console_write_line(buf, len);
 }

@@ -49,3 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     return 0;
 }
+
+void console_write_line(const char *s, size_t n)
+{
+    console_write(s, n);
+}

@@ -497,8 +497,9 @@ static void test_guest_lines_when_detached(void **state)
     type("echo 0123456789012345678901234567890");
     guest_says("hi\n");
     char want[256];
+    /* padded to exactly the prompt line's width: 11 + 36 columns, the log line has 28 */
     snprintf(want, sizeof(want), "\r[    1.500000] I: [guest] hi%*s\r\ncolovisor> echo %s",
-             11 + 36 - 2 - 8, "", "0123456789012345678901234567890");
+             11 + 36 - 28, "", "0123456789012345678901234567890");
     assert_non_null(strstr(wire, want));
     type("\x03");
     /* after other output the guest line starts on a line of its own */
@@ -506,6 +507,14 @@ static void test_guest_lines_when_detached(void **state)
     cv_printf("partial");
     guest_says("x\n");
     assert_string_equal(wire, "partial\r\n[    1.500000] I: [guest] x\r\n");
+    /* hypervisor log lines and events take the prompt's place the same way */
+    clear_out();
+    shell_prompt();
+    type("sta");
+    cv_print_line("colo: event=state role=primary");
+    type("tus\r");
+    assert_non_null(strstr(wire, "colovisor> sta\rcolo: event=state role=primary\r\ncolovisor> "
+                                 "status\r\n"));
 }
 
 static void test_attach_detach(void **state)

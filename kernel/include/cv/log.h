@@ -46,6 +46,8 @@ void log_guest(enum log_level lvl, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /** Prints the message and an architecture dump, then stops the board. Never returns. */
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/** Prints one formatted line (a trailing \n is added) through console_write_line(). */
+void cv_print_line(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /*
  * Hooks the log layer needs from below. Implemented by the console module on the board and by
@@ -53,6 +55,13 @@ NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
  */
 /** Writes bytes to the console device. Any context; may busy-wait on the UART FIFO. */
 void console_write(const char *s, size_t n);
+/**
+ * Writes one whole line (s ends in \n) that comes in on its own, not as a command's answer: a
+ * log message, an event. On the board it takes the place of the shell's prompt line and the
+ * prompt with the half-typed command is drawn again below it, so a script's typed command is
+ * never split by it. Hypervisor context.
+ */
+void console_write_line(const char *s, size_t n);
 /** Microseconds since boot, for log timestamps. Any context. */
 uint64_t time_now_us(void);
 

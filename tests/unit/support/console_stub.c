@@ -51,3 +51,8 @@ uint64_t time_now_ns(void)
 {
     return time_now_us() * 1000;
 }
+
+void console_write_line(const char *s, size_t n)
+{
+    console_write(s, n);
+}

@@ -50,3 +50,8 @@ size_t host_console_count(const char *needle)
     }
     return c;
 }
+
+void console_write_line(const char *s, size_t n)
+{
+    console_write(s, n);
+}
