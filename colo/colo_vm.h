@@ -41,8 +41,6 @@ struct colo_vm {
      * nothing) if it is invalid. Guest paused.
      */
     bool (*load_state)(void *ctx, const void *buf, size_t len);
-    /** A digest of RAM + device state, to compare replicas in tests and the shell. */
-    uint32_t (*state_hash)(void *ctx);
     /**
      * Pages dirtied since the last harvest, without harvesting (may over-count; never
      * under-counts by more than the writes of the current guest slice). Primary only.

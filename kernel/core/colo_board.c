@@ -97,6 +97,7 @@ static struct {
     const char *shown_state;
     uint64_t sessions;
     bool stop_pending;
+    uint64_t poll_period_us; /* the engine's timer period now; 0: stopped */
     struct ck_record hist[HISTORY];
     uint64_t hist_count, hist_seen;
 } cb;
@@ -183,18 +184,6 @@ static uint32_t v_page_hash(void *ctx, uint64_t pfn)
     return colo_page_hash(((struct vm *)ctx)->ram.hva + pfn * COLO_PAGE_SIZE);
 }
 
-static uint32_t v_state_hash(void *ctx)
-{
-    struct vm *vm = ctx;
-    uint32_t h = 0;
-    for (uint64_t pfn = 0; pfn < v_ram_pages(ctx); pfn++) {
-        uint32_t ph = v_page_hash(ctx, pfn);
-        h = crc32c(h, &ph, sizeof(ph));
-    }
-    size_t n = vm_state_save(vm, cb.verify_state, STATE_CAP);
-    return crc32c(h, cb.verify_state, n);
-}
-
 static void v_describe(void *ctx, const void *buf, size_t len, size_t off, char *out, size_t n)
 {
     (void)ctx;
@@ -212,23 +201,16 @@ static struct colo_vm vmif = {
     .harvest = v_harvest,
     .save_state = v_save_state,
     .load_state = v_load_state,
-    .state_hash = v_state_hash,
     .dirty_count = v_dirty_count,
     .page_hash = v_page_hash,
     .describe_state = v_describe,
 };
 
-static void *alloc(uint64_t bytes)
-{
-    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
-    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
-}
-
 /* The staging area, allocated once on first use; false (logged) if memory ran out. */
 static bool stage_ready(void)
 {
     if (!cb.stage_data) {
-        cb.stage_data = alloc((uint64_t)cb.stage_pages * COLO_PAGE_SIZE);
+        cb.stage_data = page_alloc_buf((uint64_t)cb.stage_pages * COLO_PAGE_SIZE);
         if (!cb.stage_data) {
             log_err("colo: no memory for %u pages of staging", cb.stage_pages);
             return false;
@@ -361,9 +343,23 @@ static void maybe_event(void)
     }
 }
 
+/*
+ * The engine's wake-up timer (the main loop also polls it every pass). Re-armed only when the
+ * period changes: the poll runs after every guest exit, and re-programming the timer there
+ * would be work on the hot path for nothing.
+ */
 static void schedule(uint64_t us)
 {
-    hv_periodic_start(HV_PERIODIC_CHECKPOINT, us, (hv_periodic_fn)colo_board_poll, NULL);
+    if (cb.poll_period_us != us) {
+        cb.poll_period_us = us;
+        hv_periodic_start(HV_PERIODIC_CHECKPOINT, us, (hv_periodic_fn)colo_board_poll, NULL);
+    }
+}
+
+static void unschedule(void)
+{
+    cb.poll_period_us = 0;
+    hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
 }
 
 static uint64_t board_now_us(void)
@@ -827,14 +823,14 @@ void colo_board_poll(void)
             net_guest_tx_kick();
             cb.want_protect = false;
             cb.phase = LINK_OFF;
-            hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+            unschedule();
             break;
         case COLO_ABORT_SHUTDOWN:
             colo_filter_flush(&cb.filter);
             cb.want_protect = false;
             cb.phase = LINK_OFF;
             set_why("the guest shut down; both boards stopped");
-            hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+            unschedule();
             break;
         case COLO_ABORT_SWITCHOVER:
             /* Everything the guest sent was committed; it stays held here from now on. */
@@ -868,13 +864,13 @@ void colo_board_init(struct vm *vm)
     uint64_t stage = (uint64_t)c->staging_mib << 20;
     cb.stage_pages = (uint32_t)MIN(stage / COLO_PAGE_SIZE, pages);
     /* The staging area itself comes on first use (stage_ready): zeroing it costs boot time. */
-    cb.stage_pfns = alloc((uint64_t)cb.stage_pages * sizeof(uint64_t));
-    cb.stage_state = alloc(STATE_CAP);
-    cb.verify_state = alloc(STATE_CAP);
-    cb.hashes = alloc(pages * sizeof(uint32_t));
-    cb.bitmap = alloc(dirty_bitmap_words(pages) * sizeof(uint64_t));
-    cb.msg = alloc(COLO_PRI_MSG_CAP);
-    uint8_t *fbuf = alloc(FILTER_BYTES);
+    cb.stage_pfns = page_alloc_buf((uint64_t)cb.stage_pages * sizeof(uint64_t));
+    cb.stage_state = page_alloc_buf(STATE_CAP);
+    cb.verify_state = page_alloc_buf(STATE_CAP);
+    cb.hashes = page_alloc_buf(pages * sizeof(uint32_t));
+    cb.bitmap = page_alloc_buf(dirty_bitmap_words(pages) * sizeof(uint64_t));
+    cb.msg = page_alloc_buf(COLO_PRI_MSG_CAP);
+    uint8_t *fbuf = page_alloc_buf(FILTER_BYTES);
     if (page_pool_free() < (uint64_t)cb.stage_pages * COLO_PAGE_SIZE + (1u << 20) ||
         !cb.stage_pfns || !cb.stage_state || !cb.verify_state || !cb.hashes || !cb.bitmap ||
         !cb.msg || !fbuf) {
@@ -1276,7 +1272,7 @@ static int cmd_colo(int argc, char **argv)
         net_guest_tx_kick();
         cb.phase = LINK_OFF;
         cb.deciding = cb.degraded = false;
-        hv_periodic_stop(HV_PERIODIC_CHECKPOINT);
+        unschedule();
     }
     if (!was) {
         cv_printf("colo: not started\n");

@@ -67,12 +67,12 @@ bool dirty_log_start(struct vm *vm, enum dirty_mode mode)
     size_t bytes = dirty_bitmap_words(npages) * sizeof(uint64_t);
     /* The allocator cannot free, so the bitmap is kept across stop/start of the same RAM. */
     if (!d->fault_bits || d->npages != npages) {
-        hpa_t b = page_alloc_contig(ALIGN_UP((uint64_t)bytes, PAGE_SIZE), PAGE_SIZE);
-        if (hpa_raw(b) == 0) {
+        uint64_t *b = page_alloc_buf(bytes);
+        if (!b) {
             log_err("dirty: no memory for a %zu-byte bitmap", bytes);
             return false;
         }
-        d->fault_bits = hpa_to_hva(b);
+        d->fault_bits = b;
     }
     memset(d->fault_bits, 0, bytes);
     d->npages = npages;

@@ -28,18 +28,12 @@ static uint64_t shadow_copy_size;
 static uint64_t *shadow_hash;
 static uint64_t shadow_hash_pages;
 
-static uint64_t *alloc_zeroed(uint64_t bytes)
-{
-    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
-    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
-}
-
 /* A zeroed bitmap for npages pages. */
 static uint64_t *get_bits(uint64_t npages)
 {
     uint64_t words = dirty_bitmap_words(npages);
     if (words > harvest_words) {
-        harvest_bits = alloc_zeroed(words * sizeof(uint64_t));
+        harvest_bits = page_alloc_buf(words * sizeof(uint64_t));
         harvest_words = harvest_bits ? words : 0;
     }
     if (harvest_bits) {
@@ -73,7 +67,7 @@ static bool shadow_setup(const struct vm *vm, uint64_t npages, bool *copy)
 {
     uint64_t size = vm->ram.size;
     if (!shadow_copy && page_pool_free() >= size + VERIFY_COPY_HEADROOM) {
-        shadow_copy = (uint8_t *)alloc_zeroed(size);
+        shadow_copy = (uint8_t *)page_alloc_buf(size);
         shadow_copy_size = shadow_copy ? size : 0;
     }
     if (shadow_copy && shadow_copy_size >= size) {
@@ -82,7 +76,7 @@ static bool shadow_setup(const struct vm *vm, uint64_t npages, bool *copy)
         return true;
     }
     if (!shadow_hash || shadow_hash_pages < npages) {
-        shadow_hash = alloc_zeroed(npages * sizeof(uint64_t));
+        shadow_hash = page_alloc_buf(npages * sizeof(uint64_t));
         shadow_hash_pages = shadow_hash ? npages : 0;
     }
     if (!shadow_hash) {

@@ -113,11 +113,6 @@ static uint32_t sim_page_hash(void *ctx, uint64_t pfn)
     FZ_CHECK(v->paused, "page hashed while the guest runs");
     return colo_page_hash(v->ram[pfn]);
 }
-static uint32_t sim_state_hash(void *ctx)
-{
-    struct sim *v = ctx;
-    return crc32c(crc32c(0, v->ram, sizeof(v->ram)), v->state, STATE_LEN);
-}
 static void sim_describe(void *ctx, const void *buf, size_t len, size_t off, char *out,
                          size_t outlen)
 {
@@ -157,9 +152,8 @@ static uint64_t sim_dirty_count(void *ctx)
         .pause = sim_pause, .resume = sim_resume, .ram_pages = sim_ram_pages,                      \
         .read_page = sim_read_page, .write_page = sim_write_page, .log_start = sim_log_start,      \
         .log_stop = sim_log_stop, .harvest = sim_harvest, .save_state = sim_save_state,            \
-        .load_state = sim_load_state, .state_hash = sim_state_hash,                                \
-        .dirty_count = sim_dirty_count, .page_hash = sim_page_hash, .describe_state = (describe),  \
-        .ctx = &vm                                                                                 \
+        .load_state = sim_load_state, .dirty_count = sim_dirty_count, .page_hash = sim_page_hash,  \
+        .describe_state = (describe), .ctx = &vm                                                   \
     }
 static const struct colo_vm ops = SIM_OPS(sim_describe), ops_plain = SIM_OPS(NULL);
 

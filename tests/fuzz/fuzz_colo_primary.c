@@ -185,11 +185,6 @@ static bool sim_load(void *c, const void *buf, size_t len)
     memcpy(v->state, buf, len);
     return true;
 }
-static uint32_t sim_state_hash(void *c)
-{
-    struct sim *v = c;
-    return crc32c(crc32c(0, v->ram, sizeof(v->ram)), v->state, STATE_LEN);
-}
 static uint32_t sim_page_hash(void *c, uint64_t pfn)
 {
     struct sim *v = c;
@@ -203,8 +198,7 @@ static uint32_t sim_page_hash(void *c, uint64_t pfn)
         .pause = sim_pause, .resume = sim_resume, .ram_pages = sim_pages, .read_page = sim_read,   \
         .write_page = sim_write, .log_start = sim_log_start, .log_stop = sim_log_stop,             \
         .harvest = sim_harvest, .save_state = sim_save, .load_state = sim_load,                    \
-        .state_hash = sim_state_hash, .dirty_count = sim_dirty_count, .page_hash = sim_page_hash,  \
-        .ctx = &(v)                                                                                \
+        .dirty_count = sim_dirty_count, .page_hash = sim_page_hash, .ctx = &(v)                    \
     }
 static const struct colo_vm p_ops = SIM_OPS(P), s_ops = SIM_OPS(S);
 

@@ -20,6 +20,15 @@ void page_pool_init(hpa_t base, uint64_t size);
 hpa_t page_alloc(unsigned order);
 /** Allocates size bytes (page multiple) aligned to align; zeroed. hpa 0 on failure. */
 hpa_t page_alloc_contig(uint64_t size, uint64_t align);
+/**
+ * A zeroed buffer of at least bytes (rounded up to whole pages), as a hypervisor pointer; NULL
+ * when the pool is out of memory. The pool cannot free: callers allocate once and keep it.
+ */
+static inline void *page_alloc_buf(uint64_t bytes)
+{
+    hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
+    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
+}
 /** Bytes left in the pool. */
 uint64_t page_pool_free(void);
 
