@@ -173,6 +173,8 @@ class Rig:
 
     def __init__(self, name="default", build=None, single=False, guest="test", image=None,
                  cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs=""):
+        # Test runs in parallel checkouts keep apart by a prefix on every run name they use.
+        name = os.environ.get("CVRIG_TEST_PREFIX", "") + (name or "")
         if not NAME_RX.match(name or ""):
             raise RigUsage(f"bad run name '{name}': 1-32 characters of A-Z a-z 0-9 _ . - "
                            "(starting with a letter or digit)")
