@@ -6,9 +6,11 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from board import ROOT
@@ -294,10 +296,16 @@ def test_rig_single_and_errors(ctx):
         r.expect_log("a", r"dirty verify", 5)
         time.sleep(0.5)
         assert "guest=" in r.console("a", "status", timeout=60)
-        # Not root: a clear message, nothing touched.
-        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            RIG, "status", "--name", name], capture_output=True, text=True,
-                           timeout=30)
+        # Not root: a clear message, nothing touched. The checkout may sit under a 0700 home
+        # that uid 65534 cannot read, so that user runs a world-readable copy of the rig.
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            copy = os.path.join(tmp, "tools")
+            shutil.copytree(os.path.dirname(RIG), copy,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                os.path.join(copy, "rig"), "status", "--name", name],
+                               capture_output=True, text=True, timeout=30)
         assert p.returncode == 2 and "needs root" in p.stderr, p
     finally:
         rig("down", "--name", name, check=False)
