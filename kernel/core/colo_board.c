@@ -580,6 +580,36 @@ static void sec_listen(void)
     cb.phase = colo_link_listen((uint16_t)c->colo_port, &sec_ops) ? LINK_LISTENING : LINK_OFF;
 }
 
+bool colo_board_guest_held(char *why, size_t len)
+{
+    if (!cb.ready) {
+        return false;
+    }
+    char peer[16];
+    peer_str(peer, sizeof(peer));
+    if (cb.role == CV_ROLE_SECONDARY) {
+        if (cb.rep_valid) {
+            cv_snprintf(why, len,
+                        "this board holds the replica of %s (checkpoint %llu); use colo failover",
+                        peer, (unsigned long long)cb.rep_epoch);
+        } else if (cb.phase == LINK_SESSION) {
+            cv_snprintf(why, len, "a COLO session with %s is replicating into this guest", peer);
+        } else if (cb.fenced) {
+            cv_snprintf(why, len, "%s took the guest over; this board's copy is stale", peer);
+        } else {
+            return false;
+        }
+        return true;
+    }
+    if (colo_primary_active(&pri)) {
+        /* The engine pauses and resumes the guest around each checkpoint; a hand-made resume
+         * could run it in the middle of a capture. */
+        cv_snprintf(why, len, "a COLO session with %s is active; use colo stop first", peer);
+        return true;
+    }
+    return false;
+}
+
 /* ---- failover, fencing, announcements ---- */
 
 static void announce(void)
