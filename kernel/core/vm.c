@@ -305,6 +305,7 @@ void vm_resume(struct vm *vm)
 {
     if (vm->state == VM_PAUSED) {
         vm->state = VM_RUNNING;
+        vm_state_resumed(vm);
     }
 }
 

@@ -94,7 +94,10 @@ bool vm_state_load(struct vm *vm, const void *buf, size_t len);
 /** Names the section holding byte off of a state stream ("(section VGIC +0x40) "). Pure. */
 void vm_state_describe(const void *buf, size_t len, size_t off, char *out, size_t outlen);
 void vm_pause(struct vm *vm);
+/** A paused guest runs again; every state section's resume hook then runs (vm_state_resumed). */
 void vm_resume(struct vm *vm);
+/** Calls the resume hook of every registered section, in registration order. */
+void vm_state_resumed(struct vm *vm);
 /** Runs the vCPU until one exit has been handled. Hypervisor context. */
 void vm_run_once(struct vm *vm);
 
