@@ -223,6 +223,10 @@ def test_takeover_tx_backpressure(ctx):
         out = rig.guest_console("a", "txflood", r"txflood: left=(\d+) sent=(\d+)\r?\n")
         m = re.search(r"left=(\d+) sent=(\d+)", out)
         assert int(m.group(1)) > 0 and int(m.group(2)) < 3000, out  # the flood is held up
+        # Item 6: the replica is not to be run by hand.
+        out = rig.console("b", "guest resume")
+        assert "guest resume: refused: this board holds the replica of" in out, out
+        assert kv(rig.console("b", "status"))["guest"] == "paused"
         off_b = rig.log_offset("b")
         rig.fault("a", "kill")
         check_failover_event(rig, "b", off_b)
