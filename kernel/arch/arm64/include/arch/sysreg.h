@@ -5,6 +5,18 @@
 
 #include <cv/types.h>
 
+#ifdef CV_HOST_TEST
+/*
+ * Host builds (unit tests, fuzz targets) of code that reads or writes system registers: a
+ * table of registers by name (tests/unit/support/fake_sysreg.c) stands in for the CPU, so
+ * ID-register-dependent decisions can be tested with any CPU's values.
+ */
+uint64_t host_sysreg_read(const char *name);
+void host_sysreg_write(const char *name, uint64_t v);
+#define read_sysreg(r) host_sysreg_read(#r)
+#define write_sysreg(r, v) host_sysreg_write(#r, (uint64_t)(v))
+#define isb() ((void)0)
+#else
 #define read_sysreg(r)                                                                             \
     __extension__({                                                                                \
         uint64_t v__;                                                                              \
@@ -13,6 +25,7 @@
     })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 #define isb() __asm__ volatile("isb" ::: "memory")
+#endif
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
 #define wfi() __asm__ volatile("wfi" ::: "memory")
 
@@ -91,8 +104,26 @@
 #define PSR_I BIT(7)
 #define PSR_A BIT(8)
 #define PSR_D BIT(9)
+#define PSR_BTYPE (3ull << 10)
+#define PSR_SSBS BIT(12)
+#define PSR_ALLINT BIT(13)
+#define PSR_IL BIT(20)
+#define PSR_SS BIT(21)
 #define PSR_PAN BIT(22)
+#define PSR_UAO BIT(23)
+#define PSR_DIT BIT(24)
+#define PSR_TCO BIT(25)
+#define PSR_NZCV (0xfull << 28)
 #define PSR_DAIF (PSR_D | PSR_A | PSR_I | PSR_F)
+/* AArch32 SPSR fields (a return to AArch32 EL0) */
+#define PSR32_MODE_MASK 0x1full
+#define PSR32_MODE_USR 0x10ull
+#define PSR32_T BIT(5)
+#define PSR32_E BIT(9)
+#define PSR32_IT ((0x3full << 10) | (3ull << 25))
+#define PSR32_GE (0xfull << 16)
+#define PSR32_SSBS BIT(23)
+#define PSR32_Q BIT(27)
 
 /* SCTLR_EL1 */
 #define SCTLR_EL1_SPAN BIT(23)

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// The host stand-in for read_sysreg/write_sysreg (arch/sysreg.h under CV_HOST_TEST): system
+// registers by name in a small table. A register never written reads as 0.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arch/sysreg.h>
+
+#include "fake_sysreg.h"
+
+#define MAX_REGS 96
+
+static struct {
+    char name[32];
+    uint64_t value;
+} regs[MAX_REGS];
+static unsigned nregs;
+unsigned fake_sysreg_writes;
+
+static unsigned find(const char *name, int create)
+{
+    for (unsigned i = 0; i < nregs; i++) {
+        if (strcmp(regs[i].name, name) == 0) {
+            return i;
+        }
+    }
+    if (!create) {
+        return MAX_REGS;
+    }
+    if (nregs == MAX_REGS || strlen(name) >= sizeof(regs[0].name)) {
+        fprintf(stderr, "fake_sysreg: no room for %s\n", name);
+        abort();
+    }
+    strcpy(regs[nregs].name, name);
+    regs[nregs].value = 0;
+    return nregs++;
+}
+
+uint64_t host_sysreg_read(const char *name)
+{
+    unsigned i = find(name, 0);
+    return i < MAX_REGS ? regs[i].value : 0;
+}
+
+void host_sysreg_write(const char *name, uint64_t v)
+{
+    regs[find(name, 1)].value = v;
+    fake_sysreg_writes++;
+}
+
+void fake_sysreg_set(const char *name, uint64_t v)
+{
+    regs[find(name, 1)].value = v;
+}
+
+void fake_sysreg_reset(void)
+{
+    nregs = 0;
+    fake_sysreg_writes = 0;
+}
