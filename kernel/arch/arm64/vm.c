@@ -24,6 +24,8 @@ bool vm_arch_init(struct vm *vm)
     }
     vgic_init(&vm->arch.vgic, board_desc.guest.gicd, board_desc.guest.gicr,
               board_desc.timer.maint_ppi);
+    /* The virtual timer's PPI is lent to the guest as itself (arch_handle_host_irqs). */
+    vgic_link_hw(&vm->arch.vgic, board_desc.timer.virt_ppi, board_desc.timer.virt_ppi);
     if (!vgic_register_mmio(&vm->arch.vgic, &vm->bus)) {
         return false;
     }
