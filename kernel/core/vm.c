@@ -188,6 +188,8 @@ bool vm_boot(struct vm *vm)
         log_err("guest: not started");
         return false;
     }
+    /* The loader zeroed and filled all of RAM; the guest starts with its MMU and caches off. */
+    guest_mem_arch_sync(vm, vm->ram.base, vm->ram.size);
     for (unsigned i = 0; i < vm->vmstate_count; i++) {
         if (vm->vmstate[i].reset) {
             vm->vmstate[i].reset(vm->vmstate[i].ctx);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The host stand-in for read_sysreg/write_sysreg (arch/sysreg.h under CV_HOST_TEST): system
-// registers by name in a small table. A register never written reads as 0.
+// registers by name in a small table (a register never written reads as 0), and a log of the
+// cache maintenance operations by VA.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +59,26 @@ void fake_sysreg_reset(void)
 {
     nregs = 0;
     fake_sysreg_writes = 0;
+    fake_cache_reset();
+}
+
+struct fake_cache_op fake_cache_ops[FAKE_CACHE_OPS_MAX];
+unsigned fake_cache_nops;
+unsigned long fake_cache_dropped;
+
+void host_cache_op(const char *op, uintptr_t va)
+{
+    if (fake_cache_nops == FAKE_CACHE_OPS_MAX) {
+        fake_cache_dropped++;
+        return;
+    }
+    struct fake_cache_op *o = &fake_cache_ops[fake_cache_nops++];
+    snprintf(o->op, sizeof(o->op), "%s", op);
+    o->va = va;
+}
+
+void fake_cache_reset(void)
+{
+    fake_cache_nops = 0;
+    fake_cache_dropped = 0;
 }

@@ -13,9 +13,14 @@
  */
 uint64_t host_sysreg_read(const char *name);
 void host_sysreg_write(const char *name, uint64_t v);
+/* Cache maintenance by VA ("cvac", "cvau") and "ic iallu", recorded by the same fake. */
+void host_cache_op(const char *op, uintptr_t va);
 #define read_sysreg(r) host_sysreg_read(#r)
 #define write_sysreg(r, v) host_sysreg_write(#r, (uint64_t)(v))
 #define isb() ((void)0)
+#define dsb(opt) ((void)0)
+#define dc_by_va(op, va) host_cache_op(#op, (uintptr_t)(va))
+#define ic_iallu() host_cache_op("iallu", 0)
 #else
 #define read_sysreg(r)                                                                             \
     __extension__({                                                                                \
@@ -25,8 +30,10 @@ void host_sysreg_write(const char *name, uint64_t v);
     })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 #define isb() __asm__ volatile("isb" ::: "memory")
-#endif
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
+#define dc_by_va(op, va) __asm__ volatile("dc " #op ", %0" ::"r"(va) : "memory")
+#define ic_iallu() __asm__ volatile("ic iallu" ::: "memory")
+#endif
 #define wfi() __asm__ volatile("wfi" ::: "memory")
 
 /* HCR_EL2 */
@@ -48,6 +55,7 @@ void host_sysreg_write(const char *name, uint64_t v);
 #define HCR_TLOR BIT(35)
 #define HCR_APK BIT(40)
 #define HCR_API BIT(41)
+#define HCR_FWB BIT(46) /**< FEAT_S2FWB: stage-2 MemAttr can force the final attributes */
 
 /* CPTR_EL2 (non-VHE layout) */
 #define CPTR_RES1 (0x2ffull | (1ull << 9) | (3ull << 12))
@@ -124,6 +132,13 @@ void host_sysreg_write(const char *name, uint64_t v);
 #define PSR32_GE (0xfull << 16)
 #define PSR32_SSBS BIT(23)
 #define PSR32_Q BIT(27)
+
+/* CTR_EL0 */
+#define CTR_DMINLINE(ctr) (4ull << (((ctr) >> 16) & 0xf)) /**< smallest D-cache line, bytes */
+#define CTR_IDC BIT(28) /**< no D-cache clean to PoU needed for instruction coherence */
+
+/* ID_AA64MMFR2_EL1 */
+#define MMFR2_FWB(v) ((unsigned)(((v) >> 40) & 0xf))
 
 /* SCTLR_EL1 */
 #define SCTLR_EL1_SPAN BIT(23)
