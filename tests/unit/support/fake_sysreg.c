@@ -66,8 +66,13 @@ struct fake_cache_op fake_cache_ops[FAKE_CACHE_OPS_MAX];
 unsigned fake_cache_nops;
 unsigned long fake_cache_dropped;
 
+uint64_t fake_at_par;
+
 void host_cache_op(const char *op, uintptr_t va)
 {
+    if (strcmp(op, "s1e1r") == 0) {
+        regs[find("par_el1", 1)].value = fake_at_par;
+    }
     if (fake_cache_nops == FAKE_CACHE_OPS_MAX) {
         fake_cache_dropped++;
         return;

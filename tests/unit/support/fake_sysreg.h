@@ -23,5 +23,7 @@ extern struct fake_cache_op fake_cache_ops[FAKE_CACHE_OPS_MAX];
 extern unsigned fake_cache_nops;
 extern unsigned long fake_cache_dropped; /**< operations past the log's end, counted only */
 void fake_cache_reset(void);
+/** What an AT S1E1R (logged as "s1e1r" with its VA) leaves in PAR_EL1. */
+extern uint64_t fake_at_par;
 
 #endif

@@ -21,6 +21,8 @@ void host_cache_op(const char *op, uintptr_t va);
 #define dsb(opt) ((void)0)
 #define dc_by_va(op, va) host_cache_op(#op, (uintptr_t)(va))
 #define ic_iallu() host_cache_op("iallu", 0)
+/* AT S1E1R: the fake sets PAR_EL1 to fake_at_par (fake_sysreg.h). */
+#define at_s1e1r(va) host_cache_op("s1e1r", (uintptr_t)(va))
 #else
 #define read_sysreg(r)                                                                             \
     __extension__({                                                                                \
@@ -33,6 +35,7 @@ void host_cache_op(const char *op, uintptr_t va);
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
 #define dc_by_va(op, va) __asm__ volatile("dc " #op ", %0" ::"r"(va) : "memory")
 #define ic_iallu() __asm__ volatile("ic iallu" ::: "memory")
+#define at_s1e1r(va) __asm__ volatile("at s1e1r, %0" ::"r"(va) : "memory")
 #endif
 #define wfi() __asm__ volatile("wfi" ::: "memory")
 
