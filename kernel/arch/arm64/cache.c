@@ -53,7 +53,9 @@ void guest_mem_arch_sync(struct vm *vm, gpa_t addr, uint64_t len)
     } else if (!(read_sysreg(ctr_el0) & CTR_IDC)) {
         clean_range(hva, len, false);
     }
-    /* Instruction-cache lines of the old contents (a rebooted kernel, a replica's past). */
+    /* Instruction-cache lines of the old contents (a rebooted kernel, a replica's past); the
+     * stores must be complete first even where no cleaning was needed (IDC). */
+    dsb(ish);
     ic_iallu();
     dsb(ish);
     isb();

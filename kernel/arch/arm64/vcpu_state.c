@@ -86,10 +86,11 @@ static unsigned id_field(uint64_t reg, unsigned shift)
  * carries on at ELR in EL2, where the next instruction takes an illegal-state exception and
  * the board halts. So a PSTATE from a stream must be one ERET can restore here: a mode the
  * guest may be in (EL0t, EL1t, EL1h; AArch32 only at EL0 and only if this CPU runs AArch32
- * there, as HCR_EL2.RW makes EL1 AArch64), and no bit this CPU does not implement. The state
- * a running guest leaves in SPSR_EL2 never has one, so this rejects only forged streams and
- * streams from a CPU with features this one lacks. IL is restorable as it is (the guest takes
- * the illegal-state exception at its own EL1), so it is accepted.
+ * there, as HCR_EL2.RW makes EL1 AArch64), and no bit outside those of the features this CPU
+ * has (from its ID registers; features newer than this list, such as GCS's EXLOCK, count as
+ * absent). The state a guest leaves in SPSR_EL2 on this CPU never has one, so this rejects only
+ * forged streams and streams from a CPU with features this one lacks. IL is restorable as it is
+ * (the guest takes the illegal-state exception at its own EL1), so it is accepted.
  */
 const char *vcpu_pstate_check(uint64_t p, const struct pstate_ids *id)
 {
@@ -131,7 +132,7 @@ const char *vcpu_pstate_check(uint64_t p, const struct pstate_ids *id)
             ok |= PSR_ALLINT;
         }
     }
-    return (p & ~ok) ? "bits this CPU does not implement" : NULL;
+    return (p & ~ok) ? "reserved bits, or bits of features this CPU does not have" : NULL;
 }
 
 static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
