@@ -23,28 +23,42 @@
  */
 static uint64_t *harvest_bits;
 static uint64_t harvest_words;
+static uint64_t *seen_bits; /* pages whose content changed at some epoch of the run */
+static uint64_t seen_words;
+static uint64_t *suspect_bits; /* pages outside the region harvested while unchanged */
+static uint64_t suspect_words;
 static uint8_t *shadow_copy;
 static uint64_t shadow_copy_size;
 static uint64_t *shadow_hash;
 static uint64_t shadow_hash_pages;
 
-/* A zeroed bitmap for npages pages. */
-static uint64_t *get_bits(uint64_t npages)
+/* A zeroed bitmap for npages pages in *buf (of *have words), allocated on first use. */
+static uint64_t *zeroed_bitmap(uint64_t **buf, uint64_t *have, uint64_t npages)
 {
     uint64_t words = dirty_bitmap_words(npages);
-    if (words > harvest_words) {
-        harvest_bits = page_alloc_buf(words * sizeof(uint64_t));
-        harvest_words = harvest_bits ? words : 0;
+    if (words > *have) {
+        *buf = page_alloc_buf(words * sizeof(uint64_t));
+        *have = *buf ? words : 0;
     }
-    if (harvest_bits) {
-        memset(harvest_bits, 0, (size_t)words * sizeof(uint64_t));
+    if (*buf) {
+        memset(*buf, 0, (size_t)words * sizeof(uint64_t));
     }
-    return harvest_bits;
+    return *buf;
+}
+
+static uint64_t *get_bits(uint64_t npages)
+{
+    return zeroed_bitmap(&harvest_bits, &harvest_words, npages);
 }
 
 static bool bit_test(const uint64_t *bits, uint64_t i)
 {
     return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+static void bit_set(uint64_t *bits, uint64_t i)
+{
+    bits[i / 64] |= 1ull << (i % 64);
 }
 
 /* 64-bit hash of one page; only used when guest RAM cannot be copied whole. */
@@ -123,7 +137,9 @@ int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_
     }
     uint64_t npages = d->npages;
     uint64_t *bits = get_bits(npages);
-    if (!bits) {
+    uint64_t *seen = zeroed_bitmap(&seen_bits, &seen_words, npages);
+    uint64_t *suspect = zeroed_bitmap(&suspect_bits, &suspect_words, npages);
+    if (!bits || !seen || !suspect) {
         cv_printf("dirty: verify: out of memory\n");
         return -1;
     }
@@ -178,6 +194,9 @@ int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_
                 deferred++;
                 continue;
             }
+            if (changed) {
+                bit_set(seen, p);
+            }
             if (changed && !harvested) {
                 missed++;
                 if (reports++ < VERIFY_MAX_REPORTS) {
@@ -188,6 +207,22 @@ int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_
                 if (reports++ < VERIFY_MAX_REPORTS) {
                     cv_printf("dirty: EXTRA page gpa=0x%llx epoch=%u\n", (unsigned long long)a, e);
                 }
+            } else if (harvested && !changed) {
+                bit_set(suspect, p);
+            }
+        }
+    }
+    /*
+     * Outside the region the guest may store equal values (its stack, flags), so one unchanged
+     * report proves nothing; but a page reported whose content never changed in the whole run
+     * was never written by anyone: an over-reporting log.
+     */
+    for (uint64_t p = 0; !aborted && p < npages; p++) {
+        if (bit_test(suspect, p) && !bit_test(seen, p)) {
+            extra++;
+            if (reports++ < VERIFY_MAX_REPORTS) {
+                cv_printf("dirty: EXTRA page gpa=0x%llx (outside the region, never changed)\n",
+                          (unsigned long long)(base + p * PAGE_SIZE));
             }
         }
     }

@@ -132,8 +132,9 @@ def test_misbehaving_guest(ctx):
 def _dirty_verify(ctx, mode):
     b = boot(ctx, f"dirty_{mode}")
     try:
-        # The guest writes a few pages per epoch of its own, forever, in the work region.
-        b.guest_start("mem 0 64")
+        # The guest writes a few pages per epoch of its own, forever, in the first half of the
+        # work region: the other half must never be reported.
+        b.guest_start("mem 0 64 -w 2048")
         out = b.cmd(f"dirty verify {mode} 100 20", timeout=600)
         m = re.search(r"dirty: verify mode=(\w+) epochs=(\d+) harvested=(\d+) missed=(\d+) "
                       r"extra=(\d+) result=(\w+)", out)

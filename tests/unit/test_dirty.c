@@ -367,7 +367,8 @@ static void test_start_no_memory(void **state)
 static unsigned sabotage_missed; /* writes that bypass stage 2 in the next run */
 static unsigned sabotage_same;   /* logged writes in the region that store the same bytes */
 static unsigned runs;
-static unsigned out_prev = ~0u; /* see vm_run_for_ms; reset by each command */
+static int64_t sabotage_over = -1; /* a page the log reports after each run, never written */
+static unsigned out_prev = ~0u;    /* see vm_run_for_ms; reset by each command */
 
 struct vm *vm_current(void)
 {
@@ -430,6 +431,9 @@ void vm_run_for_ms(struct vm *v, unsigned ms)
                 out_prev = q;
             }
         }
+    }
+    if (sabotage_over >= 0) {
+        dirty_log_mark(&vm, gpa(RAM_BASE + (uint64_t)sabotage_over * PAGE_SIZE), 1);
     }
     if (sabotage_missed) {
         sabotage_missed--;
@@ -522,6 +526,24 @@ static void test_verify_detects(void **state)
     assert_int_equal(run_cmd("dirty verify dbm 3 30 0x40020000 64"), 1);
     assert_true(out_has("dirty: EXTRA page gpa=0x40048000 epoch=1"));
     assert_true(out_has("missed=0 extra=2 result=FAIL"));
+    /* an over-reporting log: a page in the region's unwritten half, every epoch ... */
+    sabotage_over = REGION_FIRST + REGION_WRITTEN + 20;
+    assert_int_equal(run_cmd("dirty verify wp 3 30 0x40020000 64"), 1);
+    assert_true(out_has("dirty: EXTRA page gpa=0x40054000 epoch=1"));
+    assert_true(out_has("missed=0 extra=3 result=FAIL"));
+    /* ... and one outside the region, which the guest never writes either */
+    for (unsigned m = DIRTY_WP; m <= DIRTY_DBM; m++) {
+        sabotage_over = 110;
+        assert_int_equal(run_cmd(m == DIRTY_WP ? "dirty verify wp 3 30 0x40020000 64"
+                                               : "dirty verify dbm 3 30 0x40020000 64"),
+                         1);
+        assert_true(
+            out_has("dirty: EXTRA page gpa=0x4006e000 (outside the region, never changed)"));
+        assert_true(out_has("missed=0 extra=1 result=FAIL"));
+    }
+    sabotage_over = -1;
+    assert_int_equal(run_cmd("dirty verify wp 3 30 0x40020000 64"), 0);
+    assert_true(out_has("missed=0 extra=0 result=PASS"));
     /* the guest stopped: cannot run */
     vm.state = VM_STOPPED;
     assert_int_equal(run_cmd("dirty verify wp 3 30 0x40020000 64"), 1);

@@ -29,8 +29,11 @@ void vm_run_for_ms(struct vm *vm, unsigned ms);
  * page pool has room for one, else a 64-bit hash per page), then for each of epochs epochs:
  * vm_run_for_ms(ms_per_epoch), harvest, and compare. A page whose content changed but that was
  * not harvested is MISSED; a harvested page in [region, region + region_pages pages) whose
- * content did not change is EXTRA (outside the region, harvested-but-unchanged pages are
- * legitimate: the guest may store equal values). Prints one line per problem and a final
+ * content did not change in that epoch is EXTRA. Outside the region the guest may store equal
+ * values, so a harvested-but-unchanged page there is EXTRA only if its content never changed
+ * in the whole run (checked over all of guest RAM after the last epoch). The workload should
+ * leave part of the region unwritten, so that an over-reporting log shows. Prints one line per
+ * problem and a final
  * "dirty: verify mode=.. epochs=.. harvested=.. missed=.. extra=.. result=PASS|FAIL".
  * Returns 0 on PASS, 1 on FAIL, -1 when it could not run. Hypervisor context (shell).
  */
