@@ -337,6 +337,22 @@ enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, siz
     return COLO_DEC_MORE;
 }
 
+/*
+ * Peer text ends up on the console, which scripts parse line by line ("colo: event=..."): a
+ * newline or an escape sequence from the peer could forge such a line. Everything but printable
+ * ASCII becomes '?', so every consumer of a decoded string gets one harmless line. The length is
+ * bounded by the caller's buffer and kept, so nothing is silently cut.
+ */
+static void make_printable(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f) {
+            s[i] = '?';
+        }
+    }
+}
+
 static bool is(const struct colo_msg *m, uint16_t type)
 {
     return m->type == type && colo_len_ok(type, m->len);
@@ -355,6 +371,7 @@ enum colo_err colo_parse_hello(const struct colo_msg *m, struct colo_hello *h)
     if (memchr(h->board, 0, COLO_BOARD_LEN) == NULL) {
         return COLO_E_PAYLOAD;
     }
+    make_printable(h->board, strlen(h->board));
     p += 8 + COLO_BOARD_LEN;
     h->ram_bytes = colo_get64(p);
     h->devset_id = colo_get64(p + 8);
@@ -414,6 +431,8 @@ enum colo_err colo_parse_abort(const struct colo_msg *m, struct colo_abort *a)
     size_t tlen = m->len - 4;
     memcpy(a->text, m->payload + 4, tlen);
     a->text[tlen] = '\0';
+    /* an embedded NUL would end the text early: shown as '?' like any other control byte */
+    make_printable(a->text, tlen);
     return COLO_OK;
 }
 

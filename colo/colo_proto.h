@@ -116,7 +116,7 @@ struct colo_msg {
 struct colo_hello {
     uint16_t ver_min, ver_max;  /**< protocol versions the sender speaks */
     uint32_t caps;              /**< capability bits (none defined yet) */
-    char board[COLO_BOARD_LEN]; /**< board type, NUL-terminated */
+    char board[COLO_BOARD_LEN]; /**< board type, NUL-terminated; decoded: printable ASCII */
     uint64_t ram_bytes;         /**< guest RAM size */
     uint64_t devset_id;         /**< identifies the emulated device set and its configuration */
     uint8_t image_id[COLO_IMAGE_ID_LEN]; /**< hash of the guest image */
@@ -137,7 +137,7 @@ struct colo_vmstate_size {
 
 struct colo_abort {
     uint32_t reason;
-    char text[COLO_ABORT_TEXT_MAX + 1]; /**< NUL-terminated */
+    char text[COLO_ABORT_TEXT_MAX + 1]; /**< NUL-terminated; decoded: printable ASCII only */
 };
 
 enum colo_dec_result {
@@ -240,7 +240,8 @@ void colo_dec_init(struct colo_decoder *d);
 enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, size_t len,
                                    size_t *used, struct colo_msg *msg);
 
-/* ---- payload parsers (the decoder already checked type, length limits and CRCs) ---- */
+/* ---- payload parsers (the decoder already checked type, length limits and CRCs); strings
+ * from the peer come back printable ASCII only (others replaced by '?'), safe to print ---- */
 enum colo_err colo_parse_hello(const struct colo_msg *m, struct colo_hello *h);
 enum colo_err colo_parse_hello_ack(const struct colo_msg *m, struct colo_hello_ack *a);
 /** RAM_PAGES or RAM_SYNC: checks count against the length; entries then via colo_ram_page(). */

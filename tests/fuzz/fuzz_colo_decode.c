@@ -9,7 +9,9 @@
 // Checked:
 // - the decoder yields the same messages and the same error however the stream is chunked, only
 //   of allowed lengths; every accepted HELLO_ACK, RAM_PAGES, RAM_SYNC, VERIFY, VMSTATE_SIZE,
-//   HEARTBEAT and ABORT re-encodes to the very same bytes;
+//   HEARTBEAT and ABORT re-encodes to the very same bytes (ABORT: when its text was printable);
+// - the strings decoded from the peer (ABORT text, HELLO board name) and the secondary's reason
+//   text built from them hold printable ASCII only: a newline or escape could forge console lines;
 // - what the secondary sends is one well-formed message per send, of a type it may send; its
 //   HELLO_ACK agrees only capabilities the primary offered and it can serve, and announces its
 //   staging;
@@ -168,6 +170,24 @@ static bool diverged(void)
     return vm.lossy;
 }
 
+static void check_printable(const char *s, size_t cap, const char *what)
+{
+    for (size_t i = 0; i < cap && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        FZ_CHECK(c >= 0x20 && c < 0x7f, "%s byte %zu is 0x%02x", what, i, c);
+    }
+}
+
+static bool payload_printable(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static struct colo_decoder out_dec;
 
 static bool tr_send(void *ctx, const void *buf, size_t len)
@@ -303,8 +323,9 @@ static void check_reencode(const struct colo_msg *m)
     case COLO_MSG_ABORT: {
         struct colo_abort a;
         FZ_CHECK(colo_parse_abort(m, &a) == COLO_OK, "ABORT refused");
-        if (memchr(m->payload + 4, 0, m->len - 4)) {
-            return; /* the text ends at its NUL when encoded */
+        check_printable(a.text, sizeof(a.text), "decoded ABORT text");
+        if (!payload_printable(m->payload + 4, m->len - 4)) {
+            return; /* decoding replaced bytes (a NUL among them): not the same text */
         }
         n = colo_encode_abort(re, sizeof(re), m->epoch, a.reason, a.text);
         break;
@@ -342,8 +363,11 @@ static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace 
                      "payload outside the buffer");
             if (deep) {
                 struct colo_hello h;
-                if (t->n == 0 && m.type == COLO_MSG_HELLO && colo_parse_hello(&m, &h) == COLO_OK) {
-                    hello_caps = h.caps;
+                if (m.type == COLO_MSG_HELLO && colo_parse_hello(&m, &h) == COLO_OK) {
+                    check_printable(h.board, sizeof(h.board), "decoded HELLO board");
+                    if (t->n == 0) {
+                        hello_caps = h.caps;
+                    }
                 }
                 check_reencode(&m);
             }
@@ -432,6 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(same(&vm, &committed), "VM changed after the commit of epoch %llu (%s)",
                  (unsigned long long)committed_epoch, sec.st.reason_text);
     }
+    check_printable(sec.st.reason_text, sizeof(sec.st.reason_text), "secondary reason text");
     FZ_CHECK(sec.st.checkpoints == sec.st.epoch, "epoch %llu after %llu checkpoints",
              (unsigned long long)sec.st.epoch, (unsigned long long)sec.st.checkpoints);
     FZ_CHECK(sec.npages <= NPAGES && sec.state_len <= sizeof(stage_state), "staging overrun");

@@ -95,6 +95,47 @@ static void test_round_trip(void **state)
     assert_string_equal(ab.text, "late");
 }
 
+static void assert_printable(const char *s)
+{
+    for (; *s; s++) {
+        assert_true((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f);
+    }
+}
+
+/* Peer strings are printed: control bytes must not reach the console (no forged event lines). */
+static void test_peer_strings_printable(void **state)
+{
+    (void)state;
+    static const char evil[] = "\ncolo: event=takeover\x1b[2J";
+    size_t n = colo_encode_abort(buf, sizeof(buf), 3, COLO_ABORT_PEER, evil);
+    colo_dec_init(&dec);
+    struct colo_msg m;
+    assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
+    struct colo_abort ab;
+    assert_int_equal(colo_parse_abort(&m, &ab), COLO_OK);
+    assert_printable(ab.text);
+    assert_string_equal(ab.text, "?colo: event=takeover?[2J");
+
+    /* a NUL, DEL and a high byte inside the length-delimited text */
+    uint8_t raw[4 + 6];
+    colo_put32(raw, COLO_ABORT_PEER);
+    memcpy(raw + 4, "a\0b\x7f\xff\r", 6);
+    n = colo_encode(buf, sizeof(buf), COLO_MSG_ABORT, 3, raw, sizeof(raw));
+    colo_dec_init(&dec);
+    assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
+    assert_int_equal(colo_parse_abort(&m, &ab), COLO_OK);
+    assert_string_equal(ab.text, "a?b???");
+
+    struct colo_hello h = {.ver_min = 1, .ver_max = 1, .board = "virt\r\ncolo: event=x\x1b"};
+    n = colo_encode_hello(buf, sizeof(buf), 0, &h);
+    colo_dec_init(&dec);
+    assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
+    struct colo_hello g;
+    assert_int_equal(colo_parse_hello(&m, &g), COLO_OK);
+    assert_printable(g.board);
+    assert_string_equal(g.board, "virt??colo: event=x?");
+}
+
 /* Rewrites the header CRC after a deliberate header change. */
 static void reseal(uint8_t *h)
 {
@@ -186,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_peer_strings_printable),
         cmocka_unit_test(test_payload_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
