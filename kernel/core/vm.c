@@ -50,34 +50,6 @@ bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len)
     return a >= b && a - b <= vm->ram.size && len <= vm->ram.size - (a - b);
 }
 
-void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len)
-{
-    if (!vm_gpa_in_ram(vm, addr, len)) {
-        return NULL;
-    }
-    return vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base));
-}
-
-bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len)
-{
-    const void *src = vm_gpa_to_hva(vm, addr, len);
-    if (!src) {
-        return false;
-    }
-    memcpy(dst, src, len);
-    return true;
-}
-
-bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len)
-{
-    void *dst = vm_gpa_to_hva(vm, addr, len);
-    if (!dst) {
-        return false;
-    }
-    memcpy(dst, src, len);
-    return true;
-}
-
 bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops)
 {
     if (vm->vmstate_count == VM_MAX_VMSTATE) {

@@ -2,7 +2,6 @@
 // Emulated virtio-net device (virtio 1.x over MMIO) for the guest; see cv/vnet.h.
 #include <string.h>
 
-#include <cv/dirty.h>
 #include <cv/log.h>
 #include <cv/vm.h>
 #include <cv/vmstate.h>
@@ -91,21 +90,15 @@ static bool running(const struct vnet *n, unsigned qi)
     return (n->status & S_DRIVER_OK) && !(n->status & S_NEEDS_RESET) && n->q[qi].ready;
 }
 
-/* Guest memory access, bounds-checked; writes are logged dirty (stage 2 cannot see them). */
-static void *gmem(struct vnet *n, uint64_t addr, uint64_t len)
+/* Guest memory access, bounds-checked; writes go through vm_write, which logs them dirty. */
+static const void *gmem(struct vnet *n, uint64_t addr, uint64_t len)
 {
     return vm_gpa_to_hva(n->vm, gpa(addr), len);
 }
 
 static bool gwrite(struct vnet *n, uint64_t addr, const void *src, uint64_t len)
 {
-    void *dst = gmem(n, addr, len);
-    if (!dst) {
-        return false;
-    }
-    memcpy(dst, src, len);
-    dirty_log_mark(n->vm, gpa(addr), len);
-    return true;
+    return vm_write(n->vm, gpa(addr), src, len);
 }
 
 static bool read_u16(struct vnet *n, uint64_t addr, uint16_t *v)

@@ -38,11 +38,6 @@ bool vm_gpa_in_ram(const struct vm *v, gpa_t a, uint64_t len)
     return x >= RAM_BASE && x - RAM_BASE <= RAM_SIZE && len <= RAM_SIZE - (x - RAM_BASE);
 }
 
-void *vm_gpa_to_hva(const struct vm *v, gpa_t a, uint64_t len)
-{
-    return vm_gpa_in_ram(v, a, len) ? ram + (gpa_raw(a) - RAM_BASE) : NULL;
-}
-
 void vm_arch_irq_set_level(struct vm *v, uint32_t intid, bool level)
 {
     FZ_CHECK(v == &vm && intid == 48, "line %u of an unknown VM", intid);
@@ -94,6 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data + ram_part, *end = data + size;
     memset(&vm, 0, sizeof(vm));
     vm.state = VM_RUNNING;
+    vm.ram.base = gpa(RAM_BASE);
+    vm.ram.size = RAM_SIZE;
+    vm.ram.hva = ram;
     memset(&bus, 0, sizeof(bus));
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &vm, gpa(0x0a000000), 48, mac);

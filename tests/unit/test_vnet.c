@@ -40,10 +40,6 @@ bool vm_gpa_in_ram(const struct vm *vm, gpa_t a, uint64_t len)
     uint64_t x = gpa_raw(a);
     return x >= RAM_BASE && x - RAM_BASE <= RAM_SIZE && len <= RAM_SIZE - (x - RAM_BASE);
 }
-void *vm_gpa_to_hva(const struct vm *vm, gpa_t a, uint64_t len)
-{
-    return vm_gpa_in_ram(vm, a, len) ? ram + (gpa_raw(a) - RAM_BASE) : NULL;
-}
 void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level)
 {
     (void)vm;
@@ -157,6 +153,7 @@ static int setup(void **state)
     memset(&fake_vm, 0, sizeof(fake_vm));
     fake_vm.ram.base = gpa(RAM_BASE);
     fake_vm.ram.size = RAM_SIZE;
+    fake_vm.ram.hva = ram;
     fake_vm.state = VM_RUNNING; /* a guest that is not running takes no frames */
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &fake_vm, gpa(0x0a000000), 48, mac);

@@ -80,10 +80,20 @@ struct vm {
 
 /** True if [addr, addr+len) is inside guest RAM. */
 bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len);
-/** Pointer to guest RAM at addr, or NULL if [addr, addr+len) leaves RAM. */
-void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len);
-/** Copies between guest RAM and hypervisor memory. False if the range leaves RAM. */
+/* ---- hypervisor access to guest RAM (kernel/core/guest_mem.c) ---- */
+
+/**
+ * Read-only pointer to guest RAM at addr, or NULL if [addr, addr+len) leaves RAM. Read-only on
+ * purpose: every write goes through vm_write(), which marks the dirty log.
+ */
+const void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len);
+/** Copies guest RAM out. False if the range leaves RAM. */
 bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len);
+/**
+ * Copies into guest RAM and marks the pages it touched in the dirty log (stage 2 cannot see
+ * hypervisor stores). The one write path for device models. False (nothing written) if the
+ * range leaves RAM.
+ */
 bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len);
 /** Registers a piece of state for vm_state_save/load. Boot context. */
 bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops);
