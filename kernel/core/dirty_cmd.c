@@ -214,8 +214,9 @@ int dirty_verify_run(struct vm *vm, unsigned epochs, unsigned ms_per_epoch, gpa_
     }
     /*
      * Outside the region the guest may store equal values (its stack, flags), so one unchanged
-     * report proves nothing; but a page reported whose content never changed in the whole run
-     * was never written by anyone: an over-reporting log.
+     * report proves nothing; a page reported whose content never changed in the whole run is
+     * taken as never written: an over-reporting log. (A guest storing the same bytes to a page
+     * for the whole run would show here too; the test guest's workload does not.)
      */
     for (uint64_t p = 0; !aborted && p < npages; p++) {
         if (bit_test(suspect, p) && !bit_test(seen, p)) {
