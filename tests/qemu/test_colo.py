@@ -3,7 +3,8 @@
 writes memory, at least 200 checkpoints in verification mode (both boards hash all of guest RAM
 and state after each checkpoint and compare) with no divergence, the `colo status` contract and
 the event lines, a replication link cut mid-stream that leaves the secondary on its last
-checkpoint and the primary's guest running, and protection entered again afterwards."""
+checkpoint and the primary's guest running, and protection entered again afterwards; and
+write-protect dirty logging (a CPU without HAFDBS, and cv.dirty_mode=wp under Linux) verified."""
 import json
 import os
 import re
