@@ -156,6 +156,7 @@ bool net_idle(void);
 void cmd_net(int argc, char **argv);
 void cmd_counter(int argc, char **argv);
 void cmd_netstats(int argc, char **argv);
+void cmd_txflood(int argc, char **argv);
 
 /* timer / psci / misc in main.c; the rest in their own files. */
 void timer_irq(void);

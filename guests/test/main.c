@@ -282,6 +282,7 @@ static const struct command commands[] = {
     {"net", cmd_net, "NIC, address, link, frame counts, counter service state"},
     {"counter", cmd_counter, "the counter service's next value"},
     {"netstats", cmd_netstats, "NIC byte, error and drop counts, interrupts taken"},
+    {"txflood", cmd_txflood, "[frames]: send that many more 1514-byte frames, ring kept full"},
 };
 
 static void cmd_help(int argc, char **argv)

@@ -66,6 +66,11 @@ static struct conn conns[CONN_MAX];
 static unsigned conns_open;
 static uint64_t rx_drops;
 static uint64_t cnt_freq;
+static uint64_t flood_left, flood_sent;
+
+#define FLOOD_LEN 1514u         /* the largest frame: the fewest a held-output buffer takes */
+#define FLOOD_ETHERTYPE 0x88b5u /* IEEE 802 local experimental */
+#define FLOOD_BATCH 64u
 
 /* ---- netif on virtio-net ---- */
 
@@ -403,6 +408,32 @@ void net_init(void)
                m[2], m[3], m[4], m[5], ips, NET_PREFIX);
 }
 
+/*
+ * `txflood`: fills every free transmit slot with a frame for nobody, the way a driver with more
+ * to send than the device takes keeps its ring full. Once full it waits for used entries (no
+ * notify): a device that stops taking frames leaves this guest silent, like a stopped queue.
+ */
+static void flood_pump(void)
+{
+    static const uint8_t nobody[6] = {0x02, 0, 0, 0, 0, 0xfe}; /* local, unused on the LAN */
+    /* A bounded batch per poll: the counter service still gets its turn and its slots. */
+    for (unsigned batch = 0; flood_left && batch < FLOOD_BATCH; batch++) {
+        uint8_t *f = vnet_tx_buf();
+        if (!f) {
+            return;
+        }
+        memcpy(f, nobody, 6);
+        memcpy(f + 6, vnet_mac(), 6);
+        f[12] = FLOOD_ETHERTYPE >> 8;
+        f[13] = FLOOD_ETHERTYPE & 0xff;
+        memcpy(f + 14, &flood_sent, sizeof(flood_sent));
+        memset(f + 14 + sizeof(flood_sent), 0x5a, FLOOD_LEN - 14 - sizeof(flood_sent));
+        vnet_tx_send(FLOOD_LEN);
+        flood_left--;
+        flood_sent++;
+    }
+}
+
 void net_poll(void)
 {
     if (!net_up) {
@@ -415,6 +446,7 @@ void net_poll(void)
         total += n;
     } while (n && total < RX_BUDGET);
     vnet_tx_reap();
+    flood_pump();
     if (vnet_link_changed()) {
         if (vnet_link_up()) {
             netif_set_link_up(&nif);
@@ -430,7 +462,7 @@ bool net_idle(void)
     if (!net_up) {
         return true;
     }
-    if (vnet_pending()) {
+    if (vnet_pending() || (flood_left && vnet_tx_buf())) {
         return false;
     }
     u32_t ms = sys_timeouts_sleeptime();
@@ -480,4 +512,21 @@ void cmd_netstats(int argc, char **argv)
                "tx_drops=%lu irqs=%u\n",
                s->rx_bytes, s->tx_bytes, s->rx_errors, rx_drops, s->tx_errors, s->tx_drops,
                vnet_irq_count());
+}
+
+void cmd_txflood(int argc, char **argv)
+{
+    uint64_t n = 0;
+    if (argc > 2 || (argc == 2 && !parse_u64(argv[1], &n))) {
+        con_printf("txflood: usage: txflood [frames]\n");
+        return;
+    }
+    if (argc == 2) {
+        if (!net_up) {
+            con_printf("txflood: no network\n");
+            return;
+        }
+        flood_left += n;
+    }
+    con_printf("txflood: left=%lu sent=%lu\n", flood_left, flood_sent);
 }

@@ -37,7 +37,8 @@ struct ck_record {
     uint64_t epoch, pages, bytes, pause_us, xfer_us;
 };
 
-#define FILTER_BYTES (4u << 20)   /* guest output held per checkpoint interval, at most */
+#define FILTER_BYTES (4u << 20) /* guest output held per checkpoint interval, at most */
+#define FILTER_MIN_KIB 1u       /* below 2 nothing fits (the NIC asks room for a full-size frame) */
 #define FILTER_EARLY_PERMILLE 500 /* half full: checkpoint now rather than stall the guest */
 #define HB_PORT_OFFSET 1u         /* heartbeats on colo_port + 1 */
 #define ANNOUNCE_ROUNDS 3u        /* gratuitous ARP + RARP rounds after a takeover */
@@ -87,6 +88,7 @@ static struct {
     struct colo_pri_config pc;
     /* output commit */
     struct colo_filter filter;
+    uint8_t *filter_buf; /* FILTER_BYTES; the filter may use less (colo set buffer-kib) */
     struct net_stage stage;
     /* heartbeats */
     struct colo_hb_peer peer;
@@ -591,6 +593,36 @@ static void sec_listen(void)
     cb.phase = colo_link_listen((uint16_t)c->colo_port, &sec_ops) ? LINK_LISTENING : LINK_OFF;
 }
 
+bool colo_board_guest_held(char *why, size_t len)
+{
+    if (!cb.ready) {
+        return false;
+    }
+    char peer[16];
+    peer_str(peer, sizeof(peer));
+    if (cb.role == CV_ROLE_SECONDARY) {
+        if (cb.rep_valid) {
+            cv_snprintf(why, len,
+                        "this board holds the replica of %s (checkpoint %llu); use colo failover",
+                        peer, (unsigned long long)cb.rep_epoch);
+        } else if (cb.phase == LINK_SESSION) {
+            cv_snprintf(why, len, "a COLO session with %s is replicating into this guest", peer);
+        } else if (cb.fenced) {
+            cv_snprintf(why, len, "%s took the guest over; this board's copy is stale", peer);
+        } else {
+            return false;
+        }
+        return true;
+    }
+    if (colo_primary_active(&pri)) {
+        /* The engine pauses and resumes the guest around each checkpoint; a hand-made resume
+         * could run it in the middle of a capture. */
+        cv_snprintf(why, len, "a COLO session with %s is active; use colo stop first", peer);
+        return true;
+    }
+    return false;
+}
+
 /* ---- failover, fencing, announcements ---- */
 
 static void announce(void)
@@ -913,6 +945,7 @@ void colo_board_init(struct vm *vm)
                                      .on_pause = on_pause,
                                      .on_commit = on_commit};
     colo_primary_init(&pri, &vmif, colo_link_transport(), &cb.pc, &cb.set);
+    cb.filter_buf = fbuf;
     colo_filter_init(&cb.filter, fbuf, FILTER_BYTES, filter_emit, NULL);
     cb.stage =
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
@@ -966,7 +999,8 @@ void colo_board_net_report(void)
 
 #define COLO_USAGE                                                                                 \
     "colo start|stop|status|history|failover|switchover|measure <pages>|"                          \
-    "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss <n>|set verify on|off"
+    "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss|buffer-kib <n>|"          \
+    "set verify on|off"
 
 static int cmd_colo(int argc, char **argv);
 SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, failover, settings",
@@ -1031,10 +1065,10 @@ static void status(void)
                   "buffer_passed_frames=%llu\nbuffer_full_events=%llu\n"
                   "buffer_flushed_frames=%llu\nbuffer_discarded_frames=%llu\n",
                   cb.filter.holding ? "yes" : "no", (unsigned long long)f->held_frames,
-                  (unsigned long long)f->held_bytes, FILTER_BYTES, (unsigned long long)f->max_bytes,
-                  (unsigned long long)f->released_frames, (unsigned long long)f->passed_frames,
-                  (unsigned long long)f->full_events, (unsigned long long)f->flushed_frames,
-                  (unsigned long long)f->discarded_frames);
+                  (unsigned long long)f->held_bytes, (unsigned)cb.filter.cap,
+                  (unsigned long long)f->max_bytes, (unsigned long long)f->released_frames,
+                  (unsigned long long)f->passed_frames, (unsigned long long)f->full_events,
+                  (unsigned long long)f->flushed_frames, (unsigned long long)f->discarded_frames);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
     } else {
@@ -1156,6 +1190,25 @@ static int colo_set(int argc, char **argv)
         }
         cb.output_delay_ms = (uint32_t)v;
         cv_printf("colo: output_delay_ms=%u\n", cb.output_delay_ms);
+        return 0;
+    } else if (strcmp(argv[2], "buffer-kib") == 0) {
+        if (v < FILTER_MIN_KIB || v > (FILTER_BYTES >> 10)) {
+            cv_printf("colo: buffer-kib must be %u..%u\n", FILTER_MIN_KIB, FILTER_BYTES >> 10);
+            return 1;
+        }
+        if (!cb.filter_buf) {
+            cv_printf("colo: checkpointing is unavailable on this board\n");
+            return 1;
+        }
+        if (cb.filter.holding) {
+            cv_printf("colo: the output buffer holds the guest's output: stop first\n");
+            return 1;
+        }
+        /* Empty and not holding: set up again over the same memory, counters kept. */
+        struct colo_filter_stats st = cb.filter.st;
+        colo_filter_init(&cb.filter, cb.filter_buf, (size_t)v << 10, filter_emit, NULL);
+        cb.filter.st = st;
+        cv_printf("colo: buffer_capacity=%u\n", (unsigned)cb.filter.cap);
         return 0;
     } else if (strcmp(argv[2], "dirty-threshold") == 0) {
         if (v > (1u << 24)) {

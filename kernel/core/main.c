@@ -185,7 +185,7 @@ void hv_main(const void *fdt)
         /*
          * A secondary must not run its own copy of the guest on the shared service LAN (same
          * MAC and address as the primary's); it holds it until checkpoints or a failover
-         * decide. `guest resume` starts it by hand.
+         * decide. `guest resume` starts it by hand, but only while it holds no replica.
          */
         vm_pause(vm);
         log_info("guest: held (secondary board: waits for the primary)");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <cv/board.h>
+#include <cv/colo_board.h>
 #include <cv/console.h>
 #include <cv/hv.h>
 #include <cv/log.h>
@@ -138,6 +139,12 @@ static int cmd_guest(int argc, char **argv)
         vm_pause(vm);
         cv_printf("guest: paused\n");
     } else {
+        /* A replica or a protected guest run by hand would be unfiltered and untracked. */
+        char why[160];
+        if (colo_board_guest_held(why, sizeof(why))) {
+            cv_printf("guest resume: refused: %s\n", why);
+            return 1;
+        }
         vm_resume(vm);
         cv_printf("guest: running\n");
     }

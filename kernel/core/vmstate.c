@@ -4,6 +4,7 @@
 // writes do nothing and reads return zeros, and the caller checks err once at the end.
 #include <string.h>
 
+#include <cv/vm.h>
 #include <cv/vmstate.h>
 
 void vs_init_writer(struct vs_buf *b, void *mem, size_t cap)
@@ -100,4 +101,13 @@ uint32_t vs_get_u32(struct vs_buf *b)
 uint64_t vs_get_u64(struct vs_buf *b)
 {
     return get_le(b, 8);
+}
+
+void vm_state_resumed(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->vmstate_count; i++) {
+        if (vm->vmstate[i].resume) {
+            vm->vmstate[i].resume(vm->vmstate[i].ctx);
+        }
+    }
 }

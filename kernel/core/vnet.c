@@ -394,6 +394,18 @@ static void vnet_reset_cb(void *ctx)
     reset_device(ctx);
 }
 
+/*
+ * Frames the guest queued while output was held back (or before a checkpoint that a takeover
+ * now resumes) are still in the ring, and a driver with a full ring has stopped its queue: it
+ * waits for used entries and never notifies again. So the device looks at both rings itself.
+ */
+static void vnet_resume_cb(void *ctx)
+{
+    struct vnet *n = ctx;
+    flush_pending(n);
+    process_tx(n);
+}
+
 void vnet_set_link(struct vnet *n, bool up)
 {
     if (up != n->link_up) {
@@ -690,6 +702,7 @@ bool vnet_register(struct vnet *n, struct mmio_bus *bus)
         .save = vnet_save,
         .load = vnet_load,
         .reset = vnet_reset_cb,
+        .resume = vnet_resume_cb,
         .ctx = n,
     };
     return !n->vm || vm_register_vmstate(n->vm, &ops);

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define GICD_BASE 0x08000000ull
 #define GICR_BASE 0x080a0000ull
 #define MAINT_INTID 25u
+#define HW_INTID 27u /* the virtual timer PPI, lent as itself */
 #define LR_RES0 0x0f00e00000000000ull
 #define LR_PINTID(v) ((uint32_t)(((v) >> ICH_LR_PINTID_SHIFT) & 0x1fff))
 #define VMCR_VALID 0xfffc021full
@@ -275,6 +276,9 @@ static void op_hw(struct fz *f)
     host_side();
     uint32_t v = fz_u8(f);
     uint32_t p = fz_u16(f) % 1040u;
+    if (v & 0x80) { /* mostly the one pair the hypervisor links; the rest must be dropped */
+        v = p = HW_INTID;
+    }
     /* A physical interrupt fires only when it is not active, and the hypervisor links one
      * physical interrupt to a vINTID at a time. */
     if ((p < 1020 && fake_ich.phys_active[p]) ||
@@ -377,6 +381,7 @@ static void setup(uint8_t cfg)
     unsigned pre_bits = 5u + ((cfg >> 4) & 3u) % 3u;
     fake_ich_reset(list_regs, pre_bits, true);
     vgic_init(&G, gpa(GICD_BASE), gpa(GICR_BASE), MAINT_INTID);
+    vgic_link_hw(&G, HW_INTID, HW_INTID);
     check_idle(0);
     FZ_CHECK(G.nr_lrs == fake_ich.nr_lrs && G.nr_aprs == fake_ich.nr_aprs,
              "vgic sees %u LRs / %u APRs, CPU has %u / %u", G.nr_lrs, G.nr_aprs, fake_ich.nr_lrs,

@@ -184,6 +184,24 @@ def test_plain_cpu_max(ctx):
         b.close()
 
 
+def test_cortex_a72_without_fwb(ctx):
+    """A CPU without FEAT_S2FWB (and with AArch32 at EL0): the clean-to-PoC path and the
+    classic stage-2 encoding run the guest, guest reboots included, and the CPU section of
+    the state stream (PSTATE checked against this CPU's ID registers) reloads."""
+    b = boot(ctx, "cortex_a72", cpu="cortex-a72")
+    try:
+        assert "vm: stage 2 without FEAT_S2FWB" in b.buf, b.buf[-2000:]
+        b.guest("hello", r"hello from guest")
+        for _ in range(3):
+            assert "vmstate: reloaded bytes=" in b.cmd("vmstate reload")
+        b.guest("hello", r"hello from guest")
+        b.guest_start("reset")
+        b.expect(r"\[guest\] testguest: ready", 60)
+        b.guest("hello", r"hello from guest")
+    finally:
+        b.close()
+
+
 def test_board_mismatch_refused(ctx):
     """Too little RAM for the board description: a clear refusal, not a hang."""
     b = Board(ctx.image, ctx.log("board_mismatch"), mem="256M")

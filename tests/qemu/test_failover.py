@@ -11,9 +11,13 @@ the state the surviving board continues from):
   - the replication link cut while both boards still hear each other on the service LAN: no
     takeover (no split brain), the primary runs unprotected, and re-protects when it is back;
   - a planned switchover: the roles swap at a checkpoint boundary, the client notices nothing;
-  - the primary killed with the Debian Linux guest."""
+  - the primary killed with the Debian Linux guest;
+  - the primary killed while the guest's transmit ring is full under backpressure: the new
+    primary sends what the ring held, and the guest, which waits for the device without
+    notifying it, talks again."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -191,6 +195,52 @@ def test_primary_killed_linux(ctx):
     image = os.path.join(ctx.build + "-linux", "colovisor.bin")
     assert os.path.isfile(image), f"{image} missing: `make linux` builds it (make test does)"
     run_primary_lost(ctx, "fokilllinux", "kill", guest="linux", image=image)
+
+
+def test_takeover_tx_backpressure(ctx):
+    """Issue 9 item 5. A 1 KiB output buffer never has room for a full-size frame, which is
+    what the guest's NIC asks for before it takes one, so while protected no guest frame leaves
+    the ring. The guest floods 1514-byte frames: its transmit ring fills and stays full, and
+    every checkpoint from then on has the ring full with nothing completed, the guest waiting
+    for the device without notifying it (a Linux driver's stopped queue). After the takeover the
+    new primary must send those frames by itself; else the guest stays silent and no client
+    gets through (a new connection's SYN-ACK finds no free slot)."""
+    with Rig(name="fotxbp", build=ctx.build, bootargs="cv.checkpoint_delay=50") as rig:
+        # A booting primary holds output until it knows no peer runs the guest.
+        wait_for(rig, "a", lambda s: s.get("buffer_holding") == "no", 60, "the boot check")
+        out = rig.console("a", "colo set buffer-kib 1")
+        assert "buffer_capacity=1024" in out, out
+        rig.console("a", "colo start")
+        protected(rig)
+        rig.guest_console("a", "txflood 3000", r"txflood: left=\d+ sent=\d+\r?\n")
+
+        def stuck(s):
+            return int(s.get("buffer_full_events", 0)) > 0
+        wait_for(rig, "a", stuck, 60, "backpressure (buffer_full_events)")
+        ck0 = int(status(rig, "a")["checkpoints"])
+        wait_for(rig, "a", lambda s: int(s.get("checkpoints", 0)) >= ck0 + 5, 60,
+                 "checkpoints with the ring full")
+        out = rig.guest_console("a", "txflood", r"txflood: left=(\d+) sent=(\d+)\r?\n")
+        m = re.search(r"left=(\d+) sent=(\d+)", out)
+        assert int(m.group(1)) > 0 and int(m.group(2)) < 3000, out  # the flood is held up
+        # Item 6: the replica is not to be run by hand.
+        out = rig.console("b", "guest resume")
+        assert "guest resume: refused: this board holds the replica of" in out, out
+        assert kv(rig.console("b", "status"))["guest"] == "paused"
+        off_b = rig.log_offset("b")
+        rig.fault("a", "kill")
+        check_failover_event(rig, "b", off_b)
+        res = Client(rig, 20, timeout=30).finish(timeout=120)
+        assert res["replies"] == 20, res
+        deadline = time.monotonic() + 60
+        while True:
+            out = rig.guest_console("b", "txflood", r"txflood: left=(\d+) sent=(\d+)\r?\n")
+            if re.search(r"left=0 sent=3000", out):
+                break
+            assert time.monotonic() < deadline, f"flood not done after the takeover: {out}"
+            time.sleep(1)
+        print(f"  held up at the kill: {m.group(0)}; after the takeover the flood finished and "
+              f"a new client got {res['replies']} replies")
 
 
 def test_guest_reboot_then_shutdown(ctx):

@@ -107,6 +107,28 @@ static void test_map_perms_and_device(void **state)
     assert_int_equal(d & S2_DESC_XN_MASK, 0);
 }
 
+/*
+ * With HCR_EL2.FWB (FEAT_S2FWB) the MemAttr field means something else: normal RAM must use
+ * the forced write-back encoding 0b0110 (0b1111 would be reserved/"use stage 1"), device
+ * memory keeps 0b0001 (Device-nGnRE in both encodings).
+ */
+static void test_map_fwb_encoding(void **state)
+{
+    (void)state;
+    pt.fwb = true;
+    assert_true(s2_map(&pt, gpa(RAM_BASE), hpa(HOST_BASE), PAGE_SIZE, S2_MEM_NORMAL, S2_PERM_RWX));
+    assert_true(s2_map(&pt, gpa(0x1000), hpa(0x9000000), PAGE_SIZE, S2_MEM_DEVICE, S2_PERM_RW));
+    uint64_t d = *s2_leaf(&pt, gpa(RAM_BASE));
+    assert_int_equal(d & S2_DESC_MEMATTR_MASK, 0x6ull << 2);
+    assert_int_equal(d & S2_DESC_SH_MASK, 3ull << 8);
+    d = *s2_leaf(&pt, gpa(0x1000));
+    assert_int_equal(d & S2_DESC_MEMATTR_MASK, 0x1ull << 2);
+    /* Dirty logging changes permissions only: the encoding survives protect / unprotect. */
+    assert_int_equal(s2_range_wrprotect(&pt, gpa(RAM_BASE), 1, false), 1);
+    assert_true(s2_page_mkwrite(&pt, gpa(RAM_BASE), NULL));
+    assert_int_equal(*s2_leaf(&pt, gpa(RAM_BASE)) & S2_DESC_MEMATTR_MASK, 0x6ull << 2);
+}
+
 static void test_unmapped_gives_null(void **state)
 {
     (void)state;
@@ -459,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup(test_init, setup),
         cmocka_unit_test_setup(test_map_normal_descriptors, setup),
         cmocka_unit_test_setup(test_map_perms_and_device, setup),
+        cmocka_unit_test_setup(test_map_fwb_encoding, setup),
         cmocka_unit_test_setup(test_unmapped_gives_null, setup),
         cmocka_unit_test_setup(test_map_refusals, setup),
         cmocka_unit_test_setup(test_map_crosses_tables, setup),

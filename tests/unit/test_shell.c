@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <cv/board.h>
+#include <cv/colo_board.h>
 #include <cv/console.h>
 #include <cv/hv.h>
 #include <cv/log.h>
@@ -78,6 +79,18 @@ const char *exit_reason_name(enum exit_reason r)
         "hvc", "smc", "mmio", "sysreg", "wfx", "irq", "dirty", "inject_abt", "inject_und", "other",
     };
     return names[r];
+}
+
+/* What the COLO layer says about the guest: NULL, free to run by hand; else why not. */
+static const char *colo_held_why;
+
+bool colo_board_guest_held(char *why, size_t len)
+{
+    if (!colo_held_why) {
+        return false;
+    }
+    snprintf(why, len, "%s", colo_held_why);
+    return true;
 }
 
 void arch_system_reset(void)
@@ -185,6 +198,7 @@ static int setup(void **state)
     memset(&test_vm, 0, sizeof(test_vm));
     test_vm.state = VM_RUNNING;
     resets = pauses = resumes = 0;
+    colo_held_why = NULL;
     now_us = 0;
     log_set_level(LOG_INFO);
     console_set_guest_uart(&fake_uart);
@@ -440,6 +454,38 @@ static void test_guest_pause_resume(void **state)
     assert_int_equal(resumes, 1);
 }
 
+static void test_guest_resume_refused_while_colo_holds(void **state)
+{
+    (void)state;
+    test_vm.state = VM_PAUSED;
+    colo_held_why = "this board holds the replica of 10.0.0.1 (checkpoint 7); use colo failover";
+    char l1[] = "guest resume";
+    assert_int_equal(shell_exec_line(l1), 1);
+    expect_out("guest resume: refused: this board holds the replica of 10.0.0.1 (checkpoint 7); "
+               "use colo failover\n");
+    assert_int_equal(resumes, 0);
+    assert_int_equal(test_vm.state, VM_PAUSED);
+    clear_out();
+    colo_held_why = "a COLO session with 10.0.0.1 is active; use colo stop first";
+    char l2[] = "guest resume";
+    assert_int_equal(shell_exec_line(l2), 1);
+    expect_out("guest resume: refused: a COLO session with 10.0.0.1 is active; use colo stop "
+               "first\n");
+    assert_int_equal(resumes, 0);
+    /* pausing stays allowed; resuming is again once COLO lets the guest go */
+    clear_out();
+    char l3[] = "guest pause";
+    assert_int_equal(shell_exec_line(l3), 0);
+    assert_int_equal(pauses, 1);
+    colo_held_why = NULL;
+    clear_out();
+    char l4[] = "guest resume";
+    assert_int_equal(shell_exec_line(l4), 0);
+    expect_out("guest: running\n");
+    assert_int_equal(resumes, 1);
+    assert_int_equal(test_vm.state, VM_RUNNING);
+}
+
 static void test_log_level(void **state)
 {
     (void)state;
@@ -604,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup(test_version, setup),
         cmocka_unit_test_setup(test_status, setup),
         cmocka_unit_test_setup(test_guest_pause_resume, setup),
+        cmocka_unit_test_setup(test_guest_resume_refused_while_colo_holds, setup),
         cmocka_unit_test_setup(test_log_level, setup),
         cmocka_unit_test_setup(test_reboot, setup),
         cmocka_unit_test_setup(test_guest_lines_when_detached, setup),

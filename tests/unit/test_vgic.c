@@ -224,6 +224,7 @@ static int setup(void **state)
     dir_count = 0;
     hw_deact_count = 0;
     vgic_init(&G, gpa(0x08000000), gpa(0x080a0000), 25);
+    vgic_link_hw(&G, 27, 27);
     return 0;
 }
 
@@ -906,6 +907,95 @@ static void test_load_rejects_corrupt(void **state)
     assert_true(load_now(good, n, VGIC_VMSTATE_VERSION, true));
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+/*
+ * A stream may carry a hardware link only for the pair the hypervisor makes (here vINTID 27 ->
+ * pINTID 27, set up by vgic_link_hw): any other physical INTID would be deactivated at EL2 (by
+ * vgic_reset, or by the hardware on the guest's EOI), e.g. the hypervisor's own timer (26).
+ */
+static void test_load_rejects_forged_hw_link(void **state)
+{
+    (void)state;
+    static uint8_t good[8192], bad[8192];
+    make_rich_state();
+    size_t n = save_now(good, sizeof(good));
+    unsigned l = 0;
+    while (l < G.lr_used && G.lr_intid[l] != 27) {
+        l++;
+    }
+    assert_true(l < G.lr_used);
+    uint64_t lr = get64(&good[OFF_LR(l) + 1]);
+    assert_true(lr & ICH_LR_HW);
+    assert_int_equal((lr >> ICH_LR_PINTID_SHIFT) & 0x1fff, 27);
+    struct vgic before = G;
+
+    /* The model's link names another physical INTID. */
+    memcpy(bad, good, n);
+    put32(&bad[OFF_IRQ(27) + 2], 26);
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* The LR's physical INTID disagrees with the model. */
+    memcpy(bad, good, n);
+    put64(&bad[OFF_LR(l) + 1], (lr & ~ICH_LR_PINTID_MASK) | (26ull << ICH_LR_PINTID_SHIFT));
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* Both agree on the forged INTID. */
+    put32(&bad[OFF_IRQ(27) + 2], 26);
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* A HW link on an interrupt the hypervisor never links (SPI 40 as pINTID 40). */
+    memcpy(bad, good, n);
+    bad[OFF_IRQ(40) + 1] |= VGIC_IRQ_HW;
+    put32(&bad[OFF_IRQ(40) + 2], 40);
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* An LR with the HW bit whose model entry has no link. */
+    memcpy(bad, good, n);
+    bad[OFF_IRQ(27) + 1] &= (uint8_t)~VGIC_IRQ_HW;
+    put32(&bad[OFF_IRQ(27) + 2], 0);
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* An LR priority with bits the model does not implement. */
+    memcpy(bad, good, n);
+    put64(&bad[OFF_LR(l) + 1], lr | (0x07ull << ICH_LR_PRIO_SHIFT));
+    assert_false(load_now(bad, n, VGIC_VMSTATE_VERSION, false));
+    /* Without a declared link no HW state loads at all. */
+    G.hw_vintid = 0;
+    assert_false(load_now(good, n, VGIC_VMSTATE_VERSION, false));
+    G.hw_vintid = 27;
+
+    assert_memory_equal(&G, &before, sizeof(G));
+    assert_true(load_now(good, n, VGIC_VMSTATE_VERSION, true));
+}
+
+/* The hypervisor never lends an interrupt it did not link: dropped and deactivated. */
+static void test_inject_hw_only_linked(void **state)
+{
+    (void)state;
+    guest_boot();
+    enable_irq(26, 0x20);
+    vgic_inject_hw(&G, 26, 26);
+    assert_int_equal(G.irq[26].flags & (VGIC_IRQ_HW | VGIC_IRQ_LATCH), 0);
+    assert_int_equal(dir_count, 1);
+    assert_int_equal(dir_log[0], 26);
+    vgic_inject_hw(&G, 27, 26);
+    assert_int_equal(G.irq[27].flags & VGIC_IRQ_HW, 0);
+    assert_int_equal(dir_count, 2);
+    vgic_inject_hw(&G, 27, 27);
+    assert_true(G.irq[27].flags & VGIC_IRQ_HW);
+    assert_int_equal(dir_count, 2);
+}
+
 static void test_vmstate_ops(void **state)
 {
     (void)state;
@@ -949,6 +1039,8 @@ int main(void)
         cmocka_unit_test_setup(test_save_load_roundtrip, setup),
         cmocka_unit_test_setup(test_save_overflow, setup),
         cmocka_unit_test_setup(test_load_rejects_corrupt, setup),
+        cmocka_unit_test_setup(test_load_rejects_forged_hw_link, setup),
+        cmocka_unit_test_setup(test_inject_hw_only_linked, setup),
         cmocka_unit_test_setup(test_vmstate_ops, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

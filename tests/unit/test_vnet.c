@@ -61,10 +61,11 @@ void dirty_log_mark(struct vm *vm, gpa_t a, uint64_t len)
     (void)a;
     dirty_marked += len;
 }
+static bool tx_refused; /* the output pipeline has no room (COLO's buffer filter is full) */
 bool net_guest_tx_room(size_t len)
 {
     (void)len;
-    return true;
+    return !tx_refused;
 }
 
 void net_guest_tx(const uint8_t *frame, size_t len)
@@ -163,6 +164,7 @@ static int setup(void **state)
     memset(&bus, 0, sizeof(bus));
     assert_true(vnet_register(&nic, &bus));
     tx_count = 0;
+    tx_refused = false;
     irq_level = false;
     dirty_marked = 0;
     driver_init();
@@ -394,6 +396,72 @@ static void test_state_round_trip(void **state)
     assert_false(ops->load(ops->ctx, &r, 2, false));
 }
 
+/* Three frames on the transmit ring, notified once, while the output pipeline refuses them. */
+static void queue_under_backpressure(void)
+{
+    tx_refused = true;
+    for (unsigned f = 0; f < 3; f++) {
+        unsigned head = 4 * f;
+        set_desc(DESC1, head, BUFS, VNET_HDR_LEN, 1, (uint16_t)(head + 1));
+        set_desc(DESC1, head + 1, BUFS + 0x100, 60, 0, 0);
+        avail_push(AVAIL1, (uint16_t)head);
+    }
+    memset(g(BUFS + 0x100), 0xcd, 60);
+    wr(0x050, 1);
+    assert_int_equal(tx_count, 0);
+    assert_true(nic.tx_stalls > 0);
+    assert_int_equal(used_idx(USED1), 0);
+}
+
+/*
+ * A checkpoint taken while the guest's frames waited for room, then resumed (a takeover of the
+ * replica, a state reload): the device sends them by itself. The guest does not notify again:
+ * its ring is full and its queue stopped, it waits for used entries.
+ */
+static void test_tx_backpressure_resumes_after_state_load(void **state)
+{
+    (void)state;
+    queue_under_backpressure();
+    const struct vmstate_ops *ops = &fake_vm.vmstate[0];
+    static uint8_t buf[512];
+    struct vs_buf w, r;
+    vs_init_writer(&w, buf, sizeof(buf));
+    ops->save(ops->ctx, &w);
+    assert_false(w.err);
+    /* The replica: the device starts from power-on and gets the checkpoint's state. */
+    fake_vm.state = VM_PAUSED;
+    vnet_reset(&nic);
+    vs_init_reader(&r, buf, w.len);
+    assert_true(ops->load(ops->ctx, &r, 1, false));
+    vs_init_reader(&r, buf, w.len);
+    assert_true(ops->load(ops->ctx, &r, 1, true));
+    tx_refused = false; /* the new primary's output is not held */
+    assert_int_equal(tx_count, 0);
+    fake_vm.state = VM_RUNNING;
+    vm_state_resumed(&fake_vm); /* what vm_resume() does */
+    assert_int_equal(tx_count, 3);
+    assert_int_equal(tx_last_len, 60);
+    assert_int_equal(tx_last[0], 0xcd);
+    assert_int_equal(used_idx(USED1), 3);
+    assert_true(irq_level);
+}
+
+/* The same without a state load: a guest paused under backpressure and resumed. */
+static void test_tx_backpressure_resumes_after_pause(void **state)
+{
+    (void)state;
+    queue_under_backpressure();
+    fake_vm.state = VM_PAUSED;
+    tx_refused = false;
+    fake_vm.state = VM_RUNNING;
+    vm_state_resumed(&fake_vm);
+    assert_int_equal(tx_count, 3);
+    assert_int_equal(used_idx(USED1), 3);
+    /* Nothing left: another resume sends nothing twice. */
+    vm_state_resumed(&fake_vm);
+    assert_int_equal(tx_count, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +471,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_receive_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_rings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_backpressure_resumes_after_state_load, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tx_backpressure_resumes_after_pause, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

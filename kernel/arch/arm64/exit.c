@@ -5,6 +5,7 @@
 #include <cv/vm.h>
 
 #include <arch/arm64.h>
+#include <arch/fault_ipa.h>
 #include <arch/gicv3.h>
 #include <arch/mmio_decode.h>
 #include <arch/s2_abort.h>
@@ -139,6 +140,15 @@ static enum exit_reason handle_sync(struct vcpu *v)
     }
 }
 
+static bool cpu_has_erratum_834220(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        known = midr_has_erratum_834220(read_sysreg(midr_el1));
+    }
+    return known;
+}
+
 void vcpu_arch_run(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
@@ -153,7 +163,9 @@ void vcpu_arch_run(struct vcpu *vcpu)
     enum exit_reason r;
     switch (kind) {
     case 0:
-        r = handle_sync(vcpu);
+        /* HPFAR_EL2 is not valid for every abort (fault_ipa.c); else the guest retries. */
+        r = fault_ipa_fixup(&vcpu->arch.exit, cpu_has_erratum_834220()) ? handle_sync(vcpu)
+                                                                        : EXIT_OTHER;
         break;
     case 1:
     case 2:

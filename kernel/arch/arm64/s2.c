@@ -86,11 +86,13 @@ bool s2_init(struct s2_pgtable *pt)
     return true;
 }
 
-static uint64_t page_desc(uint64_t pa, enum s2_mem type, enum s2_perm perm)
+static uint64_t page_desc(const struct s2_pgtable *pt, uint64_t pa, enum s2_mem type,
+                          enum s2_perm perm)
 {
     uint64_t d = (pa & S2_DESC_OA_MASK) | S2_DESC_TABLE | S2_DESC_VALID | S2_DESC_AF;
     if (type == S2_MEM_NORMAL) {
-        d |= S2_DESC_MEMATTR_NORMAL_WB | S2_DESC_SH_INNER;
+        d |= (pt->fwb ? S2_DESC_MEMATTR_FWB_NORMAL_WB : S2_DESC_MEMATTR_NORMAL_WB) |
+             S2_DESC_SH_INNER;
         if (!(perm & S2_PERM_X)) {
             d |= S2_DESC_XN;
         }
@@ -171,7 +173,7 @@ bool s2_map(struct s2_pgtable *pt, gpa_t ipa, hpa_t pa, uint64_t size, enum s2_m
     if (!range_unmapped(pt, start, end)) {
         return false;
     }
-    uint64_t d = page_desc(p, type, perm);
+    uint64_t d = page_desc(pt, p, type, perm);
     for (uint64_t a = start; a < end;) {
         unsigned n = chunk_len(a, end);
         uint64_t *l3 = leaf_table(pt, a, true);

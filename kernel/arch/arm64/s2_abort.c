@@ -26,7 +26,8 @@ bool s2_abort_dirty_candidate(uint64_t esr, uint64_t hpfar, uint64_t far, gpa_t 
      * Stage 2 maps RAM readable and executable always, so a permission fault during a walk is
      * the walk's write of an access or dirty flag. An instruction fetch itself never writes.
      * HPFAR_EL2 always holds the IPA for a fault on a stage-1 walk; for a store's own
-     * permission fault this trusts it as the data-abort path always has.
+     * permission fault the architecture leaves it UNKNOWN, and exit.c has it recomputed from
+     * FAR (fault_ipa_fixup) before this runs.
      */
     bool s1ptw = iss & ABT_ISS_S1PTW;
     bool write = ec == EC_DABT_LOW && (iss & DABT_ISS_WNR);

@@ -76,13 +76,63 @@ static void vcpu_arch_el1_save(void *ctx, struct vs_buf *w)
     }
 }
 
-static bool pstate_valid(uint64_t p)
+static unsigned id_field(uint64_t reg, unsigned shift)
 {
-    if (p & PSR_AARCH32) {
-        return (p & 0x1f) == 0x10; /* AArch32 User mode only: EL0 may run AArch32 code */
+    return (unsigned)((reg >> shift) & 0xf);
+}
+
+/*
+ * An exception return that the CPU deems illegal does not leave EL2: it sets PSTATE.IL and
+ * carries on at ELR in EL2, where the next instruction takes an illegal-state exception and
+ * the board halts. So a PSTATE from a stream must be one ERET can restore here: a mode the
+ * guest may be in (EL0t, EL1t, EL1h; AArch32 only at EL0 and only if this CPU runs AArch32
+ * there, as HCR_EL2.RW makes EL1 AArch64), and no bit outside those of the features this CPU
+ * has (from its ID registers; features newer than this list, such as GCS's EXLOCK, count as
+ * absent). The state a guest leaves in SPSR_EL2 on this CPU never has one, so this rejects only
+ * forged streams and streams from a CPU with features this one lacks. IL is restorable as it is
+ * (the guest takes the illegal-state exception at its own EL1), so it is accepted.
+ */
+const char *vcpu_pstate_check(uint64_t p, const struct pstate_ids *id)
+{
+    uint64_t ok = PSR_NZCV | PSR_SS | PSR_IL;
+    if (id_field(id->mmfr1, 20) >= 1) {
+        ok |= PSR_PAN;
     }
-    uint64_t mode = p & PSR_MODE_MASK;
-    return mode == PSR_MODE_EL0t || mode == PSR_MODE_EL1t || mode == PSR_MODE_EL1h;
+    if (id_field(id->pfr0, 48) >= 1) {
+        ok |= PSR_DIT;
+    }
+    if (id_field(id->pfr1, 4) >= 1) {
+        ok |= (p & PSR_AARCH32) ? PSR32_SSBS : PSR_SSBS;
+    }
+    if (p & PSR_AARCH32) {
+        if (id_field(id->pfr0, 0) != 2) {
+            return "AArch32 state, but this CPU has no AArch32 at EL0";
+        }
+        if ((p & PSR32_MODE_MASK) != PSR32_MODE_USR) {
+            return "an AArch32 mode other than User";
+        }
+        ok |= PSR32_MODE_MASK | PSR32_T | PSR_A | PSR_I | PSR_F | PSR32_E | PSR32_IT | PSR32_GE |
+              PSR32_Q;
+    } else {
+        uint64_t mode = p & PSR_MODE_MASK;
+        if (mode != PSR_MODE_EL0t && mode != PSR_MODE_EL1t && mode != PSR_MODE_EL1h) {
+            return "a mode other than EL0t, EL1t or EL1h";
+        }
+        ok |= PSR_MODE_MASK | PSR_DAIF;
+        if (id_field(id->mmfr2, 4) >= 1) {
+            ok |= PSR_UAO;
+        }
+        if (id_field(id->pfr1, 0) >= 1) {
+            ok |= PSR_BTYPE;
+        }
+        if (id_field(id->pfr1, 8) >= 1) {
+            ok |= PSR_TCO;
+        }
+        if (id_field(id->pfr1, 36) >= 1) {
+            ok |= PSR_ALLINT;
+        }
+    }
+    return (p & ~ok) ? "reserved bits, or bits of features this CPU does not have" : NULL;
 }
 
 static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
@@ -113,9 +163,20 @@ static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bo
     for (unsigned i = 0; i < FPSIMD_WORDS; i++) {
         fp[i] = vs_get_u64(r);
     }
-    if (r->err || !pstate_valid(pstate)) {
-        log_err("vmstate: CPU section truncated or with an illegal PSTATE 0x%llx",
-                (unsigned long long)pstate);
+    if (r->err) {
+        log_err("vmstate: CPU section truncated");
+        return false;
+    }
+    struct pstate_ids ids = {
+        .pfr0 = read_sysreg(id_aa64pfr0_el1),
+        .pfr1 = read_sysreg(id_aa64pfr1_el1),
+        .mmfr1 = read_sysreg(id_aa64mmfr1_el1),
+        .mmfr2 = read_sysreg(id_aa64mmfr2_el1),
+    };
+    const char *why = vcpu_pstate_check(pstate, &ids);
+    if (why) {
+        log_err("vmstate: CPU section's PSTATE 0x%llx cannot be restored here: %s",
+                (unsigned long long)pstate, why);
         return false;
     }
     if (npauth && !have_pauth()) {

@@ -136,6 +136,21 @@ void vgic_reset(struct vgic *g)
     hw_regs_reset(g);
 }
 
+void vgic_link_hw(struct vgic *g, uint32_t vintid, uint32_t pintid)
+{
+    if (vintid < 16 || vintid >= VGIC_NR_IRQS || pintid < 16 || pintid >= 1020) {
+        log_warn("vgic: HW link %u->%u out of range, not made", pintid, vintid);
+        return;
+    }
+    g->hw_vintid = (uint16_t)vintid;
+    g->hw_pintid = (uint16_t)pintid;
+}
+
+static bool is_hw_link(const struct vgic *g, uint32_t vintid, uint32_t pintid)
+{
+    return g->hw_vintid != 0 && vintid == g->hw_vintid && pintid == g->hw_pintid;
+}
+
 void vgic_init(struct vgic *g, gpa_t gicd_base, gpa_t gicr_base, uint32_t maint_intid)
 {
     memset(g, 0, sizeof(*g));
@@ -588,7 +603,7 @@ void vgic_inject_edge(struct vgic *g, uint32_t vintid)
 
 void vgic_inject_hw(struct vgic *g, uint32_t vintid, uint32_t pintid)
 {
-    if (vintid < 16 || vintid >= VGIC_NR_IRQS || pintid < 16 || pintid >= 1020) {
+    if (!is_hw_link(g, vintid, pintid)) {
         /* Deactivate it, or the physical interrupt would never fire again. */
         log_warn("vgic: HW injection %u->%u ignored", pintid, vintid);
         if (pintid < 1020) {
@@ -879,7 +894,14 @@ void vgic_save(struct vgic *g, struct vs_buf *w)
     }
 }
 
-static bool lr_valid(uint64_t lr)
+/*
+ * One list register as vgic_flush (lr_value) can have written it and the guest's CPU interface
+ * can have changed it since (state only): vINTID in range, a priority the model can hold, and
+ * the HW bit only for the declared link, agreeing with the model's image of that interrupt.
+ * A forged HW link would have the hardware deactivate some physical INTID of the hypervisor's
+ * (its timer, the UART) when the guest EOIs, and vgic_reset deactivate it at EL2.
+ */
+static bool lr_valid(const struct vgic *g, const struct vgic_image *img, uint64_t lr)
 {
     if (lr & LR_RES0_BITS) {
         return false;
@@ -889,11 +911,14 @@ static bool lr_valid(uint64_t lr)
     }
     uint64_t vintid = lr & ICH_LR_VINTID_MASK;
     uint64_t pfield = bits_get(lr, 44, 32);
-    if (vintid >= VGIC_NR_IRQS) {
+    uint64_t prio = bits_get(lr, 55, 48);
+    if (vintid >= VGIC_NR_IRQS || (prio & ~(uint64_t)VGIC_PRIO_MASK) != 0) {
         return false;
     }
     if (lr & ICH_LR_HW) {
-        return pfield >= 16 && pfield < 1020 &&
+        const struct vgic_irq *i = &img->irq[vintid];
+        return is_hw_link(g, (uint32_t)vintid, (uint32_t)pfield) && (i->flags & VGIC_IRQ_HW) &&
+               i->pintid == pfield &&
                (lr & (ICH_LR_PENDING | ICH_LR_ACTIVE)) != (ICH_LR_PENDING | ICH_LR_ACTIVE);
     }
     return (pfield & ~(ICH_LR_EOI >> 32)) == 0;
@@ -918,7 +943,7 @@ static bool image_read(const struct vgic *g, struct vs_buf *r, struct vgic_image
         i->pintid = (uint16_t)pintid;
         ok = ok && (i->prio & ~VGIC_PRIO_MASK) == 0 && (i->flags & ~VGIC_IRQ_ALL_FLAGS) == 0;
         if (i->flags & VGIC_IRQ_HW) {
-            ok = ok && n >= 16 && pintid >= 16 && pintid < 1020;
+            ok = ok && is_hw_link(g, n, pintid);
         } else {
             ok = ok && pintid == 0;
         }
@@ -957,7 +982,7 @@ static bool image_read(const struct vgic *g, struct vs_buf *r, struct vgic_image
     for (unsigned n = 0; n < g->nr_lrs; n++) {
         img->lr_intid[n] = vs_get_u8(r);
         img->lr[n] = vs_get_u64(r);
-        ok = ok && lr_valid(img->lr[n]);
+        ok = ok && lr_valid(g, img, img->lr[n]);
         if (n < img->lr_used) {
             uint32_t id = img->lr_intid[n];
             if (id >= VGIC_NR_IRQS || ((seen[id / 32] >> (id % 32)) & 1) ||

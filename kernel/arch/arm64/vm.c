@@ -15,6 +15,12 @@
     (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_TWI | HCR_TID3 | HCR_TSC | HCR_TIDCP |  \
      HCR_TACR | HCR_RW | HCR_TLOR | HCR_APK | HCR_API)
 
+/* HCR_EL2.FWB goes with the stage-2 encoding s2.c uses for this VM (s2_pgtable.fwb). */
+static uint64_t guest_hcr(const struct vm *vm)
+{
+    return GUEST_HCR | (vm->arch.s2.fwb ? HCR_FWB : 0);
+}
+
 bool vm_arch_init(struct vm *vm)
 {
     vm->arch.vmid = 1;
@@ -22,8 +28,15 @@ bool vm_arch_init(struct vm *vm)
         log_err("vm: cannot allocate stage-2 tables");
         return false;
     }
+    vm->arch.s2.fwb = s2_fwb_supported(read_sysreg(id_aa64mmfr2_el1));
+    log_info("vm: stage 2 %s", vm->arch.s2.fwb
+                                   ? "forces write-back (FEAT_S2FWB): no cleaning for the guest"
+                                   : "without FEAT_S2FWB: guest RAM the hypervisor writes is "
+                                     "cleaned to PoC before the guest runs");
     vgic_init(&vm->arch.vgic, board_desc.guest.gicd, board_desc.guest.gicr,
               board_desc.timer.maint_ppi);
+    /* The virtual timer's PPI is lent to the guest as itself (arch_handle_host_irqs). */
+    vgic_link_hw(&vm->arch.vgic, board_desc.timer.virt_ppi, board_desc.timer.virt_ppi);
     if (!vgic_register_mmio(&vm->arch.vgic, &vm->bus)) {
         return false;
     }
@@ -51,7 +64,7 @@ void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level)
 
 void arch_vcpu_setup_el2(struct vm *vm)
 {
-    write_sysreg(hcr_el2, GUEST_HCR);
+    write_sysreg(hcr_el2, guest_hcr(vm));
     /* FP/SIMD stays untrapped: the guest owns those registers (the hypervisor never uses them). */
     write_sysreg(cptr_el2, CPTR_RES1 | CPTR_TZ | CPTR_TSM | CPTR_TTA | CPTR_TAM);
     write_sysreg(mdcr_el2,
@@ -105,7 +118,7 @@ void vcpu_arch_reset(struct vcpu *vcpu, gpa_t entry, uint64_t arg)
     write_sysreg(cntv_ctl_el0, 0);
     write_sysreg(cntv_cval_el0, 0);
     write_sysreg(mdscr_el1, 0);
-    write_sysreg(hcr_el2, GUEST_HCR);
+    write_sysreg(hcr_el2, guest_hcr(vcpu->vm));
     isb();
 }
 
@@ -119,18 +132,6 @@ void vm_arch_shift_virtual_time(struct vm *vm, int64_t ticks)
 
 void vm_arch_sync_guest_code(struct vm *vm)
 {
-    /*
-     * Guest RAM was written through the hypervisor's data side (a checkpoint's pages): clean
-     * it to the point of unification, then drop every instruction-cache line and every guest
-     * translation, so the guest fetches what is in memory now.
-     */
-    uint64_t ctr = read_sysreg(ctr_el0);
-    uint64_t line = 4ull << ((ctr >> 16) & 0xf);
-    if (!(ctr & (1ull << 28))) { /* CTR_EL0.IDC clear: D-cache cleaning is required */
-        for (uint64_t a = 0; a < vm->ram.size; a += line) {
-            __asm__ volatile("dc cvau, %0" ::"r"(vm->ram.hva + a) : "memory");
-        }
-    }
-    __asm__ volatile("dsb ish; ic iallu; dsb ish; isb" ::: "memory");
+    guest_mem_arch_sync(vm, vm->ram.base, vm->ram.size);
     tlb_flush_guest_all();
 }

@@ -23,6 +23,13 @@ void colo_board_init(struct vm *vm);
  * (also from hv_wait_until), after hvnet_poll(). Cheap when idle. */
 void colo_board_poll(void);
 
+/**
+ * Whether the COLO layer owns this board's guest, so that the operator must not run it by hand
+ * (`guest resume`): a secondary holding a replica, replicating, or fenced; a primary in a
+ * session. If so writes the reason (one line, no trailing newline) to why and returns true.
+ */
+bool colo_board_guest_held(char *why, size_t len);
+
 /** Prints the output buffer's counters as key=value lines (for `net`). Hypervisor context. */
 void colo_board_net_report(void);
 

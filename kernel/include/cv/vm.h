@@ -94,7 +94,10 @@ bool vm_state_load(struct vm *vm, const void *buf, size_t len);
 /** Names the section holding byte off of a state stream ("(section VGIC +0x40) "). Pure. */
 void vm_state_describe(const void *buf, size_t len, size_t off, char *out, size_t outlen);
 void vm_pause(struct vm *vm);
+/** A paused guest runs again; every state section's resume hook then runs (vm_state_resumed). */
 void vm_resume(struct vm *vm);
+/** Calls the resume hook of every registered section, in registration order. */
+void vm_state_resumed(struct vm *vm);
 /** Runs the vCPU until one exit has been handled. Hypervisor context. */
 void vm_run_once(struct vm *vm);
 
@@ -130,10 +133,20 @@ void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level);
  */
 void vm_arch_shift_virtual_time(struct vm *vm, int64_t ticks);
 /**
- * Makes instruction fetch see guest RAM the hypervisor wrote (checkpoint pages) before the
- * guest runs it: cache maintenance and TLB invalidation. Hypervisor context, vCPU stopped.
+ * Makes all of guest RAM as the hypervisor wrote it (checkpoint pages) visible to the guest
+ * before it runs from it: guest_mem_arch_sync() of all of RAM, and TLB invalidation.
+ * Hypervisor context, vCPU stopped.
  */
 void vm_arch_sync_guest_code(struct vm *vm);
+/**
+ * The hypervisor wrote guest RAM [addr, addr+len) through its cacheable mapping (the image
+ * loader, checkpoint pages): makes it visible to the guest's next accesses of every kind, data
+ * with its MMU off (Device at stage 1: clean to the point of coherency unless stage 2 forces
+ * write-back, FEAT_S2FWB) and instruction fetch (clean to the point of unification, invalidate
+ * the instruction cache). A range outside RAM does nothing. Call before the guest runs again.
+ * Hypervisor context, vCPU stopped.
+ */
+void guest_mem_arch_sync(struct vm *vm, gpa_t addr, uint64_t len);
 
 /* Stage-2 dirty-logging hooks used by kernel/core/dirty.c. Hypervisor context, vCPU stopped. */
 

@@ -42,6 +42,12 @@ struct vmstate_ops {
     bool (*load)(void *ctx, struct vs_buf *r, uint32_t version, bool apply);
     /** Optional: back to the power-on state when the guest is (re)booted. */
     void (*reset)(void *ctx);
+    /**
+     * Optional: the guest runs again after a pause (a takeover of a replica, a state reload, a
+     * checkpoint, `guest resume`). Picks up work the guest left queued while it could not be
+     * done: a guest whose queue is stopped waits for the device and never asks again.
+     */
+    void (*resume)(void *ctx);
     void *ctx;
 };
 

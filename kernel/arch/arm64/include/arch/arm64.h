@@ -25,6 +25,19 @@ void arch_vcpu_setup_el2(struct vm *vm);
 /** Registers the vCPU's state section ("CPU0") with the VM. Boot context. */
 bool vcpu_arch_register_state(struct vcpu *vcpu);
 
+/** The ID registers that decide which PSTATE values an exception return can restore. */
+struct pstate_ids {
+    uint64_t pfr0;  /**< ID_AA64PFR0_EL1 */
+    uint64_t pfr1;  /**< ID_AA64PFR1_EL1 */
+    uint64_t mmfr1; /**< ID_AA64MMFR1_EL1 */
+    uint64_t mmfr2; /**< ID_AA64MMFR2_EL1 */
+};
+/**
+ * NULL if ERET from EL2 restores pstate (an SPSR_EL2 value) on a CPU with these ID registers
+ * without an illegal return and without dropping bits; otherwise why not. Pure.
+ */
+const char *vcpu_pstate_check(uint64_t pstate, const struct pstate_ids *id);
+
 void arch_mmu_init(void);
 void arch_timer_init(void);
 

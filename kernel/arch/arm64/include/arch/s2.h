@@ -38,8 +38,9 @@
 #define S2_DESC_VALID BIT(0)
 #define S2_DESC_TABLE BIT(1) /**< table at levels 1-2, "page" at level 3 */
 #define S2_DESC_MEMATTR_MASK (0xfull << 2)
-#define S2_DESC_MEMATTR_NORMAL_WB (0xfull << 2) /**< outer and inner write-back cacheable */
-#define S2_DESC_MEMATTR_DEVICE_NGNRE (0x1ull << 2)
+#define S2_DESC_MEMATTR_NORMAL_WB (0xfull << 2)     /**< outer and inner write-back cacheable */
+#define S2_DESC_MEMATTR_DEVICE_NGNRE (0x1ull << 2)  /**< the same with HCR_EL2.FWB */
+#define S2_DESC_MEMATTR_FWB_NORMAL_WB (0x6ull << 2) /**< HCR_EL2.FWB: forced Normal WB */
 #define S2_DESC_S2AP_R BIT(6)
 #define S2_DESC_S2AP_W BIT(7)
 #define S2_DESC_SH_MASK (3ull << 8)
@@ -82,10 +83,18 @@ struct s2_pgtable {
     uint64_t *root_va;
     uint64_t table_pages;  /**< pages of tables allocated, root included */
     uint64_t mapped_pages; /**< valid level-3 descriptors */
+    /**
+     * HCR_EL2.FWB is set for this VM (FEAT_S2FWB): normal memory is mapped with the forced
+     * Normal Write-Back encoding, which a guest's stage-1 attributes (its MMU off) cannot
+     * weaken. Set once after s2_init(), before the first s2_map().
+     */
+    bool fwb;
 };
 
 /** Allocates an empty root. False when out of memory. Boot context. */
 bool s2_init(struct s2_pgtable *pt);
+/** True if a CPU with this ID_AA64MMFR2_EL1 has FEAT_S2FWB (HCR_EL2.FWB). Pure. */
+bool s2_fwb_supported(uint64_t id_aa64mmfr2);
 
 /**
  * Maps [ipa, ipa+size) to [pa, pa+size) with 4 KiB pages. Refuses (returns false, changes

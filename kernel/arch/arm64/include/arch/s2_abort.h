@@ -16,7 +16,7 @@ struct vm;
  * True if the abort in esr (EC 0x20 or 0x24) is a stage-2 permission fault that a write caused:
  * the guest's store, or the hardware's update of a stage-1 descriptor during the walk. *ipa is
  * then the IPA the write went to (for S1PTW the page of the stage-1 table; the low 12 bits come
- * from FAR and mean nothing then). Pure, host-tested.
+ * from FAR and mean nothing then). hpfar must be valid (fault_ipa_fixup). Pure, host-tested.
  */
 bool s2_abort_dirty_candidate(uint64_t esr, uint64_t hpfar, uint64_t far, gpa_t *ipa);
 

@@ -5,6 +5,25 @@
 
 #include <cv/types.h>
 
+#ifdef CV_HOST_TEST
+/*
+ * Host builds (unit tests, fuzz targets) of code that reads or writes system registers: a
+ * table of registers by name (tests/unit/support/fake_sysreg.c) stands in for the CPU, so
+ * ID-register-dependent decisions can be tested with any CPU's values.
+ */
+uint64_t host_sysreg_read(const char *name);
+void host_sysreg_write(const char *name, uint64_t v);
+/* Cache maintenance by VA ("cvac", "cvau") and "ic iallu", recorded by the same fake. */
+void host_cache_op(const char *op, uintptr_t va);
+#define read_sysreg(r) host_sysreg_read(#r)
+#define write_sysreg(r, v) host_sysreg_write(#r, (uint64_t)(v))
+#define isb() ((void)0)
+#define dsb(opt) ((void)0)
+#define dc_by_va(op, va) host_cache_op(#op, (uintptr_t)(va))
+#define ic_iallu() host_cache_op("iallu", 0)
+/* AT S1E1R: the fake sets PAR_EL1 to fake_at_par (fake_sysreg.h). */
+#define at_s1e1r(va) host_cache_op("s1e1r", (uintptr_t)(va))
+#else
 #define read_sysreg(r)                                                                             \
     __extension__({                                                                                \
         uint64_t v__;                                                                              \
@@ -14,6 +33,10 @@
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 #define isb() __asm__ volatile("isb" ::: "memory")
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
+#define dc_by_va(op, va) __asm__ volatile("dc " #op ", %0" ::"r"(va) : "memory")
+#define ic_iallu() __asm__ volatile("ic iallu" ::: "memory")
+#define at_s1e1r(va) __asm__ volatile("at s1e1r, %0" ::"r"(va) : "memory")
+#endif
 #define wfi() __asm__ volatile("wfi" ::: "memory")
 
 /* HCR_EL2 */
@@ -35,6 +58,7 @@
 #define HCR_TLOR BIT(35)
 #define HCR_APK BIT(40)
 #define HCR_API BIT(41)
+#define HCR_FWB BIT(46) /**< FEAT_S2FWB: stage-2 MemAttr can force the final attributes */
 
 /* CPTR_EL2 (non-VHE layout) */
 #define CPTR_RES1 (0x2ffull | (1ull << 9) | (3ull << 12))
@@ -91,8 +115,33 @@
 #define PSR_I BIT(7)
 #define PSR_A BIT(8)
 #define PSR_D BIT(9)
+#define PSR_BTYPE (3ull << 10)
+#define PSR_SSBS BIT(12)
+#define PSR_ALLINT BIT(13)
+#define PSR_IL BIT(20)
+#define PSR_SS BIT(21)
 #define PSR_PAN BIT(22)
+#define PSR_UAO BIT(23)
+#define PSR_DIT BIT(24)
+#define PSR_TCO BIT(25)
+#define PSR_NZCV (0xfull << 28)
 #define PSR_DAIF (PSR_D | PSR_A | PSR_I | PSR_F)
+/* AArch32 SPSR fields (a return to AArch32 EL0) */
+#define PSR32_MODE_MASK 0x1full
+#define PSR32_MODE_USR 0x10ull
+#define PSR32_T BIT(5)
+#define PSR32_E BIT(9)
+#define PSR32_IT ((0x3full << 10) | (3ull << 25))
+#define PSR32_GE (0xfull << 16)
+#define PSR32_SSBS BIT(23)
+#define PSR32_Q BIT(27)
+
+/* CTR_EL0 */
+#define CTR_DMINLINE(ctr) (4ull << (((ctr) >> 16) & 0xf)) /**< smallest D-cache line, bytes */
+#define CTR_IDC BIT(28) /**< no D-cache clean to PoU needed for instruction coherence */
+
+/* ID_AA64MMFR2_EL1 */
+#define MMFR2_FWB(v) ((unsigned)(((v) >> 40) & 0xf))
 
 /* SCTLR_EL1 */
 #define SCTLR_EL1_SPAN BIT(23)

@@ -71,6 +71,14 @@ struct vgic {
     uint8_t lr_intid[VGIC_MAX_LRS];
     uint16_t lr_took_latch; /**< bit i: LR i carries the latched pending state */
 
+    /*
+     * The one interrupt the hypervisor hands to the guest with the LR HW bit (vgic_link_hw):
+     * vINTID hw_vintid is backed by physical hw_pintid. 0 means none. Configuration, kept
+     * across reset and not part of the saved state: a stream may only name this link.
+     */
+    uint16_t hw_vintid;
+    uint16_t hw_pintid;
+
     struct vgic_stats stats;
 };
 
@@ -79,6 +87,13 @@ struct vgic {
  * records where the guest sees the GIC. Boot context.
  */
 void vgic_init(struct vgic *g, gpa_t gicd_base, gpa_t gicr_base, uint32_t maint_intid);
+/**
+ * Declares that physical pintid (acknowledged and priority-dropped by the hypervisor) is lent
+ * to the guest as vintid with the LR HW bit, the guest's deactivation deactivating it. The only
+ * such pair: vgic_inject_hw() and vgic_load() refuse any other, since the vGIC deactivates a
+ * linked physical INTID itself at EL2. Boot context, after vgic_init().
+ */
+void vgic_link_hw(struct vgic *g, uint32_t vintid, uint32_t pintid);
 /** Back to the reset state (guest reset); keeps addresses. Hypervisor context. */
 void vgic_reset(struct vgic *g);
 /** Registers the "gicd" (64 KiB) and "gicr" (128 KiB) windows on bus. Boot context. */
@@ -101,7 +116,8 @@ void vgic_inject_edge(struct vgic *g, uint32_t vintid);
  * Makes vintid pending, linked to the physical interrupt pintid which the caller has
  * acknowledged and priority-dropped but NOT deactivated: the guest's deactivation of vintid
  * deactivates pintid in hardware (LR HW bit). If the guest instead clears the virtual
- * interrupt through ICPENDR/ICACTIVER, the vGIC deactivates pintid itself.
+ * interrupt through ICPENDR/ICACTIVER, the vGIC deactivates pintid itself. Only for the pair
+ * declared with vgic_link_hw(); any other is deactivated and dropped.
  */
 void vgic_inject_hw(struct vgic *g, uint32_t vintid, uint32_t pintid);
 /**
