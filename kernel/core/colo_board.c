@@ -143,8 +143,19 @@ static bool v_log_start(void *ctx)
     if (vm->dirty.mode != DIRTY_OFF) {
         dirty_log_stop(vm);
     }
-    /* The CPU's own dirty state where it has it: no fault per first write. */
-    enum dirty_mode m = dirty_mode_supported(vm, DIRTY_DBM) ? DIRTY_DBM : DIRTY_WP;
+    /*
+     * The CPU's own dirty state where it has it (no fault per first write), unless the boot
+     * arguments force write protection: the mode every CPU without HAFDBS >= 2 runs, testable
+     * on one that has it.
+     */
+    enum cv_dirty_mode want = config_get()->dirty_mode;
+    bool dbm = dirty_mode_supported(vm, DIRTY_DBM);
+    if (want == CV_DIRTY_DBM && !dbm) {
+        log_warn("colo: cv.dirty_mode=dbm but the CPU has no stage-2 dirty state: using wp");
+    }
+    enum dirty_mode m = want != CV_DIRTY_WP && dbm ? DIRTY_DBM : DIRTY_WP;
+    log_info("colo: dirty logging %s (cv.dirty_mode=%s)", dirty_mode_name(m),
+             config_dirty_mode_name(want));
     if (!dirty_log_start(vm, m)) {
         return false;
     }

@@ -23,6 +23,7 @@ enum key_type {
     KEY_IP4_PREFIX,
     KEY_MAC,
     KEY_ROLE,
+    KEY_DIRTY_MODE,
     KEY_U32, /* decimal, min..max */
 };
 
@@ -71,6 +72,9 @@ static const struct config_key keys[] = {
      "MiB of staging memory: bounds one checkpoint", 1, 1024},
     {"colo_verify", KEY_U32, offsetof(struct cv_config, colo_verify),
      "1: compare whole RAM and state of both boards after every checkpoint", 0, 1},
+    {"dirty_mode", KEY_DIRTY_MODE, offsetof(struct cv_config, dirty_mode),
+     "auto|wp|dbm: dirty logging by the CPU's dirty state where present, or write-protect faults",
+     0, 0},
 };
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
@@ -97,11 +101,17 @@ void config_defaults(struct cv_config *c, char board)
     c->output_delay_ms = CV_DEFAULT_OUTPUT_DELAY_MS;
     c->staging_mib = 64;
     c->colo_verify = 0;
+    c->dirty_mode = CV_DIRTY_AUTO;
 }
 
 const char *config_role_name(enum cv_role r)
 {
     return r == CV_ROLE_SECONDARY ? "secondary" : "primary";
+}
+
+const char *config_dirty_mode_name(enum cv_dirty_mode m)
+{
+    return m == CV_DIRTY_WP ? "wp" : m == CV_DIRTY_DBM ? "dbm" : "auto";
 }
 
 const struct cv_config *config_get(void)
@@ -237,6 +247,20 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
             return false;
         }
         memcpy(field, &r, sizeof(r));
+        return true;
+    }
+    case KEY_DIRTY_MODE: {
+        enum cv_dirty_mode m;
+        if (len == 4 && memcmp(v, "auto", 4) == 0) {
+            m = CV_DIRTY_AUTO;
+        } else if (len == 2 && memcmp(v, "wp", 2) == 0) {
+            m = CV_DIRTY_WP;
+        } else if (len == 3 && memcmp(v, "dbm", 3) == 0) {
+            m = CV_DIRTY_DBM;
+        } else {
+            return false;
+        }
+        memcpy(field, &m, sizeof(m));
         return true;
     }
     case KEY_U32: {
@@ -375,6 +399,12 @@ void config_dump(const struct cv_config *c)
             enum cv_role r;
             memcpy(&r, field, sizeof(r));
             cv_printf("%s=%s\n", k->name, config_role_name(r));
+            break;
+        }
+        case KEY_DIRTY_MODE: {
+            enum cv_dirty_mode m;
+            memcpy(&m, field, sizeof(m));
+            cv_printf("%s=%s\n", k->name, config_dirty_mode_name(m));
             break;
         }
         case KEY_U32: {

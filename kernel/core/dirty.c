@@ -179,15 +179,19 @@ bool dirty_log_fault(struct vm *vm, gpa_t addr)
     }
     uint64_t i = (gpa_raw(addr) - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
     uint64_t bit = 1ull << (i % 64);
-    /*
-     * A page already dirty (a device model wrote it, or a DBM scan found it) must be reported
-     * by the next harvest even if this store has not re-executed by then: only a page dirty
-     * through this fault alone may be held back as in flight.
-     */
-    d->inflight = (d->fault_bits[i / 64] & bit) ? 0 : i + 1;
+    bool was_dirty = (d->fault_bits[i / 64] & bit) != 0;
     d->fault_bits[i / 64] |= bit;
     d->last_fault = i + 1;
-    s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
+    /*
+     * A page already dirty must be reported by the next harvest even if this store has not
+     * re-executed by then: only a page dirty through this fault alone may be held back as in
+     * flight. Already dirty means its bit was set (a device model wrote it, or an earlier fault)
+     * or its descriptor was already writable (DBM: the hardware dirtied it; the harvest's scan
+     * would find it, and the hold-back would drop it). dirty_log_mark() cancels the hold-back
+     * for writes made after this fault.
+     */
+    bool was_writable = s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
+    d->inflight = (was_dirty || was_writable) ? 0 : i + 1;
     d->faults++;
     return true;
 }
@@ -202,5 +206,13 @@ void dirty_log_mark(struct vm *vm, gpa_t addr, uint64_t len)
     uint64_t last = (gpa_raw(addr) + len - 1 - gpa_raw(vm->ram.base)) >> PAGE_SHIFT;
     for (uint64_t i = first; i <= last; i++) {
         d->fault_bits[i / 64] |= 1ull << (i % 64);
+    }
+    /*
+     * A device write into the page whose store is held back as in flight (between a fault exit
+     * and the next entry the main loop serves the NICs) has happened: the next harvest must
+     * report the page, or it would re-protect it, clear its bit and lose that write.
+     */
+    if (d->inflight && d->inflight - 1 >= first && d->inflight - 1 <= last) {
+        d->inflight = 0;
     }
 }

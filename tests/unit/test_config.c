@@ -113,6 +113,11 @@ static void test_malformed_kept(void **state)
         "cv.hb_period=9",
         "cv.hb_miss=1",
         "cv.dirty_threshold=99999999999",
+        "cv.dirty_mode=",
+        "cv.dirty_mode=WP",
+        "cv.dirty_mode=dbmx",
+        "cv.dirty_mode=off",
+        "cv.dirty_mode",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct cv_config c, want;
@@ -126,6 +131,31 @@ static void test_malformed_kept(void **state)
         }
         assert_int_equal(host_console_count("W: config:"), 1);
     }
+}
+
+/* cv.dirty_mode forces write protection on a CPU with FEAT_HAFDBS (auto would pick DBM). */
+static void test_dirty_mode(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    config_defaults(&c, 'a');
+    assert_int_equal(c.dirty_mode, CV_DIRTY_AUTO);
+    assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=wp"), 0);
+    assert_int_equal(c.dirty_mode, CV_DIRTY_WP);
+    assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=dbm"), 0);
+    assert_int_equal(c.dirty_mode, CV_DIRTY_DBM);
+    /* cv.board resets to the defaults first; the last valid word wins */
+    assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=wp cv.board=b cv.dirty_mode=bad"), 1);
+    assert_int_equal(c.dirty_mode, CV_DIRTY_WP);
+    assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=auto"), 0);
+    assert_int_equal(c.dirty_mode, CV_DIRTY_AUTO);
+    assert_string_equal(config_dirty_mode_name(CV_DIRTY_AUTO), "auto");
+    assert_string_equal(config_dirty_mode_name(CV_DIRTY_WP), "wp");
+    assert_string_equal(config_dirty_mode_name(CV_DIRTY_DBM), "dbm");
+    /* boot-time only: protection picks the mode when it starts */
+    char err[128];
+    assert_false(config_set("dirty_mode", "wp", err, sizeof(err)));
+    assert_non_null(strstr(err, "boot only"));
 }
 
 static void test_good_value_after_bad(void **state)
@@ -196,7 +226,8 @@ static void test_fdt_and_dump(void **state)
                                              "output_delay=10\n"
                                              "dirty_threshold=0\n"
                                              "colo_staging_mib=64\n"
-                                             "colo_verify=0\n");
+                                             "colo_verify=0\n"
+                                             "dirty_mode=auto\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init_fdt(make_fdt(NULL, fdt, sizeof(fdt)));
@@ -228,13 +259,10 @@ static void test_set_at_run_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_board_b_and_overrides),
-        cmocka_unit_test(test_prefix_optional),
-        cmocka_unit_test(test_malformed_kept),
-        cmocka_unit_test(test_good_value_after_bad),
-        cmocka_unit_test(test_ip_helpers),
-        cmocka_unit_test(test_fdt_and_dump),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_board_b_and_overrides),
+        cmocka_unit_test(test_prefix_optional), cmocka_unit_test(test_malformed_kept),
+        cmocka_unit_test(test_dirty_mode),      cmocka_unit_test(test_good_value_after_bad),
+        cmocka_unit_test(test_ip_helpers),      cmocka_unit_test(test_fdt_and_dump),
         cmocka_unit_test(test_set_at_run_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

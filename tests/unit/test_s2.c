@@ -125,7 +125,7 @@ static void test_map_fwb_encoding(void **state)
     assert_int_equal(d & S2_DESC_MEMATTR_MASK, 0x1ull << 2);
     /* Dirty logging changes permissions only: the encoding survives protect / unprotect. */
     assert_int_equal(s2_range_wrprotect(&pt, gpa(RAM_BASE), 1, false), 1);
-    assert_true(s2_page_mkwrite(&pt, gpa(RAM_BASE)));
+    assert_true(s2_page_mkwrite(&pt, gpa(RAM_BASE), NULL));
     assert_int_equal(*s2_leaf(&pt, gpa(RAM_BASE)) & S2_DESC_MEMATTR_MASK, 0x6ull << 2);
 }
 
@@ -340,7 +340,9 @@ static void test_page_mkwrite(void **state)
     (void)state;
     map_range();
     s2_range_wrprotect(&pt, gpa(RBASE), NP, true);
-    assert_true(s2_page_mkwrite(&pt, gpa(RBASE + 7 * PAGE_SIZE + 0x10)));
+    bool was = true;
+    assert_true(s2_page_mkwrite(&pt, gpa(RBASE + 7 * PAGE_SIZE + 0x10), &was));
+    assert_false(was);
     assert_int_equal(tlb_stub.flush_ipa, 1);
     assert_int_equal(tlb_stub.last_ipa, RBASE + 7 * PAGE_SIZE);
     uint64_t d = *page_desc(7);
@@ -348,9 +350,10 @@ static void test_page_mkwrite(void **state)
     assert_true(d & S2_DESC_DBM); /* DBM kept: collect sees the page as dirty */
     assert_false(*page_desc(6) & S2_DESC_S2AP_W);
     /* already writable (stale TLB entry): still flushed */
-    assert_true(s2_page_mkwrite(&pt, gpa(RBASE + 7 * PAGE_SIZE)));
+    assert_true(s2_page_mkwrite(&pt, gpa(RBASE + 7 * PAGE_SIZE), &was));
+    assert_true(was);
     assert_int_equal(tlb_stub.flush_ipa, 2);
-    assert_false(s2_page_mkwrite(&pt, gpa(RBASE + NP * PAGE_SIZE)));
+    assert_false(s2_page_mkwrite(&pt, gpa(RBASE + NP * PAGE_SIZE), NULL));
     assert_int_equal(tlb_stub.flush_ipa, 2);
 }
 
@@ -422,7 +425,7 @@ static void test_reprotect_bits(void **state)
     uint64_t bits[(NP + 63) / 64] = {0};
     static const unsigned pages[] = {3, 64, 511, 512, 1023, 1024, 1499};
     for (unsigned k = 0; k < ARRAY_SIZE(pages); k++) {
-        s2_page_mkwrite(&pt, gpa(RBASE + (uint64_t)pages[k] * PAGE_SIZE));
+        s2_page_mkwrite(&pt, gpa(RBASE + (uint64_t)pages[k] * PAGE_SIZE), NULL);
         bits[pages[k] / 64] |= 1ull << (pages[k] % 64);
     }
     bits[NP / 64] |= 1ull << (NP % 64 + 1); /* past the range: ignored */

@@ -8,6 +8,7 @@
 #include <arch/fault_ipa.h>
 #include <arch/gicv3.h>
 #include <arch/mmio_decode.h>
+#include <arch/s2_abort.h>
 #include <arch/sysreg.h>
 
 static void skip_insn(struct vcpu *v)
@@ -22,14 +23,12 @@ static enum exit_reason handle_dabt(struct vcpu *v)
     dabt_decode(v->arch.exit.esr, &d);
     gpa_t ipa = dabt_ipa(v->arch.exit.hpfar, v->arch.exit.far);
 
-    if (dfsc_is_permission(d.dfsc) && vm_gpa_in_ram(vm, ipa, 1)) {
-        /*
-         * A write to write-protected RAM: dirty logging. A stage-1 walk that sets hardware
-         * access/dirty flags in the guest's tables counts as a write too (S1PTW).
-         */
-        if ((d.write || d.s1ptw) && dirty_log_fault(vm, ipa)) {
-            return EXIT_DIRTY;
-        }
+    /*
+     * A write to write-protected RAM: dirty logging. A stage-1 walk that sets hardware
+     * access/dirty flags in the guest's tables counts as a write too (S1PTW).
+     */
+    if (s2_abort_dirty_fault(vm, v->arch.exit.esr, v->arch.exit.hpfar, v->arch.exit.far)) {
+        return EXIT_DIRTY;
     }
     if (vm_gpa_in_ram(vm, ipa, 1)) {
         log_guest(LOG_WARN,
@@ -68,6 +67,21 @@ static enum exit_reason handle_dabt(struct vcpu *v)
     }
     skip_insn(v);
     return EXIT_MMIO;
+}
+
+static enum exit_reason handle_iabt(struct vcpu *v)
+{
+    /*
+     * The stage-1 walk of a fetch had to set an access flag in a table page the dirty log
+     * write-protects: log it and retry, exactly as for a data access.
+     */
+    if (s2_abort_dirty_fault(v->vm, v->arch.exit.esr, v->arch.exit.hpfar, v->arch.exit.far)) {
+        return EXIT_DIRTY;
+    }
+    log_guest(LOG_WARN, "guest: instruction abort at 0x%llx (esr=0x%llx), abort injected",
+              (unsigned long long)v->arch.exit.far, (unsigned long long)v->arch.exit.esr);
+    inject_pabt(v, v->arch.exit.far);
+    return EXIT_INJECT_ABT;
 }
 
 static enum exit_reason handle_wfx(struct vcpu *v)
@@ -110,10 +124,7 @@ static enum exit_reason handle_sync(struct vcpu *v)
     case EC_SYSREG:
         return sysreg_trap(v, esr);
     case EC_IABT_LOW:
-        log_guest(LOG_WARN, "guest: instruction fetch from 0x%llx outside RAM, abort injected",
-                  (unsigned long long)v->arch.exit.far);
-        inject_pabt(v, v->arch.exit.far);
-        return EXIT_INJECT_ABT;
+        return handle_iabt(v);
     case EC_SVE:
     case EC_SME:
     case EC_FPSIMD:

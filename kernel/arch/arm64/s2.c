@@ -325,11 +325,14 @@ uint64_t s2_range_mkwrite(struct s2_pgtable *pt, gpa_t base, uint64_t npages)
     return set_perm_range(pt, base, npages, S2_DESC_DBM, S2_DESC_S2AP_W);
 }
 
-bool s2_page_mkwrite(struct s2_pgtable *pt, gpa_t ipa)
+bool s2_page_mkwrite(struct s2_pgtable *pt, gpa_t ipa, bool *was_writable)
 {
     uint64_t *e = s2_leaf(pt, gpa(ALIGN_DOWN(gpa_raw(ipa), PAGE_SIZE)));
     if (!e) {
         return false;
+    }
+    if (was_writable) {
+        *was_writable = (*e & S2_DESC_S2AP_W) != 0;
     }
     *e |= S2_DESC_S2AP_W;
     tlb_flush_guest_ipa(gpa(ALIGN_DOWN(gpa_raw(ipa), PAGE_SIZE)));

@@ -62,9 +62,11 @@ uint64_t s2_arch_dirty_count(struct vm *vm, const uint64_t *known)
     return s2_count_dbm(&vm->arch.s2, vm->ram.base, ram_pages(vm), known);
 }
 
-void s2_arch_dirty_unprotect(struct vm *vm, gpa_t page)
+bool s2_arch_dirty_unprotect(struct vm *vm, gpa_t page)
 {
-    s2_page_mkwrite(&vm->arch.s2, page);
+    bool was_writable = false;
+    s2_page_mkwrite(&vm->arch.s2, page, &was_writable);
+    return was_writable;
 }
 
 void s2_arch_dirty_disarm(struct vm *vm)

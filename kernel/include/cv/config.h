@@ -25,6 +25,13 @@ enum cv_role {
     CV_ROLE_SECONDARY,
 };
 
+/** How the primary logs dirty pages while protecting (cv.dirty_mode). */
+enum cv_dirty_mode {
+    CV_DIRTY_AUTO, /**< the CPU's hardware dirty state (DBM) where it has it, else write-protect */
+    CV_DIRTY_WP,   /**< write-protect faults even on a CPU with FEAT_HAFDBS */
+    CV_DIRTY_DBM,  /**< hardware dirty state; write-protect (with a warning) without it */
+};
+
 struct cv_config {
     char board; /**< 'a' or 'b': which half of the pair */
     /* ---- networking ---- */
@@ -35,16 +42,17 @@ struct cv_config {
     uint8_t guest_mac[6];         /**< the guest's emulated NIC */
     uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
     /* ---- COLO (checkpointing) settings ---- */
-    enum cv_role role;            /**< default: a primary, b secondary */
-    uint32_t hb_period_ms;        /**< heartbeat period on each path */
-    uint32_t hb_miss;             /**< periods of silence on both paths: the peer is dead */
-    uint32_t colo_auto;           /**< 1: enter protection at boot and re-protect on its own */
-    uint32_t colo_port;           /**< TCP port of the checkpoint stream */
-    uint32_t checkpoint_delay_ms; /**< run-time settable: `colo set checkpoint-delay` */
-    uint32_t dirty_threshold;     /**< pages; 0: half the staging area */
-    uint32_t output_delay_ms;     /**< held output starts a checkpoint after this; 0: off */
-    uint32_t staging_mib;         /**< bounds one checkpoint, on each board */
-    uint32_t colo_verify;         /**< 1: verification mode (CI) */
+    enum cv_role role;             /**< default: a primary, b secondary */
+    uint32_t hb_period_ms;         /**< heartbeat period on each path */
+    uint32_t hb_miss;              /**< periods of silence on both paths: the peer is dead */
+    uint32_t colo_auto;            /**< 1: enter protection at boot and re-protect on its own */
+    uint32_t colo_port;            /**< TCP port of the checkpoint stream */
+    uint32_t checkpoint_delay_ms;  /**< run-time settable: `colo set checkpoint-delay` */
+    uint32_t dirty_threshold;      /**< pages; 0: half the staging area */
+    uint32_t output_delay_ms;      /**< held output starts a checkpoint after this; 0: off */
+    uint32_t staging_mib;          /**< bounds one checkpoint, on each board */
+    uint32_t colo_verify;          /**< 1: verification mode (CI) */
+    enum cv_dirty_mode dirty_mode; /**< dirty-logging mechanism while protecting */
 };
 
 /** Default checkpoint period (docs/benchmarks.md, "Choosing the checkpoint delay"). */
@@ -66,6 +74,8 @@ unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
 /** Reads /chosen/bootargs from the device tree and sets the configuration. Boot context. */
 void config_init_fdt(const void *fdt);
 const char *config_role_name(enum cv_role r);
+/** "auto", "wp" or "dbm". */
+const char *config_dirty_mode_name(enum cv_dirty_mode m);
 /**
  * Changes one key of the configuration in force on a running board (`net config set`): only
  * keys used afresh each time (the peer's two addresses, the guest's address). False with a

@@ -170,8 +170,11 @@ void s2_arch_dirty_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bi
 uint64_t s2_arch_dirty_collect(struct vm *vm, uint64_t *out);
 /** DBM mode: counts pages the hardware made writable that are not in known; changes nothing. */
 uint64_t s2_arch_dirty_count(struct vm *vm, const uint64_t *known);
-/** Makes one page writable after a logged write fault. */
-void s2_arch_dirty_unprotect(struct vm *vm, gpa_t page);
+/**
+ * Makes one page writable after a logged write fault. True if it already was writable (DBM: the
+ * hardware has dirtied it, so its bit must not be treated as clean).
+ */
+bool s2_arch_dirty_unprotect(struct vm *vm, gpa_t page);
 /** Restores plain writable mappings for all of guest RAM. */
 void s2_arch_dirty_disarm(struct vm *vm);
 

@@ -140,9 +140,10 @@ uint64_t s2_range_mkwrite(struct s2_pgtable *pt, gpa_t base, uint64_t npages);
 /**
  * Makes the page at ipa writable (DBM untouched) and invalidates its TLB entries, also when it
  * was already writable (a write fault on a writable page means a stale TLB entry). False if
- * ipa is not mapped.
+ * ipa is not mapped. was_writable (may be NULL) tells whether the descriptor already had write
+ * permission: under DBM that means the hardware dirtied the page, so it is not clean.
  */
-bool s2_page_mkwrite(struct s2_pgtable *pt, gpa_t ipa);
+bool s2_page_mkwrite(struct s2_pgtable *pt, gpa_t ipa, bool *was_writable);
 /**
  * Pages with DBM set whose write permission is set (by the hardware's dirty state management,
  * or by s2_page_mkwrite) are dirty: ORs them into out_bits, clears their write permission, and
