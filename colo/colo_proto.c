@@ -347,7 +347,8 @@ static void make_printable(char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x7f) {
+        /* '"' too: these texts land inside reason="..." on event lines scripts parse. */
+        if (c < 0x20 || c >= 0x7f || c == '"') {
             s[i] = '?';
         }
     }

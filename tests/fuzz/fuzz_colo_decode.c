@@ -174,14 +174,14 @@ static void check_printable(const char *s, size_t cap, const char *what)
 {
     for (size_t i = 0; i < cap && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
-        FZ_CHECK(c >= 0x20 && c < 0x7f, "%s byte %zu is 0x%02x", what, i, c);
+        FZ_CHECK(c >= 0x20 && c < 0x7f && c != '"', "%s byte %zu is 0x%02x", what, i, c);
     }
 }
 
 static bool payload_printable(const uint8_t *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (p[i] < 0x20 || p[i] >= 0x7f) {
+        if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"') {
             return false;
         }
     }
