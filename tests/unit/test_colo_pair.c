@@ -97,10 +97,12 @@ static uint64_t s_harvest(void *c, uint64_t *bm)
     }
     return n;
 }
+static unsigned dirty_count_calls;
 static uint64_t s_dirty_count(void *c)
 {
     struct sim *v = c;
     uint64_t n = 0;
+    dirty_count_calls++;
     for (size_t w = 0; w < ARRAY_SIZE(v->dirty); w++) {
         n += (uint64_t)__builtin_popcountll(v->dirty[w]);
     }
@@ -462,6 +464,35 @@ static void test_flip_anywhere(void **st)
     faults(true);
 }
 
+/* The threshold check must not count dirty pages on every poll (every guest exit on a board):
+ * in DBM mode one count is a scan of all of stage 2. */
+static void test_dirty_count_rate_limited(void **st)
+{
+    (void)st;
+    rng = 7;
+    struct setup su = {.stage_pages = NPAGES, .delay_ms = 200};
+    pair_init(&su);
+    run(2, 2, 20000);
+    assert_int_equal(PRI.state, COLO_PRI_PROTECTED);
+    assert_int_equal(PRI.ck, COLO_CK_NONE);
+    assert_true(clock_us + 3 * COLO_PRI_COUNT_PERIOD_US < PRI.next_due_us);
+    /* Many exits within one period: at most one count. */
+    dirty_count_calls = 0;
+    for (unsigned i = 0; i < 1000; i++) {
+        assert_true(colo_primary_poll(&PRI));
+    }
+    assert_true(dirty_count_calls <= 1);
+    /* The next period counts again, so the threshold still starts an early checkpoint. */
+    for (unsigned i = 0; i < NPAGES / 2 + 1; i++) {
+        P.dirty[i / 64] |= 1ull << (i % 64);
+    }
+    clock_us += COLO_PRI_COUNT_PERIOD_US;
+    uint64_t early = PRI.st.early;
+    assert_true(colo_primary_poll(&PRI));
+    assert_int_equal(PRI.st.early, early + 1);
+    assert_int_equal(PRI.ck, COLO_CK_WAIT_REPLY);
+}
+
 static void test_mismatch_refused(void **st)
 {
     (void)st;
@@ -487,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_cut_anywhere),
         cmocka_unit_test(test_flip_anywhere),
         cmocka_unit_test(test_mismatch_refused),
+        cmocka_unit_test(test_dirty_count_rate_limited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
