@@ -83,6 +83,10 @@ static struct {
     uint8_t *stage_state, *verify_state;
     uint32_t *hashes;
     uint64_t *bitmap;
+    /* secondary: the undo log of overflow checkpoints (colo_sec_config), one page per RAM page */
+    uint8_t *undo_data;
+    uint64_t *undo_pfns, *undo_map;
+    bool undo_tried;
     uint8_t *msg;
     struct colo_hello hello;
     struct colo_pri_config pc;
@@ -522,6 +526,28 @@ static void track_replica(void)
 
 static void failover(const char *why, bool planned);
 
+/*
+ * The undo area, allocated once when the first primary connects (a primary never needs it). If
+ * it does not fit, the secondary still answers, and refuses the handshake with the reason.
+ */
+static void undo_ready(void)
+{
+    if (cb.undo_tried) {
+        return;
+    }
+    cb.undo_tried = true;
+    uint64_t pages = cb.vm->ram.size / COLO_PAGE_SIZE;
+    cb.undo_pfns = page_alloc_buf(pages * sizeof(uint64_t));
+    cb.undo_map = page_alloc_buf(dirty_bitmap_words(pages) * sizeof(uint64_t));
+    cb.undo_data = page_alloc_buf(pages * COLO_PAGE_SIZE);
+    if (!cb.undo_pfns || !cb.undo_map || !cb.undo_data) {
+        log_err("colo: no memory for the %llu MiB undo log (all of guest RAM); sessions will be "
+                "refused",
+                (unsigned long long)(cb.vm->ram.size >> 20));
+        cb.undo_data = NULL;
+    }
+}
+
 static void sec_connected(void *ctx)
 {
     (void)ctx;
@@ -530,6 +556,7 @@ static void sec_connected(void *ctx)
         cb.phase = LINK_OFF;
         return;
     }
+    undo_ready();
     struct colo_sec_config sc = {.local = cb.hello,
                                  .stage_pfns = cb.stage_pfns,
                                  .stage_data = cb.stage_data,
@@ -537,7 +564,11 @@ static void sec_connected(void *ctx)
                                  .stage_state = cb.stage_state,
                                  .stage_state_cap = STATE_CAP,
                                  .verify_hashes = cb.hashes,
-                                 .verify_state = cb.verify_state};
+                                 .verify_state = cb.verify_state,
+                                 .undo_data = cb.undo_data,
+                                 .undo_pfns = cb.undo_pfns,
+                                 .undo_map = cb.undo_map,
+                                 .undo_pages = cb.vm->ram.size / COLO_PAGE_SIZE};
     colo_secondary_init(&sec, &vmif, colo_link_transport(), &sc);
     cb.phase = LINK_SESSION;
     cb.sessions++;
@@ -1067,6 +1098,10 @@ static void status(void)
         cv_printf("last_dirty_pages=%llu\nlast_state_bytes=%llu\nsync_pages=%llu\n",
                   (unsigned long long)s->last_pages, (unsigned long long)s->last_state_bytes,
                   (unsigned long long)s->sync_pages);
+        cv_printf("overflow_checkpoints=%llu\nundo_pages=%llu\nrollbacks=%llu\n"
+                  "undo_log_bytes=%llu\n",
+                  (unsigned long long)s->overflow_checkpoints, (unsigned long long)s->undo_pages,
+                  (unsigned long long)s->rollbacks, (unsigned long long)s->undo_log_bytes);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
     }
