@@ -14,7 +14,9 @@ the state the surviving board continues from):
   - the primary killed with the Debian Linux guest;
   - the primary killed while the guest's transmit ring is full under backpressure: the new
     primary sends what the ring held, and the guest, which waits for the device without
-    notifying it, talks again."""
+    notifying it, talks again;
+  - the primary killed during an overflow checkpoint (a guest reboot): the secondary rolls its
+    replica back from the undo log and takes over at the checkpoint before."""
 import json
 import os
 import re
