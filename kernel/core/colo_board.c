@@ -527,8 +527,10 @@ static void track_replica(void)
 static void failover(const char *why, bool planned);
 
 /*
- * The undo area, allocated once when the first primary connects (a primary never needs it). If
- * it does not fit, the secondary still answers, and refuses the handshake with the reason.
+ * The undo area, allocated once: at boot on a secondary, when the first primary connects on a
+ * board that became one later (a primary never needs it). Zeroing guest RAM's worth takes long
+ * enough (~0.4 s under TCG) that doing it inside a handshake can make the primary think the
+ * secondary died. If it does not fit, the secondary still answers, and refuses the handshake.
  */
 static void undo_ready(void)
 {
@@ -982,6 +984,7 @@ void colo_board_init(struct vm *vm)
     }
     cb.want_protect = cb.role == CV_ROLE_PRIMARY && c->colo_auto;
     if (cb.role == CV_ROLE_SECONDARY) {
+        undo_ready();
         sec_listen();
     } else if (hb && vm->state == VM_RUNNING) {
         /*
