@@ -140,6 +140,8 @@ void colo_primary_start(struct colo_primary *p)
     p->got_ack = false;
     p->ack_deadline_us = 0; /* nothing of a previous session carries over */
     p->next_due_us = 0;
+    p->count_at_us = 0;
+    p->dirty_counts = 0;
     p->stopping = false;
     p->switching = false;
     p->holding = false;
@@ -568,7 +570,13 @@ bool colo_primary_poll(struct colo_primary *p)
             uint64_t limit = MIN(p->set.dirty_threshold ? p->set.dirty_threshold : UINT64_MAX,
                                  (uint64_t)p->st.limit_pages / 2);
             bool due = t >= p->next_due_us;
-            bool full = p->early || p->vm->dirty_count(p->vm->ctx) >= limit;
+            bool full = p->early;
+            if (!due && !full &&
+                (p->count_at_us == 0 || t - p->count_at_us >= COLO_PRI_COUNT_PERIOD_US)) {
+                p->count_at_us = t ? t : 1;
+                p->dirty_counts++;
+                full = p->vm->dirty_count(p->vm->ctx) >= limit;
+            }
             if (due || full) {
                 begin_checkpoint(p, !due);
             }

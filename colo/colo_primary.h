@@ -61,6 +61,11 @@ struct colo_pri_config {
 #define COLO_PRI_PAGES_PER_MSG 32u
 #define COLO_PRI_MSG_CAP                                                                           \
     (COLO_HDR_SIZE + 4u + COLO_PRI_PAGES_PER_MSG * COLO_PAGE_ENTRY + COLO_CRC_SIZE)
+/**
+ * The dirty threshold is checked against a count at most this old: dirty_count() may scan all of
+ * stage 2 (DBM mode), far too dear for every main-loop pass, i.e. every guest exit.
+ */
+#define COLO_PRI_COUNT_PERIOD_US 1000u
 /** Device-state and VERIFY chunk size. */
 #define COLO_PRI_CHUNK ((COLO_PRI_MSG_CAP - COLO_HDR_SIZE - COLO_CRC_SIZE) & ~15u)
 
@@ -123,6 +128,8 @@ struct colo_primary {
     uint32_t crc;
     uint64_t bytes_ck; /* bytes sent for this checkpoint */
     uint64_t next_due_us;
+    uint64_t count_at_us;    /* when dirty_count() last ran; 0: never in this session */
+    uint64_t dirty_counts;   /* dirty_count() calls in this session (cost of the threshold check) */
     struct colo_decoder dec; /* last: large */
 };
 

@@ -35,7 +35,43 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
     s->state_len = 0;
     s->crc = 0;
     s->verify_next = 0;
+    s->undo_n = 0;
+    s->st.undo_log_bytes = cfg->undo_data ? cfg->undo_pages * COLO_PAGE_SIZE : 0;
+    if (cfg->undo_map) {
+        memset(cfg->undo_map, 0, (vm->ram_pages(vm->ctx) + 63) / 64 * sizeof(uint64_t));
+    }
     colo_dec_init(&s->dec);
+}
+
+static bool undo_logged(const struct colo_secondary *s, uint64_t pfn)
+{
+    return s->cfg.undo_map[pfn / 64] & (1ull << (pfn % 64));
+}
+
+/* The checkpoint committed: what the undo log saved is no longer needed. */
+static void undo_discard(struct colo_secondary *s)
+{
+    for (uint64_t i = 0; i < s->undo_n; i++) {
+        uint64_t pfn = s->cfg.undo_pfns[i];
+        s->cfg.undo_map[pfn / 64] &= ~(1ull << (pfn % 64));
+    }
+    s->undo_n = 0;
+}
+
+/* The checkpoint will not commit: every replica page it overwrote gets its committed content
+ * back, so the VM is again exactly the last committed checkpoint. */
+static void undo_rollback(struct colo_secondary *s)
+{
+    const struct colo_vm *vm = s->vm;
+    vm->pause(vm->ctx);
+    for (uint64_t i = 0; i < s->undo_n; i++) {
+        vm->write_page(vm->ctx, s->cfg.undo_pfns[i], s->cfg.undo_data + (size_t)i * COLO_PAGE_SIZE);
+    }
+    s->st.rollbacks++;
+    log_warn("colo: secondary: overflow checkpoint %llu not committed; %llu replica pages "
+             "restored from the undo log",
+             (unsigned long long)(s->st.epoch + 1), (unsigned long long)s->undo_n);
+    undo_discard(s);
 }
 
 static bool ended(const struct colo_secondary *s)
@@ -56,7 +92,8 @@ static void send_empty(struct colo_secondary *s, uint16_t type, uint64_t epoch)
     send_msg(s, b, colo_encode(b, sizeof(b), type, epoch, NULL, 0));
 }
 
-/* Ends the session. The staged checkpoint, if any, is simply forgotten: the VM was not touched. */
+/* Ends the session. The staged checkpoint, if any, is simply forgotten: the VM was not touched;
+ * an overflow checkpoint's RAM_SYNC pages, which did touch it, are rolled back. */
 static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
@@ -69,6 +106,13 @@ static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, co
     bool clean = reason == COLO_ABORT_SHUTDOWN || reason == COLO_ABORT_STOPPED ||
                  reason == COLO_ABORT_SWITCHOVER;
     s->st.state = clean ? COLO_SEC_CLOSED : COLO_SEC_FAILED;
+    if (s->undo_n) {
+        if (s->st.replica) {
+            undo_rollback(s);
+        } else {
+            undo_discard(s); /* given up anyway (diverged): nothing to go back to */
+        }
+    }
     s->npages = 0;
     s->state_len = 0;
     if (tell_peer) {
@@ -120,6 +164,16 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
     }
     if (memcmp(h.image_id, me->image_id, COLO_IMAGE_ID_LEN) != 0) {
         finish(s, COLO_ABORT_IMAGE, true, "peer guest image differs from ours");
+        return;
+    }
+    uint64_t ram_pages = h.ram_bytes / COLO_PAGE_SIZE;
+    if (!s->cfg.undo_data || !s->cfg.undo_pfns || !s->cfg.undo_map ||
+        s->cfg.undo_pages < ram_pages) {
+        finish(s, COLO_ABORT_STAGING, true,
+               "undo area of %llu pages cannot hold the %llu pages of guest RAM: an overflow "
+               "checkpoint could not be undone",
+               (unsigned long long)(s->cfg.undo_data ? s->cfg.undo_pages : 0),
+               (unsigned long long)ram_pages);
         return;
     }
     uint8_t b[COLO_HDR_SIZE + COLO_HELLO_ACK_LEN + COLO_CRC_SIZE];
@@ -186,8 +240,9 @@ static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
     s->crc = crc32c(s->crc, m->payload, m->len);
 }
 
-/* Pre-copy: there is no replica to protect yet (or the primary is resynchronising), so pages
- * go straight into guest RAM. */
+/* Pre-copy: there is no replica to protect yet, so pages go straight into guest RAM. An
+ * overflow checkpoint (a replica is held) also writes them straight in, after saving each
+ * overwritten page in the undo log once, so that the checkpoint can still be undone. */
 static void sync_pages(struct colo_secondary *s, const struct colo_msg *m)
 {
     uint32_t count;
@@ -199,16 +254,18 @@ static void sync_pages(struct colo_secondary *s, const struct colo_msg *m)
     if (!pages_in_ram(s, m, count)) {
         return;
     }
-    if (s->st.replica) {
-        log_warn("colo: secondary: primary resynchronises; replica of checkpoint %llu given up",
-                 (unsigned long long)s->st.epoch);
-        s->st.replica = false;
-    }
     vm->pause(vm->ctx);
     for (uint32_t i = 0; i < count; i++) {
         uint64_t pfn;
         const uint8_t *data;
         colo_ram_page(m, i, &pfn, &data);
+        if (s->st.replica && !undo_logged(s, pfn)) {
+            /* undo_pages >= RAM pages (handshake), and each page is logged once. */
+            vm->read_page(vm->ctx, pfn, s->cfg.undo_data + (size_t)s->undo_n * COLO_PAGE_SIZE);
+            s->cfg.undo_pfns[s->undo_n++] = pfn;
+            s->cfg.undo_map[pfn / 64] |= 1ull << (pfn % 64);
+            s->st.undo_pages++;
+        }
         vm->write_page(vm->ctx, pfn, data);
     }
     s->st.sync_pages += count;
@@ -323,6 +380,10 @@ static void end_checkpoint(struct colo_secondary *s, const struct colo_msg *m)
     }
     if (verifying && !verify(s, m->epoch)) {
         return;
+    }
+    if (s->undo_n) {
+        s->st.overflow_checkpoints++;
+        undo_discard(s);
     }
     s->st.epoch = m->epoch;
     s->st.replica = true;

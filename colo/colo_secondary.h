@@ -2,8 +2,10 @@
 /*
  * The secondary's side of a COLO session: checks the primary's HELLO against its own, then
  * receives checkpoints into a staging area and applies one only when all of it has arrived and
- * verified (docs/colo-protocol.md, "Commit rule"). Whatever goes wrong, the VM is left exactly
- * at the last committed checkpoint and the session ends with a logged reason.
+ * verified (docs/colo-protocol.md, "Commit rule"); an overflow checkpoint, which arrives as
+ * RAM_SYNC written straight into the VM, is undone from the undo log unless it commits. Whatever
+ * goes wrong, the VM is left exactly at the last committed checkpoint and the session ends with
+ * a logged reason (a replica found diverged by verification is given up instead).
  * All functions run in the engine's context (colo_transport.h).
  */
 #ifndef COLO_SECONDARY_H
@@ -36,6 +38,16 @@ struct colo_sec_config {
      */
     uint32_t *verify_hashes;
     uint8_t *verify_state;
+    /**
+     * The undo log: an overflow checkpoint's RAM_SYNC pages go straight into the replica, so
+     * the page each one overwrites is saved first (undo_data, undo_pages pages, undo_pfns
+     * entries; undo_map one bit per RAM page). A session whose undo area cannot hold all of
+     * guest RAM is refused at the handshake: a dirty set of any size must be undoable.
+     */
+    uint8_t *undo_data;
+    uint64_t *undo_pfns;
+    uint64_t *undo_map;
+    uint64_t undo_pages;
 };
 
 struct colo_status {
@@ -46,10 +58,16 @@ struct colo_status {
     uint64_t last_pages;  /**< pages in the last committed checkpoint */
     uint64_t last_state_bytes;
     uint64_t bytes_rx, bytes_tx;
-    uint64_t sync_pages; /**< pre-copy pages written (RAM_SYNC) */
-    bool replica;        /**< the VM equals committed checkpoint `epoch` (failover may use it) */
-    uint32_t caps;       /**< agreed in the handshake */
-    uint32_t reason;     /**< enum colo_abort_reason once ended */
+    uint64_t sync_pages;           /**< pre-copy pages written (RAM_SYNC) */
+    uint64_t overflow_checkpoints; /**< committed checkpoints that came (partly) as RAM_SYNC */
+    uint64_t undo_pages;           /**< replica pages saved to the undo log, in all */
+    uint64_t rollbacks;            /**< overflow checkpoints undone: the replica went back */
+    uint64_t undo_log_bytes;       /**< size of the undo area (its memory cost) */
+    /** The VM equals committed checkpoint `epoch` (failover may use it); mid-overflow it does
+     * once the session ends, which rolls the undo log back. */
+    bool replica;
+    uint32_t caps;   /**< agreed in the handshake */
+    uint32_t reason; /**< enum colo_abort_reason once ended */
     char reason_text[96];
 };
 
@@ -63,6 +81,7 @@ struct colo_secondary {
     size_t state_len;
     uint32_t crc;
     uint64_t verify_next;    /* next page whose VERIFY hash is due */
+    uint64_t undo_n;         /* pages in the undo log: replica pages overwritten since the commit */
     struct colo_decoder dec; /* last: large */
 };
 

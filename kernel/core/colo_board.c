@@ -83,6 +83,10 @@ static struct {
     uint8_t *stage_state, *verify_state;
     uint32_t *hashes;
     uint64_t *bitmap;
+    /* secondary: the undo log of overflow checkpoints (colo_sec_config), one page per RAM page */
+    uint8_t *undo_data;
+    uint64_t *undo_pfns, *undo_map;
+    bool undo_tried;
     uint8_t *msg;
     struct colo_hello hello;
     struct colo_pri_config pc;
@@ -533,6 +537,30 @@ static void track_replica(void)
 
 static void failover(const char *why, bool planned);
 
+/*
+ * The undo area, allocated once: at boot on a secondary, when the first primary connects on a
+ * board that became one later (a primary never needs it). Zeroing guest RAM's worth takes long
+ * enough (~0.4 s under TCG) that doing it inside a handshake can make the primary think the
+ * secondary died. If it does not fit, the secondary still answers, and refuses the handshake.
+ */
+static void undo_ready(void)
+{
+    if (cb.undo_tried) {
+        return;
+    }
+    cb.undo_tried = true;
+    uint64_t pages = cb.vm->ram.size / COLO_PAGE_SIZE;
+    cb.undo_pfns = page_alloc_buf(pages * sizeof(uint64_t));
+    cb.undo_map = page_alloc_buf(dirty_bitmap_words(pages) * sizeof(uint64_t));
+    cb.undo_data = page_alloc_buf(pages * COLO_PAGE_SIZE);
+    if (!cb.undo_pfns || !cb.undo_map || !cb.undo_data) {
+        log_err("colo: no memory for the %llu MiB undo log (all of guest RAM); sessions will be "
+                "refused",
+                (unsigned long long)(cb.vm->ram.size >> 20));
+        cb.undo_data = NULL;
+    }
+}
+
 static void sec_connected(void *ctx)
 {
     (void)ctx;
@@ -541,6 +569,7 @@ static void sec_connected(void *ctx)
         cb.phase = LINK_OFF;
         return;
     }
+    undo_ready();
     struct colo_sec_config sc = {.local = cb.hello,
                                  .stage_pfns = cb.stage_pfns,
                                  .stage_data = cb.stage_data,
@@ -548,7 +577,11 @@ static void sec_connected(void *ctx)
                                  .stage_state = cb.stage_state,
                                  .stage_state_cap = STATE_CAP,
                                  .verify_hashes = cb.hashes,
-                                 .verify_state = cb.verify_state};
+                                 .verify_state = cb.verify_state,
+                                 .undo_data = cb.undo_data,
+                                 .undo_pfns = cb.undo_pfns,
+                                 .undo_map = cb.undo_map,
+                                 .undo_pages = cb.vm->ram.size / COLO_PAGE_SIZE};
     colo_secondary_init(&sec, &vmif, colo_link_transport(), &sc);
     cb.phase = LINK_SESSION;
     cb.sessions++;
@@ -962,6 +995,7 @@ void colo_board_init(struct vm *vm)
     }
     cb.want_protect = cb.role == CV_ROLE_PRIMARY && c->colo_auto;
     if (cb.role == CV_ROLE_SECONDARY) {
+        undo_ready();
         sec_listen();
     } else if (hb && vm->state == VM_RUNNING) {
         /*
@@ -1078,6 +1112,10 @@ static void status(void)
         cv_printf("last_dirty_pages=%llu\nlast_state_bytes=%llu\nsync_pages=%llu\n",
                   (unsigned long long)s->last_pages, (unsigned long long)s->last_state_bytes,
                   (unsigned long long)s->sync_pages);
+        cv_printf("overflow_checkpoints=%llu\nundo_pages=%llu\nrollbacks=%llu\n"
+                  "undo_log_bytes=%llu\n",
+                  (unsigned long long)s->overflow_checkpoints, (unsigned long long)s->undo_pages,
+                  (unsigned long long)s->rollbacks, (unsigned long long)s->undo_log_bytes);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
     }

@@ -418,6 +418,8 @@ static uint8_t msg[COLO_PRI_MSG_CAP];
 static uint64_t m_pfns[NPAGES];
 static uint8_t m_data[NPAGES][COLO_PAGE_SIZE];
 static uint8_t m_state[STATE_CAP], m_vstate[STATE_CAP];
+static uint8_t m_undo[NPAGES][COLO_PAGE_SIZE];
+static uint64_t m_undo_pfns[NPAGES], m_undo_map[1];
 static uint32_t m_hashes[NPAGES];
 
 static struct colo_hello hello(uint32_t caps)
@@ -481,7 +483,11 @@ static void open_session(void)
                                  .stage_state = m_state,
                                  .stage_state_cap = STATE_CAP,
                                  .verify_hashes = m_hashes,
-                                 .verify_state = m_vstate};
+                                 .verify_state = m_vstate,
+                                 .undo_data = m_undo[0],
+                                 .undo_pfns = m_undo_pfns,
+                                 .undo_map = m_undo_map,
+                                 .undo_pages = NPAGES};
     colo_secondary_init(&model, &s_ops, &s_tr, &sc);
     if (!strict) {
         /* Known issue: colo_primary_start() keeps the previous session's ack deadline, and the

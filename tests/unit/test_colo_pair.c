@@ -97,10 +97,12 @@ static uint64_t s_harvest(void *c, uint64_t *bm)
     }
     return n;
 }
+static unsigned dirty_count_calls;
 static uint64_t s_dirty_count(void *c)
 {
     struct sim *v = c;
     uint64_t n = 0;
+    dirty_count_calls++;
     for (size_t w = 0; w < ARRAY_SIZE(v->dirty); w++) {
         n += (uint64_t)__builtin_popcountll(v->dirty[w]);
     }
@@ -194,6 +196,8 @@ static uint8_t p_data[NPAGES][COLO_PAGE_SIZE], s_data[NPAGES][COLO_PAGE_SIZE];
 static uint8_t p_state[256], s_state[256], s_vstate[256];
 static uint64_t p_bitmap[(NPAGES + 63) / 64];
 static uint32_t p_hashes[NPAGES], s_hashes[NPAGES];
+static uint8_t s_undo[NPAGES][COLO_PAGE_SIZE];
+static uint64_t s_undo_pfns[NPAGES], s_undo_map[(NPAGES + 63) / 64];
 static uint8_t p_msg[COLO_PRI_MSG_CAP];
 static uint32_t rng;
 
@@ -258,7 +262,11 @@ static void pair_init(const struct setup *su)
                                  .stage_state = s_state,
                                  .stage_state_cap = sizeof(s_state),
                                  .verify_hashes = s_hashes,
-                                 .verify_state = s_vstate};
+                                 .verify_state = s_vstate,
+                                 .undo_data = &s_undo[0][0],
+                                 .undo_pfns = s_undo_pfns,
+                                 .undo_map = s_undo_map,
+                                 .undo_pages = NPAGES};
     colo_secondary_init(&SEC, &s_ops, &s_tr, &sc);
     colo_primary_start(&PRI);
 }
@@ -417,24 +425,19 @@ static void test_small_transport_window(void **st)
 
 /* Cuts or corrupts the primary's stream at many offsets of a run; the secondary must always be
  * exactly at its last acknowledged checkpoint, the primary's guest running. */
-static void faults(bool flip)
+static void faults_in(bool flip, const struct setup *su, unsigned writes, size_t from, size_t to,
+                      size_t step)
 {
-    struct setup su = {.stage_pages = NPAGES / 2, .verify = true, .delay_ms = 4};
-    rng = 5;
-    pair_init(&su);
-    run(8, 3, 20000);
-    size_t total = p2s.len;
-    assert_true(total > 0);
     unsigned cases = 0;
-    for (size_t at = 1; at < total; at += 1 + total / 97, cases++) {
+    for (size_t at = from; at < to; at += step, cases++) {
         rng = 5;
-        pair_init(&su);
+        pair_init(su);
         if (flip) {
             fault.flip_at = at;
         } else {
             fault.cut_at = at;
         }
-        run(8, 3, 20000);
+        run(8, writes, 20000);
         fault.flip_at = fault.cut_at = 0;
         assert_false(P.paused);
         assert_false(colo_secondary_rx(&SEC, "", 0) && colo_primary_active(&PRI) &&
@@ -450,6 +453,62 @@ static void faults(bool flip)
     assert_true(cases >= 90);
 }
 
+static void faults(bool flip)
+{
+    struct setup su = {.stage_pages = NPAGES / 2, .verify = true, .delay_ms = 4};
+    rng = 5;
+    pair_init(&su);
+    run(8, 3, 20000);
+    size_t total = p2s.len;
+    assert_true(total > 0);
+    faults_in(flip, &su, 3, 1, total, 1 + total / 97);
+}
+
+/* The same at every point of an overflow checkpoint (its pages go straight into the replica as
+ * RAM_SYNC): the secondary must still hold the last committed checkpoint, usable for failover. */
+static void overflow_faults(bool flip)
+{
+    struct setup su = {.stage_pages = 8, .verify = true, .delay_ms = 3};
+    rng = 5;
+    pair_init(&su);
+    /* Run to the first overflow checkpoint after protection and note where its bytes lie. */
+    size_t from = 0, to = 0;
+    uint64_t first = 0;
+    for (unsigned step = 0; step < 20000 && colo_primary_active(&PRI); step++) {
+        if (!P.paused) {
+            guest_runs(20, false);
+        }
+        clock_us += 1000;
+        colo_primary_poll(&PRI);
+        uint64_t before = PRI.st.paused_syncs;
+        deliver();
+        /* The reply to its request just came in: the RAM_SYNC goes out from the next poll on. */
+        if (!from && PRI.st.paused_syncs > before && PRI.st.checkpoints > 0) {
+            from = p2s.len;
+            first = PRI.cur;
+        }
+        if (from && PRI.st.checkpoints >= first) {
+            to = p2s.len;
+            break;
+        }
+    }
+    assert_true(from > 0 && to > from);
+    assert_true(first < 8);
+    faults_in(flip, &su, 20, from - 40, to, 1 + (to - from + 40) / 120);
+}
+
+static void test_overflow_cut_anywhere(void **st)
+{
+    (void)st;
+    overflow_faults(false);
+}
+
+static void test_overflow_flip_anywhere(void **st)
+{
+    (void)st;
+    overflow_faults(true);
+}
+
 static void test_cut_anywhere(void **st)
 {
     (void)st;
@@ -460,6 +519,35 @@ static void test_flip_anywhere(void **st)
 {
     (void)st;
     faults(true);
+}
+
+/* The threshold check must not count dirty pages on every poll (every guest exit on a board):
+ * in DBM mode one count is a scan of all of stage 2. */
+static void test_dirty_count_rate_limited(void **st)
+{
+    (void)st;
+    rng = 7;
+    struct setup su = {.stage_pages = NPAGES, .delay_ms = 200};
+    pair_init(&su);
+    run(2, 2, 20000);
+    assert_int_equal(PRI.state, COLO_PRI_PROTECTED);
+    assert_int_equal(PRI.ck, COLO_CK_NONE);
+    assert_true(clock_us + 3 * COLO_PRI_COUNT_PERIOD_US < PRI.next_due_us);
+    /* Many exits within one period: at most one count. */
+    dirty_count_calls = 0;
+    for (unsigned i = 0; i < 1000; i++) {
+        assert_true(colo_primary_poll(&PRI));
+    }
+    assert_true(dirty_count_calls <= 1);
+    /* The next period counts again, so the threshold still starts an early checkpoint. */
+    for (unsigned i = 0; i < NPAGES / 2 + 1; i++) {
+        P.dirty[i / 64] |= 1ull << (i % 64);
+    }
+    clock_us += COLO_PRI_COUNT_PERIOD_US;
+    uint64_t early = PRI.st.early;
+    assert_true(colo_primary_poll(&PRI));
+    assert_int_equal(PRI.st.early, early + 1);
+    assert_int_equal(PRI.ck, COLO_CK_WAIT_REPLY);
 }
 
 static void test_mismatch_refused(void **st)
@@ -487,6 +575,9 @@ int main(void)
         cmocka_unit_test(test_cut_anywhere),
         cmocka_unit_test(test_flip_anywhere),
         cmocka_unit_test(test_mismatch_refused),
+        cmocka_unit_test(test_dirty_count_rate_limited),
+        cmocka_unit_test(test_overflow_cut_anywhere),
+        cmocka_unit_test(test_overflow_flip_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,7 @@ struct stream {
 struct opts {
     unsigned bad_page_ckpt;  /* send a page number outside RAM in this checkpoint */
     unsigned bad_state_ckpt; /* send device state the VM rejects (CRCs fine) */
+    unsigned overflow_ckpt;  /* send this checkpoint's pages as RAM_SYNC, like an overflow */
 };
 
 static struct stream S;
@@ -180,7 +181,7 @@ static void build(const struct opts *o, const struct colo_hello *hello)
         uint64_t pfns[NPAGES];
         uint32_t n = 0;
         for (unsigned p = 0; p < NPAGES; p++) {
-            if (e == 1 || rnd() % 3 == 0) {
+            if (e == 1 || rnd() % 3 == 0 || (o && o->overflow_ckpt == e)) {
                 for (unsigned k = 0; k < COLO_PAGE_SIZE; k += 64) {
                     pram[p][k] = (uint8_t)rnd();
                 }
@@ -202,6 +203,21 @@ static void build(const struct opts *o, const struct colo_hello *hello)
         }
 
         add(s, colo_encode(tail(s), room(s), COLO_MSG_CHECKPOINT_REQUEST, e, NULL, 0), e - 1);
+        bool overflow = o && o->overflow_ckpt == e;
+        /* An overflow: the primary holds its guest and sends the dirty set as RAM_SYNC after
+         * CHECKPOINT_REPLY; what it stages afterwards (nothing: the guest was held) follows. */
+        for (uint32_t i = 0; overflow && i < n; i += PAGES_PER_MSG) {
+            static uint8_t data[PAGES_PER_MSG][COLO_PAGE_SIZE];
+            uint32_t c = MIN(PAGES_PER_MSG, n - i);
+            for (uint32_t j = 0; j < c; j++) {
+                memcpy(data[j], pram[pfns[i + j] % NPAGES], COLO_PAGE_SIZE);
+            }
+            add(s, colo_encode_pages(tail(s), room(s), COLO_MSG_RAM_SYNC, e, pfns + i, data[0], c),
+                e - 1);
+        }
+        if (overflow) {
+            n = 0;
+        }
         add(s, colo_encode(tail(s), room(s), COLO_MSG_VMSTATE_SEND, e, NULL, 0), e - 1);
         uint32_t crc = 0;
         for (uint32_t i = 0; i < n; i += PAGES_PER_MSG) {
@@ -232,6 +248,9 @@ static struct colo_secondary sec;
 static uint64_t stage_pfns[NPAGES * 2];
 static uint8_t stage_data[NPAGES * 2][COLO_PAGE_SIZE];
 static uint8_t stage_state[256];
+static uint8_t undo_data[NPAGES][COLO_PAGE_SIZE];
+static uint64_t undo_pfns[NPAGES], undo_map[(NPAGES + 63) / 64];
+static uint64_t undo_pages = NPAGES; /* what start() gives the secondary */
 
 static void start(uint32_t stage_pages)
 {
@@ -247,6 +266,10 @@ static void start(uint32_t stage_pages)
         .stage_pages = stage_pages,
         .stage_state = stage_state,
         .stage_state_cap = sizeof(stage_state),
+        .undo_data = undo_data[0],
+        .undo_pfns = undo_pfns,
+        .undo_map = undo_map,
+        .undo_pages = undo_pages,
     };
     colo_secondary_init(&sec, &sim_ops, &tr, &cfg);
 }
@@ -574,6 +597,119 @@ static void test_unexpected_and_peer_abort(void **state)
     assert_int_equal(reason, COLO_ABORT_NONE);
 }
 
+/* ---- overflow checkpoints: RAM_SYNC straight into the replica, undone unless committed ---- */
+#define OVF 3u /* the overflowing checkpoint */
+
+static void test_overflow_commits(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    struct opts o = {.overflow_ckpt = OVF};
+    build(&o, &h);
+    run(S.buf, S.len, 11);
+    assert_int_equal(check_vm(), NCKPT);
+    assert_int_equal(sec.st.reason, COLO_ABORT_SHUTDOWN);
+    assert_int_equal(sec.st.overflow_checkpoints, 1);
+    assert_true(sec.st.undo_pages > 0);
+    assert_int_equal(sec.st.rollbacks, 0);
+    assert_int_equal(sec.st.undo_log_bytes, NPAGES * COLO_PAGE_SIZE);
+}
+
+/* Every cut inside the overflow checkpoint, from its CHECKPOINT_REQUEST to its VMSTATE_SIZE:
+ * the replica must be checkpoint OVF - 1 and still usable. */
+static void test_overflow_cut_everywhere(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    struct opts o = {.overflow_ckpt = OVF};
+    build(&o, &h);
+    unsigned runs = 0, syncs = 0;
+    for (unsigned i = 0; i < S.n; i++) {
+        if (S.epoch[i] != OVF || S.type[i] == COLO_MSG_HEARTBEAT) {
+            continue;
+        }
+        syncs += S.type[i] == COLO_MSG_RAM_SYNC;
+        for (size_t off = 0; off < S.mlen[i]; off += 1 + S.mlen[i] / 7) {
+            run(S.buf, S.off[i] + off, i * 3 + (unsigned)off);
+            assert_int_equal(check_vm(), OVF - 1);
+            assert_true(sec.st.replica);
+            assert_int_equal(sec.st.reason, COLO_ABORT_CONN_LOST);
+            runs++;
+        }
+    }
+    assert_true(syncs >= 3);
+    assert_true(runs > 20);
+    /* Cut just after the last RAM_SYNC went in: the whole dirty set was in the replica. */
+    assert_true(sec.st.rollbacks == 1);
+}
+
+/* A flipped byte anywhere in the overflow checkpoint, a rejected device state, a peer ABORT, a
+ * checksum mismatch: the checkpoint never commits and the replica goes back. */
+static void test_overflow_rejected(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    struct opts o = {.overflow_ckpt = OVF};
+    build(&o, &h);
+    for (unsigned i = 0; i < S.n; i++) {
+        if (S.epoch[i] != OVF || S.type[i] == COLO_MSG_HEARTBEAT) {
+            continue;
+        }
+        size_t pos[] = {6, 9, COLO_HDR_SIZE + 3, S.mlen[i] / 2, S.mlen[i] - 1};
+        for (unsigned k = 0; k < ARRAY_SIZE(pos); k++) {
+            if (pos[k] >= S.mlen[i]) {
+                continue;
+            }
+            memcpy(work, S.buf, S.len);
+            work[S.off[i] + pos[k]] ^= 0x5a;
+            run(work, S.len, i + k);
+            assert_int_equal(check_vm(), OVF - 1);
+            assert_true(sec.st.replica);
+        }
+    }
+
+    struct opts bad = {.overflow_ckpt = OVF, .bad_state_ckpt = OVF};
+    build(&bad, &h);
+    run(S.buf, S.len, 12);
+    assert_int_equal(check_vm(), OVF - 1);
+    assert_int_equal(sec.st.reason, COLO_ABORT_STATE);
+    assert_true(sec.st.replica);
+    assert_int_equal(sec.st.rollbacks, 1);
+
+    /* The primary aborts after the overflow's pages went in. */
+    build(&o, &h);
+    unsigned i = 0;
+    while (!(S.epoch[i] == OVF && S.type[i] == COLO_MSG_VMSTATE_SEND)) {
+        i++;
+    }
+    memcpy(work, S.buf, S.off[i]);
+    size_t n = colo_encode_abort(work + S.off[i], 4096, OVF, COLO_ABORT_PROTOCOL, "dying");
+    run(work, S.off[i] + n, 13);
+    assert_int_equal(check_vm(), OVF - 1);
+    assert_int_equal(sec.st.reason, COLO_ABORT_PEER);
+    assert_true(sec.st.replica);
+    assert_int_equal(sec.st.rollbacks, 1);
+    assert_int_equal(sec.st.overflow_checkpoints, 0);
+}
+
+static void test_undo_area_too_small(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    undo_pages = NPAGES - 1;
+    host_console_clear();
+    run(S.buf, S.len, 14);
+    undo_pages = NPAGES;
+    assert_int_equal(check_vm(), 0);
+    assert_int_equal(sec.st.reason, COLO_ABORT_STAGING);
+    assert_non_null(strstr(sec.st.reason_text, "undo area of 15 pages cannot hold the 16 pages"));
+    uint32_t reason;
+    acked(&reason);
+    assert_int_equal(reason, COLO_ABORT_STAGING);
+    assert_int_equal(sec.st.bytes_rx, S.mlen[0]); /* refused at the HELLO */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +723,10 @@ int main(void)
         cmocka_unit_test(test_state_rejected),
         cmocka_unit_test(test_staging_overflow),
         cmocka_unit_test(test_unexpected_and_peer_abort),
+        cmocka_unit_test(test_overflow_commits),
+        cmocka_unit_test(test_overflow_cut_everywhere),
+        cmocka_unit_test(test_overflow_rejected),
+        cmocka_unit_test(test_undo_area_too_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
