@@ -539,8 +539,9 @@ static void failover(const char *why, bool planned);
 
 /*
  * The undo area, allocated once: at boot on a secondary, when the first primary connects on a
- * board that became one later (a primary never needs it). Zeroing guest RAM's worth takes long
- * enough (~0.4 s under TCG) that doing it inside a handshake can make the primary think the
+ * board that became one later (a primary never needs it). Its pages and page numbers are written
+ * before they are read (undo_n bounds both), so they are not zeroed: zeroing guest RAM's worth
+ * takes long enough (~0.4 s under TCG) that inside a handshake the primary could think the
  * secondary died. If it does not fit, the secondary still answers, and refuses the handshake.
  */
 static void undo_ready(void)
@@ -550,9 +551,9 @@ static void undo_ready(void)
     }
     cb.undo_tried = true;
     uint64_t pages = cb.vm->ram.size / COLO_PAGE_SIZE;
-    cb.undo_pfns = page_alloc_buf(pages * sizeof(uint64_t));
+    cb.undo_pfns = page_alloc_buf_uninit(pages * sizeof(uint64_t));
     cb.undo_map = page_alloc_buf(dirty_bitmap_words(pages) * sizeof(uint64_t));
-    cb.undo_data = page_alloc_buf(pages * COLO_PAGE_SIZE);
+    cb.undo_data = page_alloc_buf_uninit(pages * COLO_PAGE_SIZE);
     if (!cb.undo_pfns || !cb.undo_map || !cb.undo_data) {
         log_err("colo: no memory for the %llu MiB undo log (all of guest RAM); sessions will be "
                 "refused",

@@ -94,7 +94,7 @@ hpa_t page_alloc(unsigned order)
     return hpa(a);
 }
 
-hpa_t page_alloc_contig(uint64_t size, uint64_t align)
+static hpa_t contig(uint64_t size, uint64_t align, bool zero)
 {
     if (size == 0 || size > UINT64_MAX - PAGE_SIZE) {
         return hpa(0);
@@ -110,8 +110,20 @@ hpa_t page_alloc_contig(uint64_t size, uint64_t align)
     if (a == 0) {
         return hpa(0);
     }
-    memset(hpa_to_hva(hpa(a)), 0, (size_t)size);
+    if (zero) {
+        memset(hpa_to_hva(hpa(a)), 0, (size_t)size);
+    }
     return hpa(a);
+}
+
+hpa_t page_alloc_contig(uint64_t size, uint64_t align)
+{
+    return contig(size, align, true);
+}
+
+hpa_t page_alloc_contig_uninit(uint64_t size, uint64_t align)
+{
+    return contig(size, align, false);
 }
 
 uint64_t page_pool_free(void)

@@ -21,12 +21,23 @@ hpa_t page_alloc(unsigned order);
 /** Allocates size bytes (page multiple) aligned to align; zeroed. hpa 0 on failure. */
 hpa_t page_alloc_contig(uint64_t size, uint64_t align);
 /**
+ * As page_alloc_contig, but not zeroed: for large buffers every byte of which is written before it
+ * is read (zeroing guest RAM's worth costs a noticeable pause).
+ */
+hpa_t page_alloc_contig_uninit(uint64_t size, uint64_t align);
+/**
  * A zeroed buffer of at least bytes (rounded up to whole pages), as a hypervisor pointer; NULL
  * when the pool is out of memory. The pool cannot free: callers allocate once and keep it.
  */
 static inline void *page_alloc_buf(uint64_t bytes)
 {
     hpa_t p = page_alloc_contig(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
+    return hpa_raw(p) ? hpa_to_hva(p) : NULL;
+}
+/** As page_alloc_buf, not zeroed (page_alloc_contig_uninit). */
+static inline void *page_alloc_buf_uninit(uint64_t bytes)
+{
+    hpa_t p = page_alloc_contig_uninit(ALIGN_UP(bytes, PAGE_SIZE), PAGE_SIZE);
     return hpa_raw(p) ? hpa_to_hva(p) : NULL;
 }
 /** Bytes left in the pool. */
