@@ -7,12 +7,15 @@
 #include <cv/dirty.h>
 #include <cv/vm.h>
 
+/* Writable: only vm_write hands it on, after the range check, and marks what it writes. */
+static uint8_t *ram_hva(const struct vm *vm, gpa_t addr)
+{
+    return vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base));
+}
+
 const void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len)
 {
-    if (!vm_gpa_in_ram(vm, addr, len)) {
-        return NULL;
-    }
-    return vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base));
+    return vm_gpa_in_ram(vm, addr, len) ? ram_hva(vm, addr) : NULL;
 }
 
 bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len)
@@ -30,7 +33,7 @@ bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len)
     if (!vm_gpa_in_ram(vm, addr, len)) {
         return false;
     }
-    memcpy(vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base)), src, len);
+    memcpy(ram_hva(vm, addr), src, len);
     dirty_log_mark(vm, addr, len);
     return true;
 }
