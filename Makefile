@@ -3,6 +3,9 @@
 BOARD ?= qemu-virt-arm64
 BUILD := build/$(BOARD)
 LINUX_BUILD := build/$(BOARD)-linux
+# The board's meson file names its arch; the arch's cross file follows from it.
+ARCH := $(shell sed -n "s/^board_arch = '\(.*\)'/\1/p" boards/$(BOARD)/meson.build)
+CPU := $(shell sed -n "s/^arch_cpu_family = '\(.*\)'/\1/p" kernel/arch/$(ARCH)/meson.build)
 MESON_OPTS ?=
 GUEST ?= test
 
@@ -14,7 +17,7 @@ setup:
 	@tools/setup
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --cross-file build/cross-aarch64.ini --wrap-mode=nodownload \
+	meson setup $(BUILD) --cross-file build/cross-$(CPU).ini --wrap-mode=nodownload \
 		-Dboard=$(BOARD) $(MESON_OPTS)
 
 build: setup $(BUILD)/build.ninja
@@ -25,7 +28,7 @@ build: setup $(BUILD)/build.ninja
 linux: build
 	guests/linux/build-image --out build/linux
 	[ -f $(LINUX_BUILD)/build.ninja ] || meson setup $(LINUX_BUILD) \
-		--cross-file build/cross-aarch64.ini --wrap-mode=nodownload -Dboard=$(BOARD) \
+		--cross-file build/cross-$(CPU).ini --wrap-mode=nodownload -Dboard=$(BOARD) \
 		-Dguest_bundle=$(abspath build/linux/guest-linux.img) -Dguest_ram_mib=256 $(MESON_OPTS)
 	ninja -C $(LINUX_BUILD) colovisor.bin
 

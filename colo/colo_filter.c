@@ -6,7 +6,7 @@
 // the first), which bounds the room lost to it by one record.
 #include <string.h>
 
-#include "colo_filter.h"
+#include <colo/filter.h>
 
 static void hdr_read(const uint8_t *p, size_t *len, uint64_t *epoch)
 {

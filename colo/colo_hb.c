@@ -5,8 +5,8 @@
 #include <cv/image.h>
 #include <cv/types.h>
 
-#include "colo_hb.h"
-#include "colo_proto.h"
+#include <colo/hb.h>
+#include <colo/proto.h>
 
 /* Byte offsets in the datagram (the layout is drawn in colo_hb.h). */
 enum {

@@ -11,7 +11,7 @@
 #include <cv/image.h>
 #include <cv/log.h>
 
-#include "colo_primary.h"
+#include <colo/primary.h>
 
 /* Pre-copy ends when a pass leaves at most this many dirty pages (or it stops converging). */
 #define SYNC_TARGET_PAGES 256u

@@ -4,7 +4,7 @@
 
 #include <cv/image.h>
 
-#include "colo_proto.h"
+#include <colo/proto.h>
 
 static const char *const err_names[] = {
     [COLO_OK] = "ok",

@@ -9,7 +9,7 @@
 #include <cv/image.h>
 #include <cv/log.h>
 
-#include "colo_secondary.h"
+#include <colo/secondary.h>
 
 static const char *const state_names[] = {
     [COLO_SEC_WAIT_HELLO] = "wait-hello", [COLO_SEC_IDLE] = "idle",

@@ -11,7 +11,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_proto.h"
+#include <colo/proto.h>
 
 /* The payload length the count at the start of a VERIFY, RAM_PAGES or RAM_SYNC asks for. */
 static inline uint32_t colo_fuzz_len_for_count(uint16_t type, const uint8_t *payload, size_t room,

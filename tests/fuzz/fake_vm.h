@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What kernel/core/vpl011.c needs from the VM and the console, faked for the fuzz targets: the
+ * What kernel/dev/vpl011.c needs from the VM and the console, faked for the fuzz targets: the
  * interrupt line (last level and number of calls), the vmstate section it registers, and the
  * transmitted bytes (counted, not kept).
  */

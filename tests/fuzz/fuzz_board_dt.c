@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target for board_check_fdt() (kernel/core/board_check.c) with the real
+// libFuzzer target for board_check_fdt() (kernel/arch/arm64/board_check.c) with the real
 // qemu-virt-arm64 board description and arbitrary device-tree blobs, through libfdt.
 //
 // board_check_fdt() gets a pointer and no length: on the board the blob sits in RAM and its

@@ -31,7 +31,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_secondary.h"
+#include <colo/secondary.h>
 #include "colo_fuzz.h"
 #include "fuzz_common.h"
 

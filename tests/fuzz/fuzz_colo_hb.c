@@ -28,7 +28,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_hb.h"
+#include <colo/hb.h>
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

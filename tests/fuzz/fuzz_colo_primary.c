@@ -40,8 +40,8 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_primary.h"
-#include "../../colo/colo_secondary.h"
+#include <colo/primary.h>
+#include <colo/secondary.h>
 #include "colo_fuzz.h"
 #include "fuzz_common.h"
 

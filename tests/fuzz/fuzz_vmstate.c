@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the VM-state section loaders that will read bytes from the replication
 // link: the vGIC's (vgic_load, kernel/arch/arm64/vgicv3.c) and the vPL011's (its vmstate_ops,
-// kernel/core/vpl011.c). Input: byte 0 picks the section (bit 0: 0 vGIC, 1 UART) and, for the
+// kernel/dev/vpl011.c). Input: byte 0 picks the section (bit 0: 0 vGIC, 1 UART) and, for the
 // vGIC, the CPU interface (bits 1-4: list registers - 1, bits 5-6: preemption bits - 5); byte 1
 // is the section version (0 means the current one); the rest is the section body.
 //

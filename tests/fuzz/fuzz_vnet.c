@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target for the guest's emulated virtio-net device (kernel/core/vnet.c): the input
+// libFuzzer target for the guest's emulated virtio-net device (kernel/dev/vnet.c): the input
 // is both the guest's RAM (rings, descriptors, buffers, all hostile) and a program of driver
 // actions: register accesses of any offset/size/value, notifies, frames arriving from the LAN,
 // resets and state save/load.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target for the emulated PL011 (kernel/core/vpl011.c): guest MMIO accesses (through
+// libFuzzer target for the emulated PL011 (kernel/dev/vpl011.c): guest MMIO accesses (through
 // the MMIO bus or straight to the handlers, any offset and size) interleaved with bytes arriving
 // from the console (vpl011_rx_push), resets and checkpoints of its vmstate section.
 //

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../../colo/colo_filter.h"
+#include <colo/filter.h>
 
 #define GUARD 64u
 #define GUARD_BYTE 0xa5u

@@ -13,7 +13,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_hb.h"
+#include <colo/hb.h>
 
 #define PERIOD_MS 100u
 #define MISS 3u

@@ -18,8 +18,8 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_primary.h"
-#include "../../colo/colo_secondary.h"
+#include <colo/primary.h>
+#include <colo/secondary.h>
 #include "support/host_console.h"
 
 #define NPAGES 96u

@@ -11,7 +11,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_proto.h"
+#include <colo/proto.h>
 
 static struct colo_decoder dec;
 static uint8_t buf[COLO_MAX_MSG + 64];

@@ -16,7 +16,7 @@
 
 #include <cv/image.h>
 
-#include "../../colo/colo_secondary.h"
+#include <colo/secondary.h>
 #include "support/host_console.h"
 
 #define NPAGES 16u

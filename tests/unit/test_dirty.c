@@ -389,7 +389,7 @@ static void test_start_no_memory(void **state)
     fake_pages_fail_after = -1;
 }
 
-/* ---- dirty_verify_run and the shell command (kernel/core/dirty_cmd.c) ---- */
+/* ---- dirty_verify_run and the shell command (kernel/cmd/dirty.c) ---- */
 
 #define REGION_FIRST 32u
 #define REGION_PAGES 64u

@@ -3,7 +3,7 @@
  * Heartbeat datagrams on both paths between the boards: UDP on the replication link's netif
  * (path 0) and on the service LAN's netif (path 1), independent of the checkpoint stream's TCP
  * connection so that a long checkpoint queued in TCP never delays them. The datagrams' format
- * and the liveness rules are colo/colo_hb.h's; this only moves bytes.
+ * and the liveness rules are colo/include/colo/hb.h's; this only moves bytes.
  */
 #ifndef CV_COLO_HB_LINK_H
 #define CV_COLO_HB_LINK_H

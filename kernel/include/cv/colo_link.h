@@ -2,7 +2,7 @@
 /*
  * The COLO replication connection on the board: one TCP connection over the replication NIC's
  * lwIP netif (cv/hvnet.h), the secondary listening and the primary connecting. It gives the
- * engine its byte-stream transport (colo/colo_transport.h): sends are copied into a 4 MiB ring
+ * engine its byte-stream transport (colo/include/colo/transport.h): sends are copied into a 4 MiB ring
  * and handed to TCP as its send buffer frees up, received bytes go to ops->rx as they arrive.
  *
  * The ops callbacks run from lwIP, i.e. inside hvnet_poll() in the main loop (or wherever the
@@ -62,7 +62,7 @@ bool colo_link_connect(uint32_t ip, uint16_t port, const struct colo_link_ops *o
 void colo_link_shutdown(void);
 
 /**
- * The engine-facing transport (colo/colo_transport.h). It always acts on the current
+ * The engine-facing transport (colo/include/colo/transport.h). It always acts on the current
  * connection: send fails and space is 0 without an established one, and after lost() it must
  * not be used for the old session (it would talk to the next connection).
  * Hypervisor context (main loop or shell).

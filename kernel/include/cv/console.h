@@ -49,7 +49,7 @@ void console_guest_output(char c);
 /** Prints the kept tail of the guest's output (`guest log`). */
 void console_guest_tail(void);
 
-/* ---- provided by kernel/core/shell.c for the console ---- */
+/* ---- provided by kernel/console/shell.c for the console ---- */
 
 /** Prints the prompt and the line being edited again (after a guest line took its place). */
 void shell_redraw(void);

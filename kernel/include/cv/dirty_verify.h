@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dirty-logging exactness test behind the shell's `dirty verify` (kernel/core/dirty_cmd.c),
+ * The dirty-logging exactness test behind the shell's `dirty verify` (kernel/cmd/dirty.c),
  * and the two services it needs from the VM core (kernel/core/vm.c).
  */
 #ifndef CV_DIRTY_VERIFY_H

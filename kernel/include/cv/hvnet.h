@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The hypervisor's own IP stack (lwIP, lwip-port/hyp/): one lwIP netif per board NIC it speaks
+ * The hypervisor's own IP stack (lwIP, kernel/net/hvnet.c with lwip-port/): one lwIP netif per board NIC it speaks
  * on. The replication NIC (netdevs[0], see docs/networking.md) is lwIP's alone: its received
- * frames go straight to lwIP. The service LAN NIC belongs to the L2 bridge (kernel/core/vnet*.c),
+ * frames go straight to lwIP. The service LAN NIC belongs to the L2 bridge (kernel/dev/vnet.c, kernel/net/net_bridge.c),
  * which hands the hypervisor the frames addressed to the board's service MAC and broadcasts or
  * multicasts through hvnet_service_input(); the service netif transmits directly on the NIC.
  * Addresses come from the board configuration (cv/config.h). Hypervisor context throughout.

@@ -4,7 +4,7 @@
  *  - board NICs (struct netdev), driven by kernel/drivers/ (virtio-net today): one carries the
  *    replication link and is spoken on by the hypervisor's own lwIP stack; the other is the
  *    service LAN port, bridged at L2 to the guest's emulated NIC;
- *  - the guest's emulated NIC (kernel/core/vnet.c).
+ *  - the guest's emulated NIC (kernel/dev/vnet.c).
  * Frames from the guest pass a small pipeline of stages (struct net_stage) before they reach
  * the service LAN: today a plain forwarder; the COLO buffer filter and mirror slot in as stages.
  * All of it runs in hypervisor context (between guest exits); nothing here blocks.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The guest's NIC bridged to the board's service LAN NIC (kernel/core/net_bridge.c). */
+/* The guest's NIC bridged to the board's service LAN NIC (kernel/net/net_bridge.c). */
 #ifndef CV_NET_BRIDGE_H
 #define CV_NET_BRIDGE_H
 

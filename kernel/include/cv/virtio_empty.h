@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Empty virtio-mmio transports for the guest (kernel/core/virtio_empty.c). */
+/* Empty virtio-mmio transports for the guest (kernel/dev/virtio_empty.c). */
 #ifndef CV_VIRTIO_EMPTY_H
 #define CV_VIRTIO_EMPTY_H
 

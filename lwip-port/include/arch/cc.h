@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lwIP's compiler/platform header, shared by every colovisor lwIP build: the hypervisor (EL2,
- * lwip-port/hyp) and the guest (EL1). It depends on nothing of either side; each side provides
+ * lwip-port/) and the guest (EL1). It depends on nothing of either side; each side provides
  * the three functions below and its own lwipopts.h.
  *
  * Built freestanding against picolibc's headers, with nothing that touches errno or locale

@@ -21,10 +21,10 @@
 #include <cv/timer.h>
 #include <cv/vm.h>
 
-#include "../../colo/colo_filter.h"
-#include "../../colo/colo_hb.h"
-#include "../../colo/colo_primary.h"
-#include "../../colo/colo_secondary.h"
+#include <colo/filter.h>
+#include <colo/hb.h>
+#include <colo/primary.h>
+#include <colo/secondary.h>
 
 #define STATE_CAP (256u << 10) /* device-state stream: a few KiB today, room to grow */
 #define RETRY_US 2000000ull    /* primary: connect again after a refused or lost attempt */
@@ -114,7 +114,7 @@ static struct colo_secondary sec;
 static void sec_listen(void);
 static void pri_connect(void);
 
-/* ---- the VM interface (colo/colo_vm.h) over this board's VM ---- */
+/* ---- the VM interface (colo/include/colo/vm.h) over this board's VM ---- */
 
 static void v_pause(void *ctx)
 {

@@ -11,9 +11,9 @@
 #ifndef COLO_SECONDARY_H
 #define COLO_SECONDARY_H
 
-#include "colo_proto.h"
-#include "colo_transport.h"
-#include "colo_vm.h"
+#include <colo/proto.h>
+#include <colo/transport.h>
+#include <colo/vm.h>
 
 enum colo_sec_state {
     COLO_SEC_WAIT_HELLO,

@@ -20,7 +20,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
-#include "../../colo/colo_transport.h"
+#include <colo/transport.h>
 
 /* A checkpoint's pages are streamed message by message as room appears (space()); the ring
  * only needs to cover TCP's send buffer many times over so that the engine rarely waits. */

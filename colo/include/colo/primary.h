@@ -13,9 +13,9 @@
 #ifndef COLO_PRIMARY_H
 #define COLO_PRIMARY_H
 
-#include "colo_proto.h"
-#include "colo_transport.h"
-#include "colo_vm.h"
+#include <colo/proto.h>
+#include <colo/transport.h>
+#include <colo/vm.h>
 
 enum colo_pri_state {
     COLO_PRI_IDLE,      /**< no session */
