@@ -244,7 +244,7 @@ static bool parse_mode(const char *s, enum dirty_mode *m)
     if (strcmp(s, "wp") == 0) {
         *m = DIRTY_WP;
     } else if (strcmp(s, "dbm") == 0) {
-        *m = DIRTY_DBM;
+        *m = DIRTY_HW;
     } else {
         return false;
     }

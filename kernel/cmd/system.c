@@ -158,7 +158,7 @@ static int cmd_reboot(int argc, char **argv)
         return shell_usage(&shell_cmd_reboot);
     }
     cv_printf("rebooting\n");
-    arch_system_reset();
+    system_arch_reset();
     cv_printf("reboot: the firmware refused to reset the board\n");
     return 1;
 }

@@ -153,11 +153,11 @@ static bool v_log_start(void *ctx)
      * on one that has it.
      */
     enum cv_dirty_mode want = config_get()->dirty_mode;
-    bool dbm = dirty_mode_supported(vm, DIRTY_DBM);
-    if (want == CV_DIRTY_DBM && !dbm) {
+    bool dbm = dirty_mode_supported(vm, DIRTY_HW);
+    if (want == CV_DIRTY_HW && !dbm) {
         log_warn("colo: cv.dirty_mode=dbm but the CPU has no stage-2 dirty state: using wp");
     }
-    enum dirty_mode m = want != CV_DIRTY_WP && dbm ? DIRTY_DBM : DIRTY_WP;
+    enum dirty_mode m = want != CV_DIRTY_WP && dbm ? DIRTY_HW : DIRTY_WP;
     log_info("colo: dirty logging %s (cv.dirty_mode=%s)", dirty_mode_name(m),
              config_dirty_mode_name(want));
     if (!dirty_log_start(vm, m)) {

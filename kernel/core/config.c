@@ -111,7 +111,7 @@ const char *config_role_name(enum cv_role r)
 
 const char *config_dirty_mode_name(enum cv_dirty_mode m)
 {
-    return m == CV_DIRTY_WP ? "wp" : m == CV_DIRTY_DBM ? "dbm" : "auto";
+    return m == CV_DIRTY_WP ? "wp" : m == CV_DIRTY_HW ? "dbm" : "auto";
 }
 
 const struct cv_config *config_get(void)
@@ -256,7 +256,7 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
         } else if (len == 2 && memcmp(v, "wp", 2) == 0) {
             m = CV_DIRTY_WP;
         } else if (len == 3 && memcmp(v, "dbm", 3) == 0) {
-            m = CV_DIRTY_DBM;
+            m = CV_DIRTY_HW;
         } else {
             return false;
         }

@@ -26,7 +26,7 @@ const char *dirty_mode_name(enum dirty_mode m)
         return "off";
     case DIRTY_WP:
         return "wp";
-    case DIRTY_DBM:
+    case DIRTY_HW:
         return "dbm";
     default:
         return "?";
@@ -38,16 +38,16 @@ bool dirty_mode_supported(struct vm *vm, enum dirty_mode m)
     if (m == DIRTY_OFF) {
         return true;
     }
-    if (m != DIRTY_WP && m != DIRTY_DBM) {
+    if (m != DIRTY_WP && m != DIRTY_HW) {
         return false;
     }
-    return s2_arch_dirty_supported(vm, m);
+    return dirty_arch_supported(vm, m);
 }
 
 bool dirty_log_start(struct vm *vm, enum dirty_mode mode)
 {
     struct dirty_log *d = &vm->dirty;
-    if (mode != DIRTY_WP && mode != DIRTY_DBM) {
+    if (mode != DIRTY_WP && mode != DIRTY_HW) {
         log_err("dirty: bad mode %d", (int)mode);
         return false;
     }
@@ -81,9 +81,9 @@ bool dirty_log_start(struct vm *vm, enum dirty_mode mode)
     d->last_count = 0;
     /* Mode first: a fault taken later must find logging on (nothing runs in between anyway). */
     d->mode = mode;
-    if (!s2_arch_dirty_arm_all(vm, mode)) {
+    if (!dirty_arch_arm_all(vm, mode)) {
         log_err("dirty: cannot write-protect guest RAM (not all of it mapped?)");
-        s2_arch_dirty_disarm(vm);
+        dirty_arch_disarm(vm);
         d->mode = DIRTY_OFF;
         return false;
     }
@@ -100,8 +100,8 @@ uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out)
      * DBM: the hardware's dirty pages join the faulted ones (QEMU faults instead of setting
      * the dirty state in some cases, see cv/dirty.h); collect re-protects what it finds.
      */
-    if (d->mode == DIRTY_DBM) {
-        s2_arch_dirty_collect(vm, d->fault_bits);
+    if (d->mode == DIRTY_HW) {
+        dirty_arch_collect(vm, d->fault_bits);
     }
     size_t words = dirty_bitmap_words(d->npages);
     uint64_t count = 0;
@@ -131,7 +131,7 @@ uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out)
     }
     if (count) {
         /* Re-protect before clearing: the bits name the pages to rearm. */
-        s2_arch_dirty_rearm(vm, d->mode, d->fault_bits);
+        dirty_arch_rearm(vm, d->mode, d->fault_bits);
         for (size_t i = 0; i < words; i++) {
             d->fault_bits[i] = 0;
         }
@@ -148,12 +148,12 @@ uint64_t dirty_log_pending(struct vm *vm)
         return 0;
     }
     uint64_t n = 0;
-    if (d->mode == DIRTY_DBM) {
+    if (d->mode == DIRTY_HW) {
         /*
          * Only counts the hardware's dirty states: collecting them would re-protect those
          * pages and flush the TLB at every poll, slowing the guest's writes for nothing.
          */
-        n = s2_arch_dirty_count(vm, d->fault_bits);
+        n = dirty_arch_count(vm, d->fault_bits);
     }
     for (size_t i = 0; i < dirty_bitmap_words(d->npages); i++) {
         n += popcount64(d->fault_bits[i]);
@@ -167,7 +167,7 @@ void dirty_log_stop(struct vm *vm)
     if (d->mode == DIRTY_OFF) {
         return;
     }
-    s2_arch_dirty_disarm(vm);
+    dirty_arch_disarm(vm);
     d->mode = DIRTY_OFF;
 }
 
@@ -190,7 +190,7 @@ bool dirty_log_fault(struct vm *vm, gpa_t addr)
      * would find it, and the hold-back would drop it). dirty_log_mark() cancels the hold-back
      * for writes made after this fault.
      */
-    bool was_writable = s2_arch_dirty_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
+    bool was_writable = dirty_arch_unprotect(vm, gpa(ALIGN_DOWN(gpa_raw(addr), PAGE_SIZE)));
     d->inflight = (was_dirty || was_writable) ? 0 : i + 1;
     d->faults++;
     return true;

@@ -166,7 +166,7 @@ void hv_main(const void *fdt)
     uint64_t board_ram = 0;
     if (!board_check_fdt(&board_desc, fdt, &board_ram)) {
         cv_printf("colovisor: board check failed; the board is halted\n");
-        arch_halt();
+        cpu_arch_halt();
     }
     config_init_fdt(fdt);
     if (!cpu_arch_irq_init()) {
@@ -175,7 +175,7 @@ void hv_main(const void *fdt)
     struct vm *vm = vm_current();
     if (!setup_guest(vm, board_ram)) {
         cv_printf("colovisor: guest set-up failed; the board is halted\n");
-        arch_halt();
+        cpu_arch_halt();
     }
     virtio_net_probe_all();
     hvnet_init();

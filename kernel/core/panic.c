@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+// panic(): the last words of a board that cannot go on safely.
+#include <cv/hv.h>
 #include <cv/log.h>
-
-void arch_panic_dump(void);
-NORETURN void arch_halt(void);
 
 void panic(const char *fmt, ...)
 {
@@ -12,7 +11,7 @@ void panic(const char *fmt, ...)
     cv_vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     cv_printf("\n*** colovisor panic: %s ***\n", buf);
-    arch_panic_dump();
+    cpu_arch_panic_dump();
     cv_printf("*** board stopped ***\n");
-    arch_halt();
+    cpu_arch_halt();
 }

@@ -26,8 +26,8 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void arch_fpsimd_save(uint64_t *buf);
-void arch_fpsimd_load(const uint64_t *buf);
+void arm64_fpsimd_save(uint64_t *buf);
+void arm64_fpsimd_load(const uint64_t *buf);
 
 #define CPU_VERSION 1u
 #define FP_WORDS 66u
@@ -42,12 +42,12 @@ static struct vm vm;
 static struct vmstate_ops ops;
 static uint8_t out[4096];
 
-void arch_fpsimd_save(uint64_t *buf)
+void arm64_fpsimd_save(uint64_t *buf)
 {
     memcpy(buf, fp, sizeof(fp));
 }
 
-void arch_fpsimd_load(const uint64_t *buf)
+void arm64_fpsimd_load(const uint64_t *buf)
 {
     memcpy(fp, buf, sizeof(fp));
     fp_loads++;
@@ -74,7 +74,7 @@ static void cpu_setup(uint8_t cfg)
     memset(fp, 0, sizeof(fp));
     fp_loads = 0;
     vm.vcpu.vm = &vm;
-    FZ_CHECK(vcpu_arch_register_state(&vm.vcpu), "register");
+    FZ_CHECK(arm64_vcpu_register_state(&vm.vcpu), "register");
     vm.vcpu.arch.regs.pstate = PSR_MODE_EL1h | PSR_DAIF;
 }
 

@@ -34,8 +34,8 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void arch_fpsimd_save(uint64_t *buf);
-void arch_fpsimd_load(const uint64_t *buf);
+void arm64_fpsimd_save(uint64_t *buf);
+void arm64_fpsimd_load(const uint64_t *buf);
 
 #define UART_INTID 33u
 #define MAGIC VS_TAG('C', 'V', 'S', 'T')
@@ -46,12 +46,12 @@ static struct mmio_bus bus;
 static uint64_t fp[66];
 static uint8_t out[16384], out2[16384];
 
-void arch_fpsimd_save(uint64_t *buf)
+void arm64_fpsimd_save(uint64_t *buf)
 {
     memcpy(buf, fp, sizeof(fp));
 }
 
-void arch_fpsimd_load(const uint64_t *buf)
+void arm64_fpsimd_load(const uint64_t *buf)
 {
     memcpy(fp, buf, sizeof(fp));
 }
@@ -72,7 +72,7 @@ static void setup(uint8_t cfg)
     memset(fp, 0, sizeof(fp));
     vm->vcpu.vm = vm;
     vm->vcpu.arch.regs.pstate = PSR_MODE_EL1h | PSR_DAIF;
-    FZ_CHECK(vcpu_arch_register_state(&vm->vcpu), "CPU section");
+    FZ_CHECK(arm64_vcpu_register_state(&vm->vcpu), "CPU section");
     take_registration();
     fake_ich_reset(1u + ((cfg >> 2) & 15u), 5, false);
     vgic_init(&vm->arch.vgic, gpa(0x08000000), gpa(0x080a0000), 25);

@@ -143,7 +143,7 @@ static void test_dirty_mode(void **state)
     assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=wp"), 0);
     assert_int_equal(c.dirty_mode, CV_DIRTY_WP);
     assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=dbm"), 0);
-    assert_int_equal(c.dirty_mode, CV_DIRTY_DBM);
+    assert_int_equal(c.dirty_mode, CV_DIRTY_HW);
     /* cv.board resets to the defaults first; the last valid word wins */
     assert_int_equal(config_parse_bootargs(&c, "cv.dirty_mode=wp cv.board=b cv.dirty_mode=bad"), 1);
     assert_int_equal(c.dirty_mode, CV_DIRTY_WP);
@@ -151,7 +151,7 @@ static void test_dirty_mode(void **state)
     assert_int_equal(c.dirty_mode, CV_DIRTY_AUTO);
     assert_string_equal(config_dirty_mode_name(CV_DIRTY_AUTO), "auto");
     assert_string_equal(config_dirty_mode_name(CV_DIRTY_WP), "wp");
-    assert_string_equal(config_dirty_mode_name(CV_DIRTY_DBM), "dbm");
+    assert_string_equal(config_dirty_mode_name(CV_DIRTY_HW), "dbm");
     /* boot-time only: protection picks the mode when it starts */
     char err[128];
     assert_false(config_set("dirty_mode", "wp", err, sizeof(err)));

@@ -176,16 +176,16 @@ static void test_names_and_support(void **state)
     (void)state;
     assert_string_equal(dirty_mode_name(DIRTY_OFF), "off");
     assert_string_equal(dirty_mode_name(DIRTY_WP), "wp");
-    assert_string_equal(dirty_mode_name(DIRTY_DBM), "dbm");
+    assert_string_equal(dirty_mode_name(DIRTY_HW), "dbm");
     assert_true(dirty_mode_supported(&vm, DIRTY_WP));
-    assert_true(dirty_mode_supported(&vm, DIRTY_DBM));
+    assert_true(dirty_mode_supported(&vm, DIRTY_HW));
     tlb_stub_mmfr1 = 1; /* HAFDBS = 1: access flag only */
-    assert_false(dirty_mode_supported(&vm, DIRTY_DBM));
+    assert_false(dirty_mode_supported(&vm, DIRTY_HW));
     assert_true(dirty_mode_supported(&vm, DIRTY_WP));
-    assert_false(dirty_log_start(&vm, DIRTY_DBM));
+    assert_false(dirty_log_start(&vm, DIRTY_HW));
     assert_int_equal(vm.dirty.mode, DIRTY_OFF);
     tlb_stub_mmfr1 = 0x2122; /* other fields don't matter */
-    assert_true(dirty_mode_supported(&vm, DIRTY_DBM));
+    assert_true(dirty_mode_supported(&vm, DIRTY_HW));
 }
 
 static void test_wp_basic(void **state)
@@ -218,7 +218,7 @@ static void test_wp_basic(void **state)
 static void test_dbm_basic(void **state)
 {
     (void)state;
-    assert_true(dirty_log_start(&vm, DIRTY_DBM));
+    assert_true(dirty_log_start(&vm, DIRTY_HW));
     assert_true(tlb_stub.hw_dirty);
     all_readonly(true);
     assert_int_equal(guest_write(0, false), 0);
@@ -249,7 +249,7 @@ static void random_epochs(enum dirty_mode mode, unsigned seed)
         for (unsigned i = 0; i < n; i++) {
             unsigned p = (test_rand() & 1) ? (lo + (unsigned)test_rand() % span) % NPAGES
                                            : (unsigned)test_rand() % NPAGES;
-            guest_write(p, mode == DIRTY_DBM && test_rand() % 5 == 0);
+            guest_write(p, mode == DIRTY_HW && test_rand() % 5 == 0);
         }
         for (unsigned p = 0; p < NPAGES; p++) {
             total += truth[p];
@@ -270,7 +270,7 @@ static void test_random_wp(void **state)
 static void test_random_dbm(void **state)
 {
     (void)state;
-    random_epochs(DIRTY_DBM, 2);
+    random_epochs(DIRTY_HW, 2);
 }
 
 static void check_restored(void)
@@ -295,7 +295,7 @@ static void test_vm_write_marks(void **state)
     _Static_assert(_Generic(vm_gpa_to_hva(&vm, vm.ram.base, 1), const void * : 1, default : 0),
                    "vm_gpa_to_hva must return a const pointer");
     static const uint8_t data[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    for (enum dirty_mode m = DIRTY_WP; m <= DIRTY_DBM; m++) {
+    for (enum dirty_mode m = DIRTY_WP; m <= DIRTY_HW; m++) {
         assert_true(dirty_log_start(&vm, m));
         uint64_t out[WORDS] = {0};
         dirty_log_harvest(&vm, out);
@@ -322,7 +322,7 @@ static void test_stop_restores(void **state)
 {
     (void)state;
     for (int m = 0; m < 2; m++) {
-        enum dirty_mode mode = m ? DIRTY_DBM : DIRTY_WP;
+        enum dirty_mode mode = m ? DIRTY_HW : DIRTY_WP;
         assert_true(dirty_log_start(&vm, mode));
         guest_write(1, false);
         guest_write(2, true);
@@ -361,13 +361,13 @@ static void test_start_errors(void **state)
     assert_false(dirty_log_start(&vm, DIRTY_OFF));
     assert_false(dirty_log_start(&vm, (enum dirty_mode)9));
     assert_true(dirty_log_start(&vm, DIRTY_WP));
-    assert_false(dirty_log_start(&vm, DIRTY_DBM)); /* already on */
+    assert_false(dirty_log_start(&vm, DIRTY_HW)); /* already on */
     assert_int_equal(vm.dirty.mode, DIRTY_WP);
     dirty_log_stop(&vm);
 
     /* restart keeps the bitmap (the allocator has no free) and starts clean */
     unsigned long allocs = fake_pages_allocs;
-    assert_true(dirty_log_start(&vm, DIRTY_DBM));
+    assert_true(dirty_log_start(&vm, DIRTY_HW));
     assert_int_equal(fake_pages_allocs, allocs);
     harvest_check(false);
     dirty_log_stop(&vm);
@@ -453,7 +453,7 @@ void vm_run_for_ms(struct vm *v, unsigned ms)
     for (unsigned i = 0; i < ms; i++) {
         /* two draws, sequenced: C leaves the order of arguments' evaluation open */
         unsigned p = REGION_FIRST + (unsigned)test_rand() % REGION_WRITTEN;
-        bool qemu_fault = vm.dirty.mode == DIRTY_DBM && test_rand() % 4 == 0;
+        bool qemu_fault = vm.dirty.mode == DIRTY_HW && test_rand() % 4 == 0;
         guest_write(p, qemu_fault);
         if (i % 8 == 0) {
             unsigned q = (unsigned)test_rand() % REGION_FIRST;
@@ -563,7 +563,7 @@ static void test_verify_detects(void **state)
     assert_true(out_has("dirty: EXTRA page gpa=0x40054000 epoch=1"));
     assert_true(out_has("missed=0 extra=3 result=FAIL"));
     /* ... and one outside the region, which the guest never writes either */
-    for (unsigned m = DIRTY_WP; m <= DIRTY_DBM; m++) {
+    for (unsigned m = DIRTY_WP; m <= DIRTY_HW; m++) {
         sabotage_over = 110;
         assert_int_equal(run_cmd(m == DIRTY_WP ? "dirty verify wp 3 30 0x40020000 64"
                                                : "dirty verify dbm 3 30 0x40020000 64"),
@@ -636,7 +636,7 @@ static void test_shell_cmd(void **state)
 static void test_inflight_write_not_reported_early(void **state)
 {
     (void)state;
-    for (int mode = DIRTY_WP; mode <= DIRTY_DBM; mode++) {
+    for (int mode = DIRTY_WP; mode <= DIRTY_HW; mode++) {
         assert_true(dirty_log_start(&vm, (enum dirty_mode)mode));
         uint64_t out[WORDS] = {0};
         dirty_log_harvest(&vm, out);

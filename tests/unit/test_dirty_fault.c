@@ -97,7 +97,7 @@ static void start_clean(enum dirty_mode mode)
 static void test_wp_device_write_after_fault(void **state)
 {
     (void)state;
-    for (int mode = DIRTY_WP; mode <= DIRTY_DBM; mode++) {
+    for (int mode = DIRTY_WP; mode <= DIRTY_HW; mode++) {
         start_clean((enum dirty_mode)mode);
         assert_true(dirty_log_fault(&vm, gpa(gpa_raw(page_gpa(9)) + 0x80)));
         dirty_log_mark(&vm, gpa(gpa_raw(page_gpa(9)) + 0x100), 64);
@@ -159,7 +159,7 @@ static void test_wp_device_write_before_fault(void **state)
 static void test_dbm_hw_dirty_then_fault(void **state)
 {
     (void)state;
-    start_clean(DIRTY_DBM);
+    start_clean(DIRTY_HW);
     assert_true(*leaf(33) & S2_DESC_DBM);
     *leaf(33) |= S2_DESC_S2AP_W; /* the CPU's dirty-state update for the guest's write */
     assert_true(dirty_log_fault(&vm, page_gpa(33)));

@@ -93,7 +93,7 @@ bool colo_board_guest_held(char *why, size_t len)
     return true;
 }
 
-void arch_system_reset(void)
+void system_arch_reset(void)
 {
     resets++;
 }

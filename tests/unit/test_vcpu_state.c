@@ -17,24 +17,24 @@
 
 #include "fake_sysreg.h"
 
-void arch_fpsimd_save(uint64_t *buf);
-void arch_fpsimd_load(const uint64_t *buf);
+void arm64_fpsimd_save(uint64_t *buf);
+void arm64_fpsimd_load(const uint64_t *buf);
 
 static uint64_t fake_fp[66];
 static unsigned fp_loads;
 
-void arch_fpsimd_save(uint64_t *buf)
+void arm64_fpsimd_save(uint64_t *buf)
 {
     memcpy(buf, fake_fp, sizeof(fake_fp));
 }
 
-void arch_fpsimd_load(const uint64_t *buf)
+void arm64_fpsimd_load(const uint64_t *buf)
 {
     memcpy(fake_fp, buf, sizeof(fake_fp));
     fp_loads++;
 }
 
-/* vcpu_arch_register_state() registers through this; the test keeps the ops. */
+/* arm64_vcpu_register_state() registers through this; the test keeps the ops. */
 static struct vmstate_ops cpu_ops;
 
 bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops)
@@ -59,7 +59,7 @@ static int setup(void **st)
     fake_sysreg_set("id_aa64pfr0_el1", PFR0_A64_ONLY);
     memset(&the_vm, 0, sizeof(the_vm));
     the_vm.vcpu.vm = &the_vm;
-    assert_true(vcpu_arch_register_state(&the_vm.vcpu));
+    assert_true(arm64_vcpu_register_state(&the_vm.vcpu));
     the_vm.vcpu.arch.regs.pc = 0x40080000;
     the_vm.vcpu.arch.regs.pstate = PSR_MODE_EL1h | PSR_DAIF;
     the_vm.vcpu.arch.regs.x[0] = 0x1234;

@@ -30,7 +30,7 @@ _start:
     cmp     x0, x1
     b.ne    wrong_address
 
-    // Known state for EL2: MMU and caches off until arch_mmu_init, little endian.
+    // Known state for EL2: MMU and caches off until arm64_mmu_init, little endian.
     ldr     x0, =0x30c50830
     msr     sctlr_el2, x0
     isb
@@ -50,7 +50,7 @@ _start:
     isb
 
     mov     x0, x19
-    bl      arch_boot
+    bl      arm64_boot
 3:  wfi
     b       3b
 

@@ -100,7 +100,7 @@ static enum exit_reason handle_wfx(struct vcpu *v)
     if (!vgic_has_pending(&v->vm->arch.vgic)) {
         dsb(sy);
         wfi();
-        arch_handle_host_irqs(v->vm);
+        arm64_handle_host_irqs(v->vm);
     }
     return EXIT_WFX;
 }
@@ -153,7 +153,7 @@ void vcpu_arch_run(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
     vgic_flush(&vm->arch.vgic);
-    uint64_t kind = arch_guest_enter(&vcpu->arch.regs);
+    uint64_t kind = arm64_guest_enter(&vcpu->arch.regs);
     vcpu->arch.exit.kind = kind;
     vcpu->arch.exit.esr = read_sysreg(esr_el2);
     vcpu->arch.exit.far = read_sysreg(far_el2);
@@ -169,7 +169,7 @@ void vcpu_arch_run(struct vcpu *vcpu)
         break;
     case 1:
     case 2:
-        arch_handle_host_irqs(vm);
+        arm64_handle_host_irqs(vm);
         r = EXIT_IRQ;
         break;
     default:

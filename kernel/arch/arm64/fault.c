@@ -66,8 +66,8 @@ static void dump_regs(const uint64_t *x, uint64_t sp)
     }
 }
 
-void arch_hyp_fault(struct hyp_frame *f, uint64_t kind);
-void arch_hyp_fault(struct hyp_frame *f, uint64_t kind)
+void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind);
+void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind)
 {
     uint64_t esr = read_sysreg(esr_el2);
     uint64_t far = read_sysreg(far_el2);
@@ -86,8 +86,8 @@ void arch_hyp_fault(struct hyp_frame *f, uint64_t kind)
     }
 }
 
-void arch_panic_dump(void);
-void arch_panic_dump(void)
+void cpu_arch_panic_dump(void);
+void cpu_arch_panic_dump(void)
 {
     uint64_t fp;
     __asm__ volatile("mov %0, x29" : "=r"(fp));
@@ -100,8 +100,8 @@ void arch_panic_dump(void)
     cv_printf("\n");
 }
 
-void arch_halt(void);
-void arch_halt(void)
+void cpu_arch_halt(void);
+void cpu_arch_halt(void)
 {
     __asm__ volatile("msr daifset, #0xf");
     for (;;) {
@@ -109,8 +109,8 @@ void arch_halt(void)
     }
 }
 
-void arch_system_reset(void);
-void arch_system_reset(void)
+void system_arch_reset(void);
+void system_arch_reset(void)
 {
     /* PSCI SYSTEM_RESET to the firmware (QEMU implements it for SMC from EL2). */
     register uint64_t x0 __asm__("x0") = 0x84000009u;
@@ -118,8 +118,8 @@ void arch_system_reset(void)
     cv_printf("colovisor: firmware did not reset the board\n");
 }
 
-void arch_system_off(void);
-void arch_system_off(void)
+void system_arch_off(void);
+void system_arch_off(void)
 {
     register uint64_t x0 __asm__("x0") = 0x84000008u;
     __asm__ volatile("smc #0" : "+r"(x0)::"x1", "x2", "x3", "memory");

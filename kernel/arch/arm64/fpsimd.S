@@ -3,9 +3,9 @@
 // (they are never touched on exits). The only hypervisor code that names V registers, listed in
 // tests/check-image's allow-list.
 
-// void arch_fpsimd_save(uint64_t *buf): 32 x 16 bytes of V0-V31, then FPSR, FPCR.
-    .global arch_fpsimd_save
-arch_fpsimd_save:
+// void arm64_fpsimd_save(uint64_t *buf): 32 x 16 bytes of V0-V31, then FPSR, FPCR.
+    .global arm64_fpsimd_save
+arm64_fpsimd_save:
     stp     q0, q1, [x0, #0]
     stp     q2, q3, [x0, #32]
     stp     q4, q5, [x0, #64]
@@ -28,9 +28,9 @@ arch_fpsimd_save:
     stp     x1, x2, [x3]
     ret
 
-// void arch_fpsimd_load(const uint64_t *buf)
-    .global arch_fpsimd_load
-arch_fpsimd_load:
+// void arm64_fpsimd_load(const uint64_t *buf)
+    .global arm64_fpsimd_load
+arm64_fpsimd_load:
     ldp     q0, q1, [x0, #0]
     ldp     q2, q3, [x0, #32]
     ldp     q4, q5, [x0, #64]

@@ -16,7 +16,7 @@
 
 void hv_timer_expired(void);
 
-void arch_handle_host_irqs(struct vm *vm)
+void arm64_handle_host_irqs(struct vm *vm)
 {
     for (unsigned n = 0; n < 64; n++) {
         uint32_t intid = gicv3_ack();

@@ -32,8 +32,8 @@ hpa_t hva_to_hpa(const void *p)
     return hpa((uint64_t)(uintptr_t)p);
 }
 
-void arch_mmu_init(void);
-void arch_mmu_init(void)
+void arm64_mmu_init(void);
+void arm64_mmu_init(void)
 {
     el2_l1[0] = 0 | PTE_VALID | PTE_ATTRIDX(MAIR_IDX_DEVICE) | PTE_AF | PTE_XN;
     for (uint64_t g = 1; g < MAPPED_GIB; g++) {

@@ -14,65 +14,65 @@ static uint64_t ram_pages(const struct vm *vm)
     return vm->ram.size >> PAGE_SHIFT;
 }
 
-bool s2_arch_dirty_supported(struct vm *vm, enum dirty_mode mode)
+bool dirty_arch_supported(struct vm *vm, enum dirty_mode mode)
 {
     (void)vm;
     switch (mode) {
     case DIRTY_OFF:
     case DIRTY_WP:
         return true;
-    case DIRTY_DBM:
-        return bits_get(arch_read_id_aa64mmfr1(), 3, 0) >= MMFR1_HAFDBS_DIRTY;
+    case DIRTY_HW:
+        return bits_get(arm64_read_id_aa64mmfr1(), 3, 0) >= MMFR1_HAFDBS_DIRTY;
     default:
         return false;
     }
 }
 
-bool s2_arch_dirty_arm_all(struct vm *vm, enum dirty_mode mode)
+bool dirty_arch_arm_all(struct vm *vm, enum dirty_mode mode)
 {
     uint64_t n = ram_pages(vm);
-    bool dbm = mode == DIRTY_DBM;
+    bool dbm = mode == DIRTY_HW;
     if (mode != DIRTY_WP && !dbm) {
         return false;
     }
-    if (dbm && !s2_arch_dirty_supported(vm, mode)) {
+    if (dbm && !dirty_arch_supported(vm, mode)) {
         return false;
     }
     if (dbm) {
         /* Before the descriptors get DBM; the guest is stopped, so the order is free. */
-        s2_arch_set_hw_dirty(true);
+        arm64_s2_set_hw_dirty(true);
     }
     uint64_t seen = s2_range_wrprotect(&vm->arch.s2, vm->ram.base, n, dbm);
     /* All of RAM must be mapped page by page, or writes to the holes would go unseen. */
     return n != 0 && seen == n;
 }
 
-void s2_arch_dirty_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits)
+void dirty_arch_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits)
 {
-    s2_reprotect_bits(&vm->arch.s2, vm->ram.base, ram_pages(vm), bits, mode == DIRTY_DBM);
+    s2_reprotect_bits(&vm->arch.s2, vm->ram.base, ram_pages(vm), bits, mode == DIRTY_HW);
 }
 
-uint64_t s2_arch_dirty_collect(struct vm *vm, uint64_t *out)
+uint64_t dirty_arch_collect(struct vm *vm, uint64_t *out)
 {
     return s2_collect_dbm(&vm->arch.s2, vm->ram.base, ram_pages(vm), out);
 }
 
-uint64_t s2_arch_dirty_count(struct vm *vm, const uint64_t *known)
+uint64_t dirty_arch_count(struct vm *vm, const uint64_t *known)
 {
     return s2_count_dbm(&vm->arch.s2, vm->ram.base, ram_pages(vm), known);
 }
 
-bool s2_arch_dirty_unprotect(struct vm *vm, gpa_t page)
+bool dirty_arch_unprotect(struct vm *vm, gpa_t page)
 {
     bool was_writable = false;
     s2_page_mkwrite(&vm->arch.s2, page, &was_writable);
     return was_writable;
 }
 
-void s2_arch_dirty_disarm(struct vm *vm)
+void dirty_arch_disarm(struct vm *vm)
 {
     s2_range_mkwrite(&vm->arch.s2, vm->ram.base, ram_pages(vm));
-    if (s2_arch_dirty_supported(vm, DIRTY_DBM)) {
-        s2_arch_set_hw_dirty(false);
+    if (dirty_arch_supported(vm, DIRTY_HW)) {
+        arm64_s2_set_hw_dirty(false);
     }
 }

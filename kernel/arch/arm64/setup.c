@@ -9,11 +9,11 @@
 #include <arch/gicv3.h>
 #include <arch/sysreg.h>
 
-void arch_boot(uint64_t fdt_pa);
-void arch_boot(uint64_t fdt_pa)
+void arm64_boot(uint64_t fdt_pa);
+void arm64_boot(uint64_t fdt_pa)
 {
-    arch_mmu_init();
-    arch_timer_init();
+    arm64_mmu_init();
+    arm64_timer_init();
     pl011_init();
     hv_main(hpa_to_hva(hpa(fdt_pa)));
 }
@@ -41,5 +41,5 @@ void cpu_arch_idle(struct vm *vm)
 {
     dsb(sy);
     wfi();
-    arch_handle_host_irqs(vm);
+    arm64_handle_host_irqs(vm);
 }

@@ -7,8 +7,8 @@
 
 static uint64_t boot_ticks;
 
-void arch_timer_init(void);
-void arch_timer_init(void)
+void arm64_timer_init(void);
+void arm64_timer_init(void)
 {
     boot_ticks = read_sysreg(cntpct_el0);
     write_sysreg(cnthp_ctl_el2, 0);

@@ -28,14 +28,14 @@ void tlb_flush_guest_ipa(gpa_t ipa)
     isb();
 }
 
-uint64_t arch_read_id_aa64mmfr1(void)
+uint64_t arm64_read_id_aa64mmfr1(void)
 {
     uint64_t v;
     __asm__ volatile("mrs %0, id_aa64mmfr1_el1" : "=r"(v));
     return v;
 }
 
-void s2_arch_set_hw_dirty(bool on)
+void arm64_s2_set_hw_dirty(bool on)
 {
     uint64_t old;
     __asm__ volatile("mrs %0, vtcr_el2" : "=r"(old));

@@ -12,8 +12,8 @@
 #define CPU_STATE_VERSION 1u
 #define FPSIMD_WORDS (32 * 2 + 2)
 
-void arch_fpsimd_save(uint64_t *buf);
-void arch_fpsimd_load(const uint64_t *buf);
+void arm64_fpsimd_save(uint64_t *buf);
+void arm64_fpsimd_load(const uint64_t *buf);
 
 // clang-format off
 /* EL1 system registers, in stream order. Keep the two lists below in the same order. */
@@ -47,7 +47,7 @@ static bool have_pauth(void)
     return ((isar1 >> 4) & 0xff) != 0 || ((isar1 >> 24) & 0xff) != 0 || ((isar2 >> 8) & 0xff) != 0;
 }
 
-static void vcpu_arch_el1_save(void *ctx, struct vs_buf *w)
+static void arm64_vcpu_el1_save(void *ctx, struct vs_buf *w)
 {
     struct vcpu *v = ctx;
     for (unsigned i = 0; i < 31; i++) {
@@ -70,7 +70,7 @@ static void vcpu_arch_el1_save(void *ctx, struct vs_buf *w)
     }
 #undef SAVE_REG
     uint64_t fp[FPSIMD_WORDS];
-    arch_fpsimd_save(fp);
+    arm64_fpsimd_save(fp);
     for (unsigned i = 0; i < FPSIMD_WORDS; i++) {
         vs_put_u64(w, fp[i]);
     }
@@ -135,7 +135,7 @@ const char *vcpu_pstate_check(uint64_t p, const struct pstate_ids *id)
     return (p & ~ok) ? "reserved bits, or bits of features this CPU does not have" : NULL;
 }
 
-static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
+static bool arm64_vcpu_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
 {
     struct vcpu *v = ctx;
     if (version != CPU_STATE_VERSION) {
@@ -199,19 +199,19 @@ static bool vcpu_arch_el1_load(void *ctx, struct vs_buf *r, uint32_t version, bo
 #define LOAD_PAUTH(reg) write_sysreg(reg, pauth[k++]);
         PAUTH_REGS(LOAD_PAUTH)
     }
-    arch_fpsimd_load(fp);
+    arm64_fpsimd_load(fp);
     isb();
     return true;
 }
 
-bool vcpu_arch_register_state(struct vcpu *vcpu);
-bool vcpu_arch_register_state(struct vcpu *vcpu)
+bool arm64_vcpu_register_state(struct vcpu *vcpu);
+bool arm64_vcpu_register_state(struct vcpu *vcpu)
 {
     struct vmstate_ops ops = {
         .tag = VS_TAG('C', 'P', 'U', '0'),
         .version = CPU_STATE_VERSION,
-        .save = vcpu_arch_el1_save,
-        .load = vcpu_arch_el1_load,
+        .save = arm64_vcpu_el1_save,
+        .load = arm64_vcpu_el1_load,
         .ctx = vcpu,
     };
     return vm_register_vmstate(vcpu->vm, &ops);

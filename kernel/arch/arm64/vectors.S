@@ -51,11 +51,11 @@ hyp_vectors:
     guest_exit_entry 3
 
     .text
-// uint64_t arch_guest_enter(struct vcpu_regs *regs): runs the guest until it exits and returns
+// uint64_t arm64_guest_enter(struct vcpu_regs *regs): runs the guest until it exits and returns
 // the exit kind (0 sync, 1 IRQ, 2 FIQ, 3 SError). The host's callee-saved registers stay on the
 // EL2 stack meanwhile; TPIDR_EL2 points at the guest's register block.
-    .global arch_guest_enter
-arch_guest_enter:
+    .global arm64_guest_enter
+arm64_guest_enter:
     stp     x29, x30, [sp, #-16]!
     stp     x27, x28, [sp, #-16]!
     stp     x25, x26, [sp, #-16]!
@@ -139,6 +139,6 @@ hyp_fault:
     add     x2, sp, #(34 * 8)
     str     x2, [sp, #248]
     mov     x0, sp
-    bl      arch_hyp_fault
+    bl      arm64_hyp_fault
 1:  wfi
     b       1b

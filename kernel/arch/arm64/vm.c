@@ -35,15 +35,15 @@ bool vm_arch_init(struct vm *vm)
                                      "cleaned to PoC before the guest runs");
     vgic_init(&vm->arch.vgic, board_desc.guest.gicd, board_desc.guest.gicr,
               board_desc.timer.maint_ppi);
-    /* The virtual timer's PPI is lent to the guest as itself (arch_handle_host_irqs). */
+    /* The virtual timer's PPI is lent to the guest as itself (arm64_handle_host_irqs). */
     vgic_link_hw(&vm->arch.vgic, board_desc.timer.virt_ppi, board_desc.timer.virt_ppi);
     if (!vgic_register_mmio(&vm->arch.vgic, &vm->bus)) {
         return false;
     }
-    arch_vcpu_setup_el2(vm);
+    arm64_vcpu_setup_el2(vm);
     struct vmstate_ops vgic_ops = {0};
     vgic_vmstate_ops(&vm->arch.vgic, &vgic_ops);
-    return vcpu_arch_register_state(&vm->vcpu) && vm_register_vmstate(vm, &vgic_ops);
+    return arm64_vcpu_register_state(&vm->vcpu) && vm_register_vmstate(vm, &vgic_ops);
 }
 
 bool vm_arch_map_ram(struct vm *vm)
@@ -62,7 +62,7 @@ void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level)
     vgic_set_level(&vm->arch.vgic, intid, level);
 }
 
-void arch_vcpu_setup_el2(struct vm *vm)
+void arm64_vcpu_setup_el2(struct vm *vm)
 {
     write_sysreg(hcr_el2, guest_hcr(vm));
     /* FP/SIMD stays untrapped: the guest owns those registers (the hypervisor never uses them). */
@@ -73,7 +73,7 @@ void arch_vcpu_setup_el2(struct vm *vm)
     write_sysreg(cntvoff_el2, 0);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(vmpidr_el2, 0x80000000ull); /* uniprocessor-style MPIDR: Aff 0.0.0.0 */
-    bool hw_dirty = s2_arch_dirty_supported(vm, DIRTY_DBM);
+    bool hw_dirty = dirty_arch_supported(vm, DIRTY_HW);
     write_sysreg(vtcr_el2, s2_vtcr_value(read_sysreg(id_aa64mmfr0_el1) & 0xf, hw_dirty));
     write_sysreg(vttbr_el2, s2_vttbr_value(&vm->arch.s2, vm->arch.vmid));
     isb();

@@ -27,9 +27,9 @@ enum cv_role {
 
 /** How the primary logs dirty pages while protecting (cv.dirty_mode). */
 enum cv_dirty_mode {
-    CV_DIRTY_AUTO, /**< the CPU's hardware dirty state (DBM) where it has it, else write-protect */
+    CV_DIRTY_AUTO, /**< the CPU's hardware dirty state where it has it, else write-protect */
     CV_DIRTY_WP,   /**< write-protect faults even on a CPU with FEAT_HAFDBS */
-    CV_DIRTY_DBM,  /**< hardware dirty state; write-protect (with a warning) without it */
+    CV_DIRTY_HW,  /**< hardware dirty state; write-protect (with a warning) without it */
 };
 
 struct cv_config {

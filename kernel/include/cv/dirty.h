@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Dirty-page logging of guest RAM: the heart of COLO. The log is a bitmap with one bit per
- * 4 KiB guest page. Two mechanisms fill it (chosen at start):
- *  - DIRTY_WP:  stage 2 maps RAM read-only; the first write to a page per epoch faults, the
- *               fault handler marks the page and makes it writable again.
- *  - DIRTY_DBM: FEAT_HAFDBS stage-2 dirty state: pages are mapped read-only with the DBM bit
- *               and the CPU itself makes them writable on the first write; harvest scans the
- *               leaf descriptors. A permission fault can still happen (QEMU raises one when a
- *               stage-1 table walk would have to set both dirty states), and it is handled as
- *               in DIRTY_WP, so no write is ever missed.
+ * 4 KiB guest page. Two mechanisms fill it (chosen at start; the arch does the work through
+ * the dirty_arch_* hooks of cv/vm.h):
+ *  - DIRTY_WP: the second-stage tables map RAM read-only; the first write to a page per epoch
+ *              faults, the fault handler marks the page and makes it writable again.
+ *  - DIRTY_HW: the hardware records writes itself (arm64: FEAT_HAFDBS stage-2 dirty state, the
+ *              DBM bit; Intel: PML); harvest collects what it recorded. A write fault can
+ *              still happen (QEMU raises one when a stage-1 table walk would have to set both
+ *              dirty states), and it is handled as in DIRTY_WP, so no write is ever missed.
  * All functions run in hypervisor context with the vCPU stopped (single pCPU: between exits).
  */
 #ifndef CV_DIRTY_H
@@ -21,7 +21,7 @@ struct vm;
 enum dirty_mode {
     DIRTY_OFF,
     DIRTY_WP,
-    DIRTY_DBM,
+    DIRTY_HW,
 };
 
 struct dirty_log {
@@ -61,7 +61,7 @@ bool dirty_log_start(struct vm *vm, enum dirty_mode mode);
 uint64_t dirty_log_harvest(struct vm *vm, uint64_t *out);
 /**
  * Pages dirty since the last harvest, without harvesting: the checkpoint engine's trigger for
- * an early checkpoint. Scans the stage-2 leaves in DBM mode (cheap: see docs/benchmarks.md).
+ * an early checkpoint. Asks the hardware's log in DIRTY_HW mode (cheap: see docs/benchmarks.md).
  */
 uint64_t dirty_log_pending(struct vm *vm);
 /** Stops logging and restores ordinary writable mappings. */

@@ -49,9 +49,12 @@ void cpu_arch_irq_enable(uint32_t intid);
 /** Sleeps the CPU until an interrupt is pending, then handles host interrupts. */
 void cpu_arch_idle(struct vm *vm);
 /** Stops the CPU for good (after a panic or a refused boot). */
-NORETURN void arch_halt(void);
+NORETURN void cpu_arch_halt(void);
+/** Prints what the CPU knows about where the hypervisor stopped (panic). Any context. */
+void cpu_arch_panic_dump(void);
 /** Board reset / power-off through the firmware. Returns only if the firmware refused. */
-void arch_system_reset(void);
-void arch_system_off(void);
+void system_arch_reset(void);
+/** Board power-off through the firmware. Returns only if the firmware refused. */
+void system_arch_off(void);
 
 #endif

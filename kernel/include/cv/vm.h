@@ -158,24 +158,27 @@ void vm_arch_sync_guest_code(struct vm *vm);
  */
 void guest_mem_arch_sync(struct vm *vm, gpa_t addr, uint64_t len);
 
-/* Stage-2 dirty-logging hooks used by kernel/core/dirty.c. Hypervisor context, vCPU stopped. */
-
-/** True if the CPU can do mode (DBM needs FEAT_HAFDBS with stage-2 dirty state). */
-bool s2_arch_dirty_supported(struct vm *vm, enum dirty_mode mode);
-/** Makes all of guest RAM read-only (with DBM set when mode is DIRTY_DBM). */
-bool s2_arch_dirty_arm_all(struct vm *vm, enum dirty_mode mode);
-/** Re-protects the pages set in bits (one bit per guest RAM page). */
-void s2_arch_dirty_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits);
-/** DBM mode: ORs pages the hardware made writable into out and re-protects them; returns count. */
-uint64_t s2_arch_dirty_collect(struct vm *vm, uint64_t *out);
-/** DBM mode: counts pages the hardware made writable that are not in known; changes nothing. */
-uint64_t s2_arch_dirty_count(struct vm *vm, const uint64_t *known);
-/**
- * Makes one page writable after a logged write fault. True if it already was writable (DBM: the
- * hardware has dirtied it, so its bit must not be treated as clean).
+/*
+ * Dirty-logging hooks used by kernel/core/dirty.c, over the second-stage tables (arm64 stage 2,
+ * x86 NPT/EPT). Hypervisor context, vCPU stopped.
  */
-bool s2_arch_dirty_unprotect(struct vm *vm, gpa_t page);
+
+/** True if the CPU can do mode (DIRTY_HW needs hardware dirty state, e.g. FEAT_HAFDBS). */
+bool dirty_arch_supported(struct vm *vm, enum dirty_mode mode);
+/** Makes all of guest RAM read-only, or hardware-logged when mode is DIRTY_HW. */
+bool dirty_arch_arm_all(struct vm *vm, enum dirty_mode mode);
+/** Re-protects the pages set in bits (one bit per guest RAM page). */
+void dirty_arch_rearm(struct vm *vm, enum dirty_mode mode, const uint64_t *bits);
+/** DIRTY_HW: ORs the pages the hardware logged into out and re-arms them; returns the count. */
+uint64_t dirty_arch_collect(struct vm *vm, uint64_t *out);
+/** DIRTY_HW: counts pages the hardware logged that are not in known; changes nothing. */
+uint64_t dirty_arch_count(struct vm *vm, const uint64_t *known);
+/**
+ * Makes one page writable after a logged write fault. True if it already was writable
+ * (DIRTY_HW: the hardware has logged it, so its bit must not be treated as clean).
+ */
+bool dirty_arch_unprotect(struct vm *vm, gpa_t page);
 /** Restores plain writable mappings for all of guest RAM. */
-void s2_arch_dirty_disarm(struct vm *vm);
+void dirty_arch_disarm(struct vm *vm);
 
 #endif

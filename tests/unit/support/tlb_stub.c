@@ -38,12 +38,12 @@ void tlb_flush_guest_ipa(gpa_t ipa)
     }
 }
 
-uint64_t arch_read_id_aa64mmfr1(void)
+uint64_t arm64_read_id_aa64mmfr1(void)
 {
     return tlb_stub_mmfr1;
 }
 
-void s2_arch_set_hw_dirty(bool on)
+void arm64_s2_set_hw_dirty(bool on)
 {
     if (on) {
         tlb_stub.set_hw_dirty_on++;

@@ -15,11 +15,11 @@ struct tlb_stub_counts {
 };
 
 extern struct tlb_stub_counts tlb_stub;
-/** What arch_read_id_aa64mmfr1() returns (HAFDBS = 2 by default). */
+/** What arm64_read_id_aa64mmfr1() returns (HAFDBS = 2 by default). */
 extern uint64_t tlb_stub_mmfr1;
 /**
  * Called on every flush, so a test can model TLB contents: all=true for tlb_flush_guest_all and
- * s2_arch_set_hw_dirty, else the IPA of a tlb_flush_guest_ipa. NULL: nothing.
+ * arm64_s2_set_hw_dirty, else the IPA of a tlb_flush_guest_ipa. NULL: nothing.
  */
 extern void (*tlb_stub_on_flush)(bool all, uint64_t ipa);
 /** Zeroes the counts, HAFDBS back to 2; keeps tlb_stub_on_flush. */

@@ -6,7 +6,7 @@
 #include <cv/vm.h>
 
 /** Enters the guest; returns the exit kind (0 sync, 1 IRQ, 2 FIQ, 3 SError). vectors.S. */
-uint64_t arch_guest_enter(struct vcpu_regs *regs);
+uint64_t arm64_guest_enter(struct vcpu_regs *regs);
 
 /** Injects an exception into the guest's EL1, as the architecture would deliver it. */
 void inject_undef(struct vcpu *vcpu);
@@ -18,12 +18,12 @@ enum exit_reason sysreg_trap(struct vcpu *vcpu, uint64_t esr);
 /** Handles an HVC or SMC call from the guest (SMCCC): PSCI and SMCCC discovery. */
 void smccc_call(struct vcpu *vcpu);
 /** Acknowledges and handles every pending physical interrupt. Hypervisor context. */
-void arch_handle_host_irqs(struct vm *vm);
+void arm64_handle_host_irqs(struct vm *vm);
 /** Boot-time EL2 set-up of the registers that control the guest. */
-void arch_vcpu_setup_el2(struct vm *vm);
+void arm64_vcpu_setup_el2(struct vm *vm);
 
 /** Registers the vCPU's state section ("CPU0") with the VM. Boot context. */
-bool vcpu_arch_register_state(struct vcpu *vcpu);
+bool arm64_vcpu_register_state(struct vcpu *vcpu);
 
 /** The ID registers that decide which PSTATE values an exception return can restore. */
 struct pstate_ids {
@@ -38,8 +38,8 @@ struct pstate_ids {
  */
 const char *vcpu_pstate_check(uint64_t pstate, const struct pstate_ids *id);
 
-void arch_mmu_init(void);
-void arch_timer_init(void);
+void arm64_mmu_init(void);
+void arm64_timer_init(void);
 
 /** Guest register accessor honouring XZR (register 31 reads 0, writes are dropped). */
 static inline uint64_t vcpu_get_reg(const struct vcpu *v, unsigned rt)

@@ -18,7 +18,7 @@
  *
  * VTCR_EL2: VM init writes s2_vtcr_value(parange, hw_dirty); hw_dirty may be false, or true
  * when FEAT_HAFDBS is there (HD only acts on descriptors with DBM, and AF is always set). Either
- * way the dirty-logging hooks (s2_dirty.c) set VTCR_EL2.HA and HD with s2_arch_set_hw_dirty()
+ * way the dirty-logging hooks (s2_dirty.c) set VTCR_EL2.HA and HD with arm64_s2_set_hw_dirty()
  * (arch/tlb.h) when DBM logging is armed and clear them when it is disarmed. HA/HD are RES0
  * without FEAT_HAFDBS, so they are only set after checking ID_AA64MMFR1_EL1.HAFDBS >= 2.
  */

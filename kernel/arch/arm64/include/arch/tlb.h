@@ -27,11 +27,11 @@ void tlb_flush_guest_all(void);
  */
 void tlb_flush_guest_ipa(gpa_t ipa);
 /** ID_AA64MMFR1_EL1 (HAFDBS is bits [3:0]). */
-uint64_t arch_read_id_aa64mmfr1(void);
+uint64_t arm64_read_id_aa64mmfr1(void);
 /**
  * Sets (on) or clears VTCR_EL2.HA and HD, then invalidates the guest's TLB (VTCR fields may be
  * cached in TLB entries). Only call with on=true when ID_AA64MMFR1_EL1.HAFDBS >= 2.
  */
-void s2_arch_set_hw_dirty(bool on);
+void arm64_s2_set_hw_dirty(bool on);
 
 #endif

@@ -12,7 +12,7 @@
  * Guest registers the exit path saves and restores on every exit. The EL1 system registers,
  * FP/SIMD, the timer and the GIC virtual CPU interface are not here: the hypervisor never
  * touches them, so they stay live in the CPU while the guest is out (one vCPU on one pCPU), and
- * vcpu_arch_state_save() reads them out only when a checkpoint needs them.
+ * the CPU state section (vcpu_state.c) reads them out only when a checkpoint needs them.
  */
 struct vcpu_regs {
     uint64_t x[31];
