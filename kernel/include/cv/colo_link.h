@@ -2,8 +2,8 @@
 /*
  * The COLO replication connection on the board: one TCP connection over the replication NIC's
  * lwIP netif (cv/hvnet.h), the secondary listening and the primary connecting. It gives the
- * engine its byte-stream transport (colo/include/colo/transport.h): sends are copied into a 4 MiB ring
- * and handed to TCP as its send buffer frees up, received bytes go to ops->rx as they arrive.
+ * engine its byte-stream transport (colo/include/colo/transport.h): sends are copied into a 4 MiB
+ * ring and handed to TCP as its send buffer frees up, received bytes go to ops->rx as they arrive.
  *
  * The ops callbacks run from lwIP, i.e. inside hvnet_poll() in the main loop (or wherever the
  * main loop's work is run while the shell waits). They may call the transport's send, space

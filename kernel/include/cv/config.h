@@ -29,7 +29,7 @@ enum cv_role {
 enum cv_dirty_mode {
     CV_DIRTY_AUTO, /**< the CPU's hardware dirty state where it has it, else write-protect */
     CV_DIRTY_WP,   /**< write-protect faults even on a CPU with FEAT_HAFDBS */
-    CV_DIRTY_HW,  /**< hardware dirty state; write-protect (with a warning) without it */
+    CV_DIRTY_HW,   /**< hardware dirty state; write-protect (with a warning) without it */
 };
 
 struct cv_config {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The hypervisor's own IP stack (lwIP, kernel/net/hvnet.c with lwip-port/): one lwIP netif per board NIC it speaks
- * on. The replication NIC (netdevs[0], see docs/networking.md) is lwIP's alone: its received
- * frames go straight to lwIP. The service LAN NIC belongs to the L2 bridge (kernel/dev/vnet.c, kernel/net/net_bridge.c),
- * which hands the hypervisor the frames addressed to the board's service MAC and broadcasts or
- * multicasts through hvnet_service_input(); the service netif transmits directly on the NIC.
- * Addresses come from the board configuration (cv/config.h). Hypervisor context throughout.
+ * The hypervisor's own IP stack (lwIP, kernel/net/hvnet.c with lwip-port/): one lwIP netif per
+ * board NIC it speaks on. The replication NIC (netdevs[0], see docs/networking.md) is lwIP's alone:
+ * its received frames go straight to lwIP. The service LAN NIC belongs to the L2 bridge
+ * (kernel/dev/vnet.c, kernel/net/net_bridge.c), which hands the hypervisor the frames addressed to
+ * the board's service MAC and broadcasts or multicasts through hvnet_service_input(); the service
+ * netif transmits directly on the NIC. Addresses come from the board configuration (cv/config.h).
+ * Hypervisor context throughout.
  */
 #ifndef CV_HVNET_H
 #define CV_HVNET_H
