@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Board configuration from the hypervisor's command line (arm64: /chosen/bootargs, found by the
-// board check). A table of keys drives parsing and the dump, so a
-// new key is one table line plus its field and default (cv/config.h). Our own small parsers:
-// strtoul and friends set errno, which lives in TPIDR_EL0, the guest's register.
+// board check). A table of keys drives parsing and the dump, so a new key is one table line
+// plus its field and default (cv/config.h). Our own small parsers: strtoul and friends set
+// errno, which lives in TPIDR_EL0, the guest's register.
 #include <stddef.h>
 #include <string.h>
 
