@@ -17,6 +17,7 @@
 #include <cv/net.h>
 #include <cv/net_bridge.h>
 #include <cv/page.h>
+#include <cv/sections.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
 #include <cv/vm.h>
@@ -241,7 +242,6 @@ static bool stage_ready(void)
 
 static void make_hello(struct vm *vm)
 {
-    extern const uint8_t __guest_image_start[], __guest_image_end[];
     struct colo_hello *h = &cb.hello;
     memset(h, 0, sizeof(*h));
     h->ver_min = h->ver_max = COLO_PROTO_VERSION;

@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Board configuration from /chosen/bootargs. A table of keys drives parsing and the dump, so a
-// new key is one table line plus its field and default (cv/config.h). Our own small parsers:
-// strtoul and friends set errno, which lives in TPIDR_EL0, the guest's register.
+// Board configuration from the hypervisor's command line (arm64: /chosen/bootargs, found by the
+// board check). A table of keys drives parsing and the dump, so a new key is one table line
+// plus its field and default (cv/config.h). Our own small parsers: strtoul and friends set
+// errno, which lives in TPIDR_EL0, the guest's register.
 #include <stddef.h>
 #include <string.h>
 
-/* libfdt's headers use zero-length arrays and stray semicolons that -Wpedantic rejects. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#include <libfdt.h>
-#pragma GCC diagnostic pop
-
+#include <cv/boot.h>
 #include <cv/config.h>
 #include <cv/log.h>
 
@@ -349,19 +345,12 @@ const char *config_fmt_ip4(uint32_t ip, char *buf, size_t n)
     return buf;
 }
 
-void config_init_fdt(const void *fdt)
+void config_init(const struct boot_info *boot)
 {
     struct cv_config *c = &config;
     config_defaults(c, 'a');
     config_ready = true;
-    int node = fdt_path_offset(fdt, "/chosen");
-    int len = 0;
-    const char *args = node >= 0 ? fdt_getprop(fdt, node, "bootargs", &len) : NULL;
-    /* The property must be a NUL-terminated string inside its own length. */
-    if (args && (len <= 0 || memchr(args, '\0', (size_t)len) == NULL)) {
-        log_warn("config: /chosen/bootargs is not a string; using the defaults");
-        args = NULL;
-    }
+    const char *args = boot->cmdline;
     if (args) {
         config_parse_bootargs(c, args);
     }

@@ -10,15 +10,10 @@
 #include <cv/log.h>
 #include <cv/net_bridge.h>
 #include <cv/page.h>
+#include <cv/sections.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
-#include <cv/virtio_empty.h>
 #include <cv/virtio_mmio.h>
-#include <cv/vnet.h>
-#include <cv/vpl011.h>
-
-static struct vpl011 guest_uart;
-static struct vnet guest_nic;
 
 /*
  * Timed work of the hypervisor (periodic dirty harvests today, checkpoints later) runs from the
@@ -123,10 +118,10 @@ bool hv_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_us)
     return ok;
 }
 
-static bool setup_guest(struct vm *vm, uint64_t board_ram)
+static bool setup_guest(struct vm *vm, const struct boot_info *boot)
 {
-    extern uint8_t __image_end[];
-    uint64_t ram_base = hpa_raw(board_desc.ram.base);
+    uint64_t ram_base = hpa_raw(boot->ram.base);
+    uint64_t board_ram = boot->ram.size;
     uint64_t ram_end = ram_base + board_ram;
     uint64_t gsize = board_desc.guest.ram_size;
     uint64_t image_end = ALIGN_UP(hpa_raw(hva_to_hpa(__image_end)), PAGE_SIZE);
@@ -141,45 +136,30 @@ static bool setup_guest(struct vm *vm, uint64_t board_ram)
     log_info("memory: board %llu MiB, guest %llu MiB at 0x%llx, hypervisor pool %llu MiB",
              (unsigned long long)(board_ram >> 20), (unsigned long long)(gsize >> 20),
              (unsigned long long)gbase, (unsigned long long)((gbase - image_end) >> 20));
-    if (!vm_create(vm, hpa(gbase), gsize)) {
-        return false;
-    }
-    vpl011_init(&guest_uart, vm, board_desc.guest.uart, board_desc.guest.uart_irq);
-    if (!vpl011_register(&guest_uart, &vm->bus)) {
-        return false;
-    }
-    console_set_guest_uart(&guest_uart);
-    /* The guest's NIC in virtio-mmio slot 0; its other slots answer "no device". */
-    const struct board_guest_layout *gl = &board_desc.guest;
-    vnet_init(&guest_nic, vm, gl->virtio_base, gl->virtio_first_irq, config_get()->guest_mac);
-    if (!vnet_register(&guest_nic, &vm->bus) ||
-        !virtio_empty_register(&vm->bus, gpa(gpa_raw(gl->virtio_base) + gl->virtio_stride),
-                               gl->virtio_count - 1)) {
-        return false;
-    }
-    return true;
+    return vm_create(vm, hpa(gbase), gsize) && board_guest_devices_init(vm);
 }
 
-void hv_main(const void *fdt)
+void hv_main(const struct boot_info *from_fw)
 {
     cv_printf("\ncolovisor %s (%s)\n", CV_VERSION, board_desc.name);
-    uint64_t board_ram = 0;
-    if (!board_check_fdt(&board_desc, fdt, &board_ram)) {
+    /* The board check adds what it finds in the firmware's description. */
+    struct boot_info boot = *from_fw;
+    if (!board_arch_check(&board_desc, &boot)) {
         cv_printf("colovisor: board check failed; the board is halted\n");
         cpu_arch_halt();
     }
-    config_init_fdt(fdt);
+    config_init(&boot);
     if (!cpu_arch_irq_init()) {
         panic("interrupt controller set-up failed");
     }
     struct vm *vm = vm_current();
-    if (!setup_guest(vm, board_ram)) {
+    if (!setup_guest(vm, &boot)) {
         cv_printf("colovisor: guest set-up failed; the board is halted\n");
         cpu_arch_halt();
     }
     virtio_net_probe_all();
     hvnet_init();
-    net_bridge_init(&guest_nic);
+    net_bridge_init(board_guest_nic());
     vm_boot(vm);
     if (config_get()->role == CV_ROLE_SECONDARY) {
         /*

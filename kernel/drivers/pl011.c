@@ -41,7 +41,7 @@ static volatile uint8_t *uart_base;
 static volatile uint8_t *regs(void)
 {
     if (!uart_base) {
-        uart_base = hpa_to_hva(board_desc.uart.base);
+        uart_base = hpa_to_hva(board_desc.arch.uart.base);
     }
     return uart_base;
 }

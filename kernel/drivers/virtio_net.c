@@ -250,7 +250,7 @@ static bool vnic_alloc(struct vnic *n)
 
 static void probe_one(unsigned index)
 {
-    const struct board_virtio_mmio *v = &board_desc.virtio;
+    const struct board_virtio_mmio *v = &board_desc.arch.virtio;
     hpa_t base = hpa(hpa_raw(v->base) + index * v->stride);
     struct virtio_mmio m;
     switch (virtio_mmio_probe(&m, base, v->first_irq + index, index)) {
@@ -307,7 +307,7 @@ unsigned virtio_net_probe_all(void)
      * From the highest transport down: QEMU's virt machine hands the -device options out from
      * the top transport, so this registers NICs in command-line order (docs/networking.md).
      */
-    for (unsigned i = board_desc.virtio.count; i-- > 0;) {
+    for (unsigned i = board_desc.arch.virtio.count; i-- > 0;) {
         probe_one(i);
     }
     return nic_count;

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target for board_check_fdt() (kernel/arch/arm64/board_check.c) with the real
+// libFuzzer target for board_arch_check() (kernel/arch/arm64/board_check.c) with the real
 // qemu-virt-arm64 board description and arbitrary device-tree blobs, through libfdt.
 //
-// board_check_fdt() gets a pointer and no length: on the board the blob sits in RAM and its
+// board_arch_check() gets a pointer and no length: on the board the blob sits in RAM and its
 // header's totalsize says how long it is. The harness keeps that contract by giving it a buffer of
 // exactly totalsize bytes (ASan catches any read past it): if the input's totalsize is larger
 // than the input, the copy's totalsize field is lowered to the input's length, so every input
 // is parsed rather than thrown away; a blob shorter than a header is zero-padded to one. The
 // copy is 8-byte aligned, as the arm64 boot protocol places the blob (libfdt's header macros
 // take member addresses through a struct fdt_header pointer, which UBSan flags when misaligned).
-// Checked: no crash or undefined behaviour; a blob that passes has a valid header, and the RAM
-// size it reports is at least what the board needs.
+// Checked: no crash or undefined behaviour; a blob that passes has a valid header, the RAM it
+// reports is at the board's base and at least what the board needs, and the command line it
+// reports, if any, is a string inside the blob.
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #pragma GCC diagnostic pop
 
 #include <cv/board.h>
+#include <cv/boot.h>
 
 #include "fuzz_common.h"
 
@@ -52,12 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fdt_set_totalsize(fdt, (uint32_t)alloc);
     }
 
-    uint64_t ram = 0;
-    bool ok = board_check_fdt(&board_desc, fdt, &ram);
+    struct boot_info boot = {.fw = {.kind = BOOT_FW_FDT, .desc = fdt}};
+    bool ok = board_arch_check(&board_desc, &boot);
     if (ok) {
+        uint64_t ram = boot.ram.size;
         FZ_CHECK(fdt_check_header(fdt) == 0, "accepted a blob with a bad header");
+        FZ_CHECK(hpa_raw(boot.ram.base) == hpa_raw(board_desc.ram.base), "RAM accepted at 0x%llx",
+                 (unsigned long long)hpa_raw(boot.ram.base));
         FZ_CHECK(ram >= board_desc.ram.size, "RAM 0x%llx accepted, board needs 0x%llx",
                  (unsigned long long)ram, (unsigned long long)board_desc.ram.size);
+        const uint8_t *c = (const uint8_t *)boot.cmdline;
+        FZ_CHECK(!c || (c >= fdt && c + strlen(boot.cmdline) < fdt + alloc),
+                 "command line outside the blob");
     }
     free(fdt);
     return 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// board_check_fdt() against device trees built here with libfdt's sequential-write API, shaped
+// board_arch_check() against device trees built here with libfdt's sequential-write API, shaped
 // like the one QEMU's virt machine generates, then broken one property at a time.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,15 +22,14 @@
 /* The qemu-virt-arm64 board's host-side values (boards/qemu-virt-arm64/board.c). */
 static const struct board board = {
     .name = "qemu-virt-arm64",
-    .dt_compatible = "linux,dummy-virt",
     .ram = {.base = {0x40000000}, .size = 512ull << 20},
-    .uart = {.base = {0x09000000}, .size = 0x1000},
-    .uart_irq = 33,
-    .gic = {.dist = {0x08000000},
-            .dist_size = 0x10000,
-            .redist = {0x080a0000},
-            .redist_size = 0x20000},
-    .virtio = {.base = {0x0a000000}, .stride = 0x200, .count = 32, .first_irq = 48},
+    .arch = {.dt_compatible = "linux,dummy-virt",
+             .uart = {.base = {0x09000000}, .size = 0x1000, .irq = 33},
+             .gic = {.dist = {0x08000000},
+                     .dist_size = 0x10000,
+                     .redist = {0x080a0000},
+                     .redist_size = 0x20000},
+             .virtio = {.base = {0x0a000000}, .stride = 0x200, .count = 32, .first_irq = 48}},
 };
 
 struct tree {
@@ -46,6 +45,8 @@ struct tree {
     uint64_t gicd, gicd_size, gicr, gicr_size;
     int virtio_count;
     uint64_t virtio_base;
+    const char *bootargs; /* /chosen/bootargs; none if NULL */
+    bool bootargs_unterminated;
 };
 
 static struct tree qemu_virt(void)
@@ -174,6 +175,12 @@ static const void *build(const struct tree *t)
     if (t->soc) {
         end();
     }
+    if (t->bootargs) {
+        begin("chosen");
+        size_t n = strlen(t->bootargs) + (t->bootargs_unterminated ? 0 : 1);
+        fdt_property(blob, "bootargs", t->bootargs, (int)n);
+        end();
+    }
     end();
     assert_int_equal(fdt_finish(blob), 0);
     return blob;
@@ -182,10 +189,26 @@ static const void *build(const struct tree *t)
 static const char summary[] =
     "board: qemu-virt-arm64 does not match this machine; refusing to start";
 
+static struct boot_info boot;
+
+/* The check fills boot in only when it passes. */
+static bool check_blob(const void *fdt, uint64_t *ram)
+{
+    boot = (struct boot_info){.fw = {.kind = BOOT_FW_FDT, .desc = fdt}};
+    bool ok = board_arch_check(&board, &boot);
+    if (!ok) {
+        assert_int_equal(boot.ram.size, 0);
+        assert_null(boot.cmdline);
+    } else if (ram) {
+        *ram = boot.ram.size;
+    }
+    return ok;
+}
+
 static bool check(const struct tree *t, uint64_t *ram)
 {
     host_console_clear();
-    return board_check_fdt(&board, build(t), ram);
+    return check_blob(build(t), ram);
 }
 
 static void expect_fail(const struct tree *t, const char *msg)
@@ -207,9 +230,11 @@ static void test_matching_tree_passes(void **state)
     assert_int_equal(ram, 1ull << 30);
     assert_int_equal(host_console_count("E: "), 0);
     assert_int_equal(host_console_count("W: "), 0);
-    /* a NULL ram_size_out is fine */
+    assert_int_equal(hpa_raw(boot.ram.base), 0x40000000);
+    assert_null(boot.cmdline);
+    /* the blob is only read: checking it again passes */
     host_console_clear();
-    assert_true(board_check_fdt(&board, blob, NULL));
+    assert_true(check_blob(blob, NULL));
 }
 
 static void test_cells_are_honoured(void **state)
@@ -342,6 +367,26 @@ static void test_every_mismatch_reported(void **state)
     assert_int_equal(host_console_count("E: board: "), 4);
 }
 
+static void test_bootargs(void **state)
+{
+    (void)state;
+    struct tree t = qemu_virt();
+    t.bootargs = "cv.board=b console=x";
+    assert_true(check(&t, NULL));
+    assert_string_equal(boot.cmdline, "cv.board=b console=x");
+    assert_int_equal(host_console_count("W: "), 0);
+    /* not NUL-terminated inside the property: the board matches, the configuration defaults */
+    t.bootargs_unterminated = true;
+    assert_true(check(&t, NULL));
+    assert_null(boot.cmdline);
+    assert_non_null(strstr(host_console_text(),
+                           "config: /chosen/bootargs is not a string; using the defaults"));
+    /* a board that does not match: no command line, and no word about it */
+    t.compat = "acme,other";
+    assert_false(check(&t, NULL));
+    assert_int_equal(host_console_count("W: "), 0);
+}
+
 static void test_corrupt_blobs(void **state)
 {
     (void)state;
@@ -353,7 +398,7 @@ static void test_corrupt_blobs(void **state)
     memcpy(copy, blob, fdt_totalsize(blob));
     copy[0] ^= 0xff;
     host_console_clear();
-    assert_false(board_check_fdt(&board, copy, &ram));
+    assert_false(check_blob(copy, &ram));
     assert_non_null(strstr(host_console_text(), "invalid (FDT_ERR_BADMAGIC)"));
     assert_int_equal(host_console_count(summary), 1);
 
@@ -361,14 +406,14 @@ static void test_corrupt_blobs(void **state)
     memcpy(copy, blob, fdt_totalsize(blob));
     fdt_set_totalsize(copy, fdt_off_dt_strings(blob) + 4);
     host_console_clear();
-    assert_false(board_check_fdt(&board, copy, &ram));
+    assert_false(check_blob(copy, &ram));
     assert_non_null(strstr(host_console_text(), "invalid (FDT_ERR_TRUNCATED)"));
 
     /* a structure block cut short */
     memcpy(copy, blob, fdt_totalsize(blob));
     fdt_set_size_dt_struct(copy, 16);
     host_console_clear();
-    assert_false(board_check_fdt(&board, copy, &ram));
+    assert_false(check_blob(copy, &ram));
     assert_int_equal(host_console_count(summary), 1);
 
     /* absurd size */
@@ -376,12 +421,18 @@ static void test_corrupt_blobs(void **state)
     fdt_set_totalsize(copy, 0x7fffffff);
     fdt_set_off_dt_strings(copy, 0x7ffff000);
     host_console_clear();
-    assert_false(board_check_fdt(&board, copy, &ram));
+    assert_false(check_blob(copy, &ram));
     assert_int_equal(host_console_count(summary), 1);
 
     host_console_clear();
-    assert_false(board_check_fdt(&board, NULL, &ram));
+    assert_false(check_blob(NULL, &ram));
     assert_int_equal(ram, 77);
+
+    /* a firmware description that is not a device tree */
+    host_console_clear();
+    boot = (struct boot_info){.fw = {.kind = BOOT_FW_NONE, .desc = blob}};
+    assert_false(board_arch_check(&board, &boot));
+    assert_int_equal(host_console_count(summary), 1);
 }
 
 int main(void)
@@ -395,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_gic),
         cmocka_unit_test(test_virtio),
         cmocka_unit_test(test_every_mismatch_reported),
+        cmocka_unit_test(test_bootargs),
         cmocka_unit_test(test_corrupt_blobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

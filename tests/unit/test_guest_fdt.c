@@ -16,8 +16,7 @@
 #include <cv/board.h>
 #include <cv/vm.h>
 
-size_t vm_arch_build_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdline,
-                         uint64_t initrd_start, uint64_t initrd_end);
+#include <arch/arm64.h>
 
 static uint8_t fdt[65536] __attribute__((aligned(8)));
 
@@ -36,8 +35,8 @@ static void test_guest_tree(void **state)
     static struct vm vm;
     vm.ram.base = gpa(0x40000000);
     vm.ram.size = 128ull << 20;
-    size_t n = vm_arch_build_fdt(&vm, fdt, sizeof(fdt), "console=ttyAMA0 cv.ip=192.0.2.10/24",
-                                 0x47000000, 0x47100000);
+    size_t n = arm64_build_guest_fdt(&vm, fdt, sizeof(fdt), "console=ttyAMA0 cv.ip=192.0.2.10/24",
+                                     0x47000000, 0x47100000);
     assert_true(n > 0 && n < sizeof(fdt));
     assert_int_equal(fdt_check_header(fdt), 0);
     int len;
@@ -65,7 +64,7 @@ static void test_guest_tree(void **state)
     r = prop("/virtio_mmio@a000000", "interrupts", &len);
     assert_int_equal(fdt32_to_cpu(r[1]), 16); /* SPI 16 = INTID 48 */
     /* A too-small buffer fails cleanly. */
-    assert_int_equal(vm_arch_build_fdt(&vm, fdt, 256, "x", 0, 0), 0);
+    assert_int_equal(arm64_build_guest_fdt(&vm, fdt, 256, "x", 0, 0), 0);
 }
 
 int main(void)

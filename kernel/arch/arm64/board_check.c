@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Checks the board description (boards/<name>/board.c) against the device tree the machine was
 // booted with. Every mismatch gets its own line naming both values, so a wrong board file or a
-// differently configured QEMU is diagnosed from the first boot message.
+// differently configured QEMU is diagnosed from the first boot message. The blob is read here
+// and nowhere else in the hypervisor: what generic code needs from it goes into struct boot_info.
+#include <string.h>
+
 /* libfdt's headers use zero-length arrays and stray semicolons that -Wpedantic rejects. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
@@ -9,6 +12,7 @@
 #pragma GCC diagnostic pop
 
 #include <cv/board.h>
+#include <cv/boot.h>
 #include <cv/log.h>
 
 /* Linux's arm64 boot protocol caps the blob at 2 MiB; anything larger is garbage. */
@@ -70,7 +74,7 @@ static int node_reg_count(const void *fdt, int node)
 
 static bool check_root(const struct board *d, const void *fdt)
 {
-    if (fdt_node_check_compatible(fdt, 0, d->dt_compatible) == 0) {
+    if (fdt_node_check_compatible(fdt, 0, d->arch.dt_compatible) == 0) {
         return true;
     }
     char list[160];
@@ -86,15 +90,15 @@ static bool check_root(const struct board *d, const void *fdt)
     }
     if (n == 0) {
         log_err("board: device tree root has no compatible, board %s expects \"%s\"", d->name,
-                d->dt_compatible);
+                d->arch.dt_compatible);
     } else {
         log_err("board: device tree root is compatible with %s, board %s expects \"%s\"", list,
-                d->name, d->dt_compatible);
+                d->name, d->arch.dt_compatible);
     }
     return false;
 }
 
-static bool check_memory(const struct board *d, const void *fdt, uint64_t *ram_size_out)
+static bool check_memory(const struct board *d, const void *fdt, struct reg *found)
 {
     uint64_t want = hpa_raw(d->ram.base);
     bool any = false;
@@ -124,9 +128,7 @@ static bool check_memory(const struct board *d, const void *fdt, uint64_t *ram_s
                         (unsigned long long)d->ram.size, (unsigned long long)(d->ram.size >> 20));
                 return false;
             }
-            if (ram_size_out) {
-                *ram_size_out = r.size;
-            }
+            *found = r;
             return true;
         }
     }
@@ -154,9 +156,9 @@ static bool uart_irq_ok(const struct board *d, const void *fdt, int node)
         return true;
     }
     uint64_t intid = num + (type == 0 ? 32 : 16);
-    if (intid != d->uart_irq) {
+    if (intid != d->arch.uart.irq) {
         log_err("board: device tree says the UART interrupt is %llu, board %s expects %u",
-                (unsigned long long)intid, d->name, d->uart_irq);
+                (unsigned long long)intid, d->name, d->arch.uart.irq);
         return false;
     }
     return true;
@@ -164,7 +166,7 @@ static bool uart_irq_ok(const struct board *d, const void *fdt, int node)
 
 static bool check_uart(const struct board *d, const void *fdt)
 {
-    uint64_t want = hpa_raw(d->uart.base);
+    uint64_t want = hpa_raw(d->arch.uart.base);
     int first = -1;
     struct reg first_reg = {0, 0};
     for (int node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011"); node >= 0;
@@ -174,10 +176,10 @@ static bool check_uart(const struct board *d, const void *fdt)
             continue;
         }
         if (r.base == want) {
-            if (r.size != d->uart.size) {
+            if (r.size != d->arch.uart.size) {
                 log_err("board: device tree says the UART window is 0x%llx bytes, board %s "
                         "expects 0x%llx",
-                        (unsigned long long)r.size, d->name, (unsigned long long)d->uart.size);
+                        (unsigned long long)r.size, d->name, (unsigned long long)d->arch.uart.size);
                 return false;
             }
             return uart_irq_ok(d, fdt, node);
@@ -236,14 +238,15 @@ static bool check_gic(const struct board *d, const void *fdt)
         log_err("board: device tree GICv3 node lacks distributor and redistributor regs");
         return false;
     }
-    bool ok = check_gic_frame(d, "distributor", &dist, d->gic.dist, d->gic.dist_size);
-    ok &= check_gic_frame(d, "redistributor region", &redist, d->gic.redist, d->gic.redist_size);
+    const struct board_irqchip *gic = &d->arch.gic;
+    bool ok = check_gic_frame(d, "distributor", &dist, gic->dist, gic->dist_size);
+    ok &= check_gic_frame(d, "redistributor region", &redist, gic->redist, gic->redist_size);
     return ok;
 }
 
 static bool check_virtio(const struct board *d, const void *fdt)
 {
-    uint64_t want = hpa_raw(d->virtio.base);
+    uint64_t want = hpa_raw(d->arch.virtio.base);
     unsigned count = 0;
     bool at_base = false;
     for (int node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio"); node >= 0;
@@ -267,15 +270,33 @@ static bool check_virtio(const struct board *d, const void *fdt)
                 count, (unsigned long long)want, d->name);
         return false;
     }
-    if (count < d->virtio.count) {
+    if (count < d->arch.virtio.count) {
         log_warn("board: device tree has %u virtio,mmio transports, board %s describes %u", count,
-                 d->name, d->virtio.count);
+                 d->name, d->arch.virtio.count);
     }
     return true;
 }
 
-bool board_check_fdt(const struct board *desc, const void *fdt, uint64_t *ram_size_out)
+/*
+ * The hypervisor's command line. Its warning keeps the "config:" prefix because it is about the
+ * configuration: the board itself matched.
+ */
+static const char *find_bootargs(const void *fdt)
 {
+    int node = fdt_path_offset(fdt, "/chosen");
+    int len = 0;
+    const char *args = node >= 0 ? fdt_getprop(fdt, node, "bootargs", &len) : NULL;
+    /* The property must be a NUL-terminated string inside its own length. */
+    if (args && (len <= 0 || memchr(args, '\0', (size_t)len) == NULL)) {
+        log_warn("config: /chosen/bootargs is not a string; using the defaults");
+        return NULL;
+    }
+    return args;
+}
+
+bool board_arch_check(const struct board *desc, struct boot_info *boot)
+{
+    const void *fdt = boot->fw.kind == BOOT_FW_FDT ? boot->fw.desc : NULL;
     int err = fdt ? fdt_check_header(fdt) : -FDT_ERR_BADMAGIC;
     /* libfdt loads tags as aligned 32-bit words and fdt_check_header does not check that the
      * structure block is 4-byte aligned, as the devicetree spec requires. */
@@ -288,13 +309,18 @@ bool board_check_fdt(const struct board *desc, const void *fdt, uint64_t *ram_si
         return false;
     }
     /* Run every check, so that one boot lists every difference. */
+    struct reg ram = {0, 0};
     bool ok = check_root(desc, fdt);
-    ok &= check_memory(desc, fdt, ram_size_out);
+    ok &= check_memory(desc, fdt, &ram);
     ok &= check_uart(desc, fdt);
     ok &= check_gic(desc, fdt);
     ok &= check_virtio(desc, fdt);
     if (!ok) {
         log_err("board: %s does not match this machine; refusing to start", desc->name);
+        return false;
     }
-    return ok;
+    boot->ram.base = hpa(ram.base);
+    boot->ram.size = ram.size;
+    boot->cmdline = find_bootargs(fdt);
+    return true;
 }

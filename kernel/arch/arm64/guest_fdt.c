@@ -15,6 +15,8 @@
 #include <cv/log.h>
 #include <cv/vm.h>
 
+#include <arch/arm64.h>
+
 #define GIC_SPI 0u
 #define GIC_PPI 1u
 #define IRQ_EDGE_RISING 1u
@@ -76,12 +78,10 @@ static void end(struct fdt_w *w)
     chk(w, fdt_end_node(w->fdt));
 }
 
-size_t vm_arch_build_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdline,
-                         uint64_t initrd_start, uint64_t initrd_end);
-size_t vm_arch_build_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdline,
-                         uint64_t initrd_start, uint64_t initrd_end)
+size_t arm64_build_guest_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdline,
+                             uint64_t initrd_start, uint64_t initrd_end)
 {
-    const struct board_guest_layout *g = &board_desc.guest;
+    const struct board_guest_arch *g = &board_desc.arch.guest;
     struct fdt_w w = {buf, 0};
     chk(&w, fdt_create(buf, (int)cap));
     chk(&w, fdt_finish_reservemap(buf));
@@ -141,10 +141,10 @@ size_t vm_arch_build_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdli
     begin(&w, "timer", 0, false);
     prop_str(&w, "compatible", "arm,armv8-timer");
     uint32_t timer_irqs[12] = {
-        GIC_PPI, board_desc.timer.phys_ppi - 16 - 1, IRQ_LEVEL_HIGH, /* secure phys (29) */
-        GIC_PPI, board_desc.timer.phys_ppi - 16,     IRQ_LEVEL_HIGH, /* non-secure phys */
-        GIC_PPI, board_desc.timer.virt_ppi - 16,     IRQ_LEVEL_HIGH, /* virtual */
-        GIC_PPI, board_desc.timer.hyp_ppi - 16,      IRQ_LEVEL_HIGH, /* hypervisor */
+        GIC_PPI, board_desc.arch.timer.phys_ppi - 16 - 1, IRQ_LEVEL_HIGH, /* secure phys (29) */
+        GIC_PPI, board_desc.arch.timer.phys_ppi - 16,     IRQ_LEVEL_HIGH, /* non-secure phys */
+        GIC_PPI, board_desc.arch.timer.virt_ppi - 16,     IRQ_LEVEL_HIGH, /* virtual */
+        GIC_PPI, board_desc.arch.timer.hyp_ppi - 16,      IRQ_LEVEL_HIGH, /* hypervisor */
     };
     prop_cells(&w, "interrupts", timer_irqs, 12);
     chk(&w, fdt_property(buf, "always-on", NULL, 0));

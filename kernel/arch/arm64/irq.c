@@ -6,6 +6,7 @@
 // virtual interrupt deactivates the physical one.
 #include <cv/board.h>
 #include <cv/console.h>
+#include <cv/hv.h>
 #include <cv/log.h>
 #include <cv/net.h>
 #include <cv/pl011.h>
@@ -13,8 +14,6 @@
 
 #include <arch/arm64.h>
 #include <arch/gicv3.h>
-
-void hv_timer_expired(void);
 
 void arm64_handle_host_irqs(struct vm *vm)
 {
@@ -24,17 +23,17 @@ void arm64_handle_host_irqs(struct vm *vm)
             return;
         }
         gicv3_eoi(intid);
-        if (intid == board_desc.timer.virt_ppi) {
+        if (intid == board_desc.arch.timer.virt_ppi) {
             /* Stays active until the guest deactivates its virtual copy. */
             vgic_inject_hw(&vm->arch.vgic, intid, intid);
             continue;
         }
-        if (intid == board_desc.timer.hyp_ppi) {
+        if (intid == board_desc.arch.timer.hyp_ppi) {
             timer_arch_ack();
             hv_timer_expired();
-        } else if (intid == board_desc.uart_irq) {
+        } else if (intid == board_desc.arch.uart.irq) {
             pl011_irq();
-        } else if (intid == board_desc.timer.maint_ppi) {
+        } else if (intid == board_desc.arch.timer.maint_ppi) {
             vgic_handle_maintenance(&vm->arch.vgic);
         } else if (netdev_irq(intid)) {
             /* The NIC acknowledged its interrupt status and was polled. */

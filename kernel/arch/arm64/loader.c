@@ -6,6 +6,8 @@
 #include <cv/log.h>
 #include <cv/vm.h>
 
+#include <arch/arm64.h>
+
 struct arm64_image_header {
     uint32_t code0;
     uint32_t code1;
@@ -20,10 +22,8 @@ struct arm64_image_header {
 #define ARM64_IMAGE_MAGIC 0x644d5241u /* "ARM\x64" */
 #define KERNEL_BASE_OFFSET (2ull << 20)
 
-bool vm_arch_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *entry,
-                         uint64_t *end_offset);
-bool vm_arch_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *entry,
-                         uint64_t *end_offset)
+bool arm64_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *entry,
+                       uint64_t *end_offset)
 {
     struct arm64_image_header h;
     if (size < sizeof(h)) {

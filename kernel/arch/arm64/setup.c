@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // From boot.S to the generic hv_main: MMU, time base, console, then the interrupt controller.
 #include <cv/board.h>
+#include <cv/boot.h>
 #include <cv/hv.h>
 #include <cv/page.h>
 #include <cv/pl011.h>
@@ -15,18 +16,19 @@ void arm64_boot(uint64_t fdt_pa)
     arm64_mmu_init();
     arm64_timer_init();
     pl011_init();
-    hv_main(hpa_to_hva(hpa(fdt_pa)));
+    struct boot_info boot = {.fw = {.kind = BOOT_FW_FDT, .desc = hpa_to_hva(hpa(fdt_pa))}};
+    hv_main(&boot);
 }
 
 bool cpu_arch_irq_init(void)
 {
-    if (!gicv3_init(&board_desc.gic)) {
+    if (!gicv3_init(&board_desc.arch.gic)) {
         return false;
     }
-    gicv3_irq_enable(board_desc.timer.hyp_ppi, 0x80);
-    gicv3_irq_enable(board_desc.timer.virt_ppi, 0x80);
-    gicv3_irq_enable(board_desc.timer.maint_ppi, 0x80);
-    gicv3_irq_enable(board_desc.uart_irq, 0xa0);
+    gicv3_irq_enable(board_desc.arch.timer.hyp_ppi, 0x80);
+    gicv3_irq_enable(board_desc.arch.timer.virt_ppi, 0x80);
+    gicv3_irq_enable(board_desc.arch.timer.maint_ppi, 0x80);
+    gicv3_irq_enable(board_desc.arch.uart.irq, 0xa0);
     return true;
 }
 

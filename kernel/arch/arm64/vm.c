@@ -33,10 +33,10 @@ bool vm_arch_init(struct vm *vm)
                                    ? "forces write-back (FEAT_S2FWB): no cleaning for the guest"
                                    : "without FEAT_S2FWB: guest RAM the hypervisor writes is "
                                      "cleaned to PoC before the guest runs");
-    vgic_init(&vm->arch.vgic, board_desc.guest.gicd, board_desc.guest.gicr,
-              board_desc.timer.maint_ppi);
+    vgic_init(&vm->arch.vgic, board_desc.arch.guest.gicd, board_desc.arch.guest.gicr,
+              board_desc.arch.timer.maint_ppi);
     /* The virtual timer's PPI is lent to the guest as itself (arm64_handle_host_irqs). */
-    vgic_link_hw(&vm->arch.vgic, board_desc.timer.virt_ppi, board_desc.timer.virt_ppi);
+    vgic_link_hw(&vm->arch.vgic, board_desc.arch.timer.virt_ppi, board_desc.arch.timer.virt_ppi);
     if (!vgic_register_mmio(&vm->arch.vgic, &vm->bus)) {
         return false;
     }

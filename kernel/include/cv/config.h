@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The board's configuration: its role in the pair and its addresses, from the device tree's
- * /chosen/bootargs (QEMU: -append) over per-board defaults. Keys are `cv.<name>=<value>`
- * separated by spaces; other words are ignored. A malformed value is reported and the default
- * kept. Addresses are IPv4 in host byte order (a.b.c.d = a << 24 | ...).
+ * The board's configuration: its role in the pair and its addresses, from the hypervisor's
+ * command line (arm64: the device tree's /chosen/bootargs; QEMU: -append) over per-board
+ * defaults. Keys are `cv.<name>=<value>` separated by spaces; other words are ignored. A
+ * malformed value is reported and the default kept. Addresses are IPv4 in host byte order
+ * (a.b.c.d = a << 24 | ...).
  *
  * Adding a key (the COLO settings will): a field in struct cv_config, a default in
  * config_defaults(), a line in the key table in kernel/core/config.c (name, parser, field), and
@@ -13,6 +14,8 @@
 #define CV_CONFIG_H
 
 #include <cv/types.h>
+
+struct boot_info;
 
 struct cv_ip4_prefix {
     uint32_t addr;
@@ -60,7 +63,7 @@ struct cv_config {
 /** Default wait of held guest output before it triggers a checkpoint (docs/colo.md). */
 #define CV_DEFAULT_OUTPUT_DELAY_MS 10u
 
-/** The configuration in force (defaults for board a until config_init_fdt() runs). Any context. */
+/** The configuration in force (defaults for board a until config_init() runs). Any context. */
 const struct cv_config *config_get(void);
 /** Fills c with the defaults for board ('a' or 'b'). */
 void config_defaults(struct cv_config *c, char board);
@@ -71,8 +74,11 @@ void config_defaults(struct cv_config *c, char board);
  * host-testable.
  */
 unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
-/** Reads /chosen/bootargs from the device tree and sets the configuration. Boot context. */
-void config_init_fdt(const void *fdt);
+/**
+ * Sets the configuration from boot->cmdline (defaults if NULL) and logs its summary. Boot
+ * context, after board_arch_check().
+ */
+void config_init(const struct boot_info *boot);
 const char *config_role_name(enum cv_role r);
 /** "auto", "wp" or "dbm". */
 const char *config_dirty_mode_name(enum cv_dirty_mode m);

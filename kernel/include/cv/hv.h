@@ -3,14 +3,18 @@
 #ifndef CV_HV_H
 #define CV_HV_H
 
+#include <cv/boot.h>
 #include <cv/vm.h>
 
 #ifndef CV_VERSION
 #define CV_VERSION "0.1.0-dev"
 #endif
 
-/** Generic entry, called by the arch boot code with the MMU, timer and console up. */
-NORETURN void hv_main(const void *fdt);
+/**
+ * Generic entry, called by the arch boot code with the MMU, timer and console up and boot->fw
+ * set to what the firmware handed over (the board check fills in the rest of a copy).
+ */
+NORETURN void hv_main(const struct boot_info *boot);
 /** The VM this board runs. */
 struct vm *vm_current(void);
 bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Driver for the board's own PL011 (board_desc.uart), the hypervisor's console. Polled
+ * Driver for the board's own PL011 (board_desc.arch.uart), the hypervisor's console. Polled
  * transmit, interrupt-driven receive: the receive FIFO is only 32 bytes deep, so pl011_irq()
  * moves it into the console's 4 KiB ring on every UART interrupt. Target only.
  */

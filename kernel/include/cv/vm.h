@@ -15,6 +15,8 @@
 
 #include <arch/vm.h>
 
+struct cv_image_info;
+
 enum vm_state {
     VM_STOPPED, /**< not started, powered off, or failed to load */
     VM_RUNNING,
@@ -120,6 +122,13 @@ void vm_run_once(struct vm *vm);
 bool vm_arch_init(struct vm *vm);
 /** Maps guest RAM (vm->ram) into stage 2 as normal, writable memory. Boot context. */
 bool vm_arch_map_ram(struct vm *vm);
+/**
+ * Places the guest from a validated image bundle (image, its entries in info) into guest RAM,
+ * which the caller zeroed, per the arch's boot protocol (arm64: kernel, initrd, command line and
+ * a generated device tree), and sets vm->entry and vm->entry_arg. False (logged) if it does not
+ * fit. Boot or hypervisor context, vCPU stopped (vm_boot).
+ */
+bool vm_arch_load_guest(struct vm *vm, const struct cv_image_info *info, const uint8_t *image);
 /**
  * Puts the vCPU in its architectural reset state, to start at entry with arg in the first
  * argument register. Hypervisor context, vCPU stopped.

@@ -38,6 +38,21 @@ struct pstate_ids {
  */
 const char *vcpu_pstate_check(uint64_t pstate, const struct pstate_ids *id);
 
+/**
+ * Copies an arm64 Image (img, size bytes) into guest RAM at the boot protocol's offset; sets
+ * *entry and the offset in RAM where its footprint (bss included) ends. False (logged) if it is
+ * not an Image or does not fit. vm_arch_load_guest's context.
+ */
+bool arm64_load_kernel(struct vm *vm, const void *img, uint64_t size, gpa_t *entry,
+                       uint64_t *end_offset);
+/**
+ * Writes the guest's device tree (board_desc.arch.guest's layout, vm's RAM, the command line and
+ * the initrd's guest-physical range, none if start == end) into buf. Returns its size, 0 (logged)
+ * if cap is too small. Pure apart from the log.
+ */
+size_t arm64_build_guest_fdt(struct vm *vm, void *buf, size_t cap, const char *cmdline,
+                             uint64_t initrd_start, uint64_t initrd_end);
+
 void arm64_mmu_init(void);
 void arm64_timer_init(void);
 

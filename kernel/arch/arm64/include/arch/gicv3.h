@@ -11,7 +11,7 @@
 #ifndef ARCH_GICV3_H
 #define ARCH_GICV3_H
 
-#include <cv/board.h>
+#include <arch/board.h>
 #include <cv/types.h>
 
 /** INTID ICC_IAR1_EL1 returns when nothing is pending. */
