@@ -228,11 +228,9 @@ def main():
         run("ip", "-n", NS, "addr", "add", HOST_CIDR, "dev", TAP)
         run("ip", "-n", NS, "link", "set", TAP, "up")
 
-        guest = qt.Guest(image, verbose=verbose, wrapper=["ip", "netns", "exec", NS], extra=[
-            "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
-            "-device", f"virtio-net-device,netdev=n0,mac={MAC}",
-            # QEMU's virtio-mmio is legacy (version 1) unless told otherwise.
-            "-global", "virtio-mmio.force-legacy=false"])
+        guest = qt.Guest(image, verbose=verbose, wrapper=["ip", "netns", "exec", NS],
+                         nics=[qt.qemu.nic("n0", f"tap,ifname={TAP},script=no,downscript=no",
+                                           MAC)])
         boot = guest.expect(qt.PROMPT, 20).decode().replace("\r", "")
         netline = [x for x in boot.split("\n") if x.startswith("testguest: net:")]
         check(len(netline) == 1 and f"mac={MAC}" in netline[0]

@@ -16,17 +16,21 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tools"))
+from riglib import qemu  # noqa: E402
+
 PROMPT = b"guest> "
 
 
 class Guest:
-    def __init__(self, image, extra=(), verbose=False, wrapper=()):
-        """wrapper: argv prefix for QEMU (e.g. ip netns exec <ns>)."""
+    def __init__(self, image, extra=(), verbose=False, wrapper=(), nics=()):
+        """wrapper: argv prefix for QEMU (e.g. ip netns exec <ns>); nics: qemu.nic()s."""
         self.verbose = verbose
-        cmd = [*wrapper, "qemu-system-aarch64", "-M", "virt,gic-version=3",
-               "-cpu", os.environ.get("TG_CPU", "max"), "-m", os.environ.get("TG_MEM", "1G"),
-               "-display", "none", "-serial", "stdio", "-monitor", "none", "-nic", "none",
-               "-kernel", image, *extra]
+        cmd = qemu.argv(qemu.board_of(image), image, native=True,
+                        cpu=os.environ.get("TG_CPU", "max"), mem=os.environ.get("TG_MEM"),
+                        nics=nics, serial="stdio", monitor="none", no_default_nic=True,
+                        extra=extra, wrapper=wrapper)
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
         self.buf = b""

@@ -4,10 +4,14 @@ tests, the benchmarks and the rig."""
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from riglib import qemu  # noqa: E402
+
 PROMPT = "colovisor> "
 
 
@@ -16,14 +20,17 @@ class Timeout(Exception):
 
 
 class Board:
-    def __init__(self, image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=(),
-                 machine="virt,virtualization=on,gic-version=3", wrapper=()):
+    def __init__(self, image, log_path, cpu=None, mem=None, extra=(), native=False, wrapper=(),
+                 board=None, **qemu_args):
+        """cpu, mem: the board's defaults if None. native: the machine without EL2. board: the
+        build directory's board if None (see qemu.board_of). qemu_args: further qemu.argv()
+        arguments (initrd, append, nics, virtio_modern)."""
         self.log_path = log_path
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "w", encoding="utf-8", errors="replace")
-        self.args = [*wrapper, "qemu-system-aarch64", "-M", machine,
-                     "-cpu", cpu, "-m", mem, "-display", "none", "-monitor", "none",
-                     "-serial", "stdio", "-kernel", image, *extra]
+        self.args = qemu.argv(board or qemu.board_of(image), image, native=native, cpu=cpu,
+                              mem=mem, serial="stdio", monitor="none", extra=extra,
+                              wrapper=wrapper, **qemu_args)
         self.buf = ""
         self.pos = 0  # where the next expect() starts searching
         self.lock = threading.Condition()
@@ -113,9 +120,7 @@ class Board:
         self.expect(re.escape(PROMPT), 10)
 
 
-
-def native_guest(image, log_path, cpu="max,pauth-impdef=on", mem="1G", extra=(), wrapper=()):
+def native_guest(image, log_path, **kw):
     """Boots a guest image directly at EL1 under QEMU (no hypervisor), for same-run baselines.
-    Its console is the guest's own."""
-    return Board(image, log_path, cpu=cpu, mem=mem, machine="virt,gic-version=3", extra=extra,
-                 wrapper=wrapper)
+    Its console is the guest's own. kw: as Board's."""
+    return Board(image, log_path, native=True, **kw)

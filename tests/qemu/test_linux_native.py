@@ -17,13 +17,13 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from board import Board  # noqa: E402
+from riglib import qemu  # noqa: E402 (on sys.path through board)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NS = "cvlinux-native"
 TAP = "cvltap0"
 GUEST_IP = "192.0.2.10"
 HOST_IP = "192.0.2.1"
-QEMU_NET = ["-global", "virtio-mmio.force-legacy=false"]
 
 
 def linux_dir(ctx_build):
@@ -80,12 +80,12 @@ class Netns:
         sh("ip", "netns", "del", self.name, check=False)
 
 
-def boot(out, log, append, extra=(), wrapper=()):
+def boot(out, log, append, nics=(), wrapper=()):
     """Starts QEMU on Image + initrd.cpio; returns (board, start time)."""
     t0 = time.monotonic()
-    b = Board(os.path.join(out, "Image"), log, machine="virt,gic-version=3", wrapper=wrapper,
-              extra=["-initrd", os.path.join(out, "initrd.cpio"), "-append", append, *QEMU_NET,
-                     *extra])
+    b = Board(os.path.join(out, "Image"), log, native=True, wrapper=wrapper,
+              initrd=os.path.join(out, "initrd.cpio"), append=append, nics=nics,
+              virtio_modern=True)
     return b, t0
 
 
@@ -105,8 +105,8 @@ def test_linux_native(ctx):
     log = ctx.log("linux_native") if hasattr(ctx, "log") else "/tmp/linux_native.log"
     with Netns() as ns:
         b, t0 = boot(out, log, f"console=ttyAMA0 cv.ip={GUEST_IP}/24",
-                     extra=["-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
-                            "-device", "virtio-net-device,netdev=n0,mac=52:54:00:c0:00:10"],
+                     nics=[qemu.nic("n0", f"tap,ifname={TAP},script=no,downscript=no",
+                                    "52:54:00:c0:00:10")],
                      wrapper=ns.exec())
         try:
             b.expect(r"linuxguest: init", 90)
@@ -155,9 +155,9 @@ def iperf_pair(out, logdir, seconds=10):
                                       ("a", "b", "198.51.100.1", "client:198.51.100.2", 1)):
             b, _ = boot(out, os.path.join(logdir, f"linux-iperf-{me}.log"),
                         f"console=ttyAMA0 cv.ip={ip}/24 cv.iperf={role} cv.iperf_time={seconds}",
-                        extra=["-netdev", f"socket,id=r,udp=127.0.0.1:{ports[peer]},"
-                                          f"localaddr=127.0.0.1:{ports[me]}",
-                               "-device", f"virtio-net-device,netdev=r,mac=52:54:00:c0:03:0{n}"])
+                        nics=[qemu.nic("r", f"socket,udp=127.0.0.1:{ports[peer]},"
+                                            f"localaddr=127.0.0.1:{ports[me]}",
+                                       f"52:54:00:c0:03:0{n}")])
             boards.append(b)
         a = boards[1]
         start = a.expect(r"linuxguest: ready", 120).end()

@@ -9,6 +9,7 @@ import socket
 import time
 
 from board import Board, PROMPT
+from riglib import qemu  # on sys.path through board
 
 BOOT_TIMEOUT = 60
 TRANSFER_MIB = 64
@@ -67,18 +68,15 @@ class Pair:
                 mon = os.path.join(ctx.logdir, f"{name}-{me}.mon")
                 if os.path.exists(mon):
                     os.unlink(mon)
-                extra = [
-                    "-append", f"cv.board={me}",
-                    "-global", "virtio-mmio.force-legacy=false",
-                    "-chardev", f"socket,id=mon0,path={mon},server=on,wait=off",
-                    "-mon", "chardev=mon0,mode=readline",
-                    # The replication NIC comes first: it gets the highest transport (net0).
-                    "-netdev", f"socket,id=repl,udp=127.0.0.1:{rp[peer]},localaddr=127.0.0.1:{rp[me]}",
-                    "-device", f"virtio-net-device,netdev=repl,mac=52:54:00:c0:01:0{n}",
-                    "-netdev", f"socket,id=svc,udp=127.0.0.1:{sp[peer]},localaddr=127.0.0.1:{sp[me]}",
-                    "-device", f"virtio-net-device,netdev=svc,mac=52:54:00:c0:02:0{n}",
-                ]
-                self.boards[me] = Board(ctx.image, ctx.log(f"{name}-{me}"), extra=extra)
+                # The replication NIC comes first: it gets the highest transport (net0).
+                nics = [qemu.nic("repl", f"socket,udp=127.0.0.1:{rp[peer]},"
+                                         f"localaddr=127.0.0.1:{rp[me]}", f"52:54:00:c0:01:0{n}"),
+                        qemu.nic("svc", f"socket,udp=127.0.0.1:{sp[peer]},"
+                                        f"localaddr=127.0.0.1:{sp[me]}", f"52:54:00:c0:02:0{n}")]
+                extra = ["-chardev", f"socket,id=mon0,path={mon},server=on,wait=off",
+                         "-mon", "chardev=mon0,mode=readline"]
+                self.boards[me] = Board(ctx.image, ctx.log(f"{name}-{me}"), append=f"cv.board={me}",
+                                        nics=nics, extra=extra)
                 self.mons[me] = mon
             for b in self.boards.values():
                 b.expect(r"colovisor \S+ \(qemu-virt-arm64\)", BOOT_TIMEOUT)

@@ -17,14 +17,13 @@ import threading
 import time
 import tty
 
+from . import qemu
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BUILD = os.path.join(ROOT, "build", "qemu-virt-arm64")
 STATE_ROOT = "/run/cvrig"
 NETNS_PREFIX = "cvrig-"
-QEMU = "qemu-system-aarch64"
-MACHINE = "virt,virtualization=on,gic-version=3"
-DEFAULT_CPU = "max,pauth-impdef=on"
-MEMORY = "1G"
+DEFAULT_CPU = qemu.board().CPU
 BOOT_TIMEOUT = 120
 PROMPT = "colovisor> "
 
@@ -265,7 +264,7 @@ class Rig:
         Returns info(). On any failure or interruption (KeyboardInterrupt, SIGTERM, SIGHUP)
         everything created so far is removed again before the exception propagates."""
         require_root()
-        for tool in ("ip", QEMU):
+        for tool in ("ip", qemu.board(qemu.board_of(self.build)).EMULATOR):
             if shutil.which(tool) is None:
                 raise RigError(f"`{tool}` is not installed (tools/setup installs it)")
         if self._netns_exists():
@@ -358,24 +357,15 @@ class Rig:
         c = BOARDS[b]
         p = self._paths(b)
         peer_port = BOARDS[PEER[b]]["repl_port"]
-        argv = [QEMU, "-name", f"cvrig-{self.name}-{b}", "-M", MACHINE, "-cpu", self.cpu,
-                "-m", MEMORY, "-display", "none", "-kernel", self.image,
-                "-append", f"cv.board={b} {self.bootargs}".strip(),
-                "-netdev", f"socket,id=repl,udp=127.0.0.1:{peer_port},"
-                           f"localaddr=127.0.0.1:{c['repl_port']}",
-                "-device", f"virtio-net-device,netdev=repl,mac={c['repl_mac']}",
-                "-netdev", f"tap,id=svc,ifname={c['tap']},script=no,downscript=no",
-                "-device", f"virtio-net-device,netdev=svc,mac={c['svc_mac']}",
-                # Modern (version 2) virtio-mmio transports: QEMU's virt board defaults to
-                # legacy ones, which the hypervisor's driver refuses.
-                "-global", "virtio-mmio.force-legacy=false",
-                "-chardev", f"socket,id=con,path={p['console']},server=on,wait=off,"
-                            f"logfile={p['log']},logappend=on",
-                "-serial", "chardev:con",
-                "-monitor", f"unix:{p['monitor']},server=on,wait=off"]
-        if paused:
-            argv.append("-S")
-        return argv
+        return qemu.argv(
+            qemu.board_of(self.build), self.image, name=f"cvrig-{self.name}-{b}", cpu=self.cpu,
+            append=f"cv.board={b} {self.bootargs}".strip(),
+            nics=[qemu.nic("repl", f"socket,udp=127.0.0.1:{peer_port},"
+                                   f"localaddr=127.0.0.1:{c['repl_port']}", c["repl_mac"]),
+                  qemu.nic("svc", f"tap,ifname={c['tap']},script=no,downscript=no",
+                           c["svc_mac"])],
+            serial=qemu.console_socket(p["console"], p["log"]),
+            monitor=f"unix:{p['monitor']},server=on,wait=off", paused=paused)
 
     def _start(self, b):
         """Starts board b's QEMU (links recorded as down are cut before the CPU runs)."""
