@@ -107,8 +107,10 @@ static int cmd_status(int argc, char **argv)
     }
     cv_printf("exits_total=%llu\n", (unsigned long long)total);
     for (unsigned r = 0; r < EXIT__COUNT; r++) {
-        cv_printf("exit_%s=%llu\n", exit_reason_name((enum exit_reason)r),
-                  (unsigned long long)(vm ? vm->exits[r] : 0));
+        const char *name = exit_arch_name((enum exit_reason)r);
+        if (name) {
+            cv_printf("exit_%s=%llu\n", name, (unsigned long long)(vm ? vm->exits[r] : 0));
+        }
     }
     return 0;
 }

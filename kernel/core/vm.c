@@ -19,23 +19,6 @@ struct vm *vm_current(void)
     return &the_vm;
 }
 
-const char *exit_reason_name(enum exit_reason r)
-{
-    static const char *const names[EXIT__COUNT] = {
-        [EXIT_HVC] = "hvc",
-        [EXIT_SMC] = "smc",
-        [EXIT_MMIO] = "mmio",
-        [EXIT_SYSREG] = "sysreg",
-        [EXIT_WFX] = "wfx",
-        [EXIT_IRQ] = "irq",
-        [EXIT_DIRTY] = "dirty",
-        [EXIT_INJECT_ABT] = "abort_injected",
-        [EXIT_INJECT_UND] = "undef_injected",
-        [EXIT_OTHER] = "other",
-    };
-    return (unsigned)r < EXIT__COUNT ? names[r] : "?";
-}
-
 bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len)
 {
     uint64_t a = gpa_raw(addr), b = gpa_raw(vm->ram.base);

@@ -35,7 +35,7 @@ static enum exit_reason handle_dabt(struct vcpu *v)
                   "guest: unexpected stage-2 fault in RAM at 0x%llx (dfsc=0x%x), abort injected",
                   (unsigned long long)gpa_raw(ipa), d.dfsc);
         inject_dabt(v, v->arch.exit.far, d.write);
-        return EXIT_INJECT_ABT;
+        return EXIT_INJECT_FAULT;
     }
     if (d.cache_maint) {
         /* Cache maintenance by VA on a device or hole: nothing to maintain; skip it. */
@@ -47,7 +47,7 @@ static enum exit_reason handle_dabt(struct vcpu *v)
                   "guest: device access at 0x%llx without syndrome (pc=0x%llx), abort injected",
                   (unsigned long long)gpa_raw(ipa), (unsigned long long)v->arch.regs.pc);
         inject_dabt(v, v->arch.exit.far, d.write);
-        return EXIT_INJECT_ABT;
+        return EXIT_INJECT_FAULT;
     }
     struct mmio_access a = {.addr = ipa, .size = d.size, .write = d.write};
     if (d.write) {
@@ -60,7 +60,7 @@ static enum exit_reason handle_dabt(struct vcpu *v)
                   d.write ? "write" : "read", (unsigned long long)gpa_raw(ipa),
                   dev ? dev->name : "no device");
         inject_dabt(v, v->arch.exit.far, d.write);
-        return EXIT_INJECT_ABT;
+        return EXIT_INJECT_FAULT;
     }
     if (!d.write) {
         vcpu_set_reg(v, d.rt, dabt_load_value(&d, a.value));
@@ -81,7 +81,7 @@ static enum exit_reason handle_iabt(struct vcpu *v)
     log_guest(LOG_WARN, "guest: instruction abort at 0x%llx (esr=0x%llx), abort injected",
               (unsigned long long)v->arch.exit.far, (unsigned long long)v->arch.exit.esr);
     inject_pabt(v, v->arch.exit.far);
-    return EXIT_INJECT_ABT;
+    return EXIT_INJECT_FAULT;
 }
 
 static enum exit_reason handle_wfx(struct vcpu *v)
@@ -89,7 +89,7 @@ static enum exit_reason handle_wfx(struct vcpu *v)
     uint64_t iss = ESR_ISS(v->arch.exit.esr);
     skip_insn(v);
     if ((iss & 3) == 1 || (iss & 3) == 3) {
-        return EXIT_WFX; /* WFE/WFET: a hint; one vCPU has nobody to wait for */
+        return EXIT_IDLE; /* WFE/WFET: a hint; one vCPU has nobody to wait for */
     }
     /*
      * WFI: sleep the physical CPU until any interrupt is pending (WFI wakes on a pending
@@ -102,7 +102,7 @@ static enum exit_reason handle_wfx(struct vcpu *v)
         wfi();
         arm64_handle_host_irqs(v->vm);
     }
-    return EXIT_WFX;
+    return EXIT_IDLE;
 }
 
 static enum exit_reason handle_sync(struct vcpu *v)
@@ -116,11 +116,11 @@ static enum exit_reason handle_sync(struct vcpu *v)
     case EC_HVC64:
         /* HVC's preferred return address is already the next instruction. */
         smccc_call(v);
-        return EXIT_HVC;
+        return EXIT_HYPERCALL;
     case EC_SMC64:
         smccc_call(v);
         skip_insn(v);
-        return EXIT_SMC;
+        return EXIT_FIRMWARE;
     case EC_SYSREG:
         return sysreg_trap(v, esr);
     case EC_IABT_LOW:
@@ -138,6 +138,24 @@ static enum exit_reason handle_sync(struct vcpu *v)
         inject_undef(v);
         return EXIT_INJECT_UND;
     }
+}
+
+const char *exit_arch_name(enum exit_reason r)
+{
+    /* The names `status` printed before the categories became generic; scripts parse them. */
+    static const char *const names[EXIT__COUNT] = {
+        [EXIT_HYPERCALL] = "hvc",
+        [EXIT_FIRMWARE] = "smc",
+        [EXIT_MMIO] = "mmio",
+        [EXIT_SYSREG] = "sysreg",
+        [EXIT_IDLE] = "wfx",
+        [EXIT_IRQ] = "irq",
+        [EXIT_DIRTY] = "dirty",
+        [EXIT_INJECT_FAULT] = "abort_injected",
+        [EXIT_INJECT_UND] = "undef_injected",
+        [EXIT_OTHER] = "other",
+    };
+    return (unsigned)r < EXIT__COUNT ? names[r] : NULL;
 }
 
 static bool cpu_has_erratum_834220(void)

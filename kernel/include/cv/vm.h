@@ -23,22 +23,24 @@ enum vm_state {
     VM_PAUSED, /**< by the operator or the checkpoint engine */
 };
 
-/** Why the guest left; counted per reason for `status`. */
+/**
+ * Why the guest left, in categories every arch can map its exits onto; counted per category in
+ * vm->exits for `status`. The arch names each category it uses (exit_arch_name()).
+ */
 enum exit_reason {
-    EXIT_HVC,
-    EXIT_SMC,
-    EXIT_MMIO,
-    EXIT_SYSREG,
-    EXIT_WFX,
-    EXIT_IRQ,
-    EXIT_DIRTY,      /**< write-protect fault for dirty logging */
-    EXIT_INJECT_ABT, /**< bad access answered with an injected abort */
-    EXIT_INJECT_UND, /**< answered with an injected undefined instruction */
+    EXIT_HYPERCALL,    /**< a call to the hypervisor (arm64 HVC, x86 VMCALL/VMMCALL) */
+    EXIT_FIRMWARE,     /**< a call meant for firmware (arm64 SMC) */
+    EXIT_MMIO,         /**< an emulated device access, or a harmless one skipped */
+    EXIT_PIO,          /**< a port I/O access (x86 IN/OUT) */
+    EXIT_SYSREG,       /**< an emulated system register (arm64 MRS/MSR, x86 MSR, CPUID) */
+    EXIT_IDLE,         /**< the guest waits (arm64 WFI/WFE, x86 HLT) */
+    EXIT_IRQ,          /**< a host interrupt */
+    EXIT_DIRTY,        /**< write-protect fault for dirty logging */
+    EXIT_INJECT_FAULT, /**< bad access answered with an injected fault (arm64 abort, x86 #GP/#PF) */
+    EXIT_INJECT_UND,   /**< answered with an injected undefined instruction (x86 #UD) */
     EXIT_OTHER,
     EXIT__COUNT,
 };
-
-const char *exit_reason_name(enum exit_reason r);
 
 /** A power request the guest made through PSCI, handled by the core after the exit. */
 enum vm_power_req {
@@ -114,6 +116,13 @@ void vm_state_resumed(struct vm *vm);
 void vm_run_once(struct vm *vm);
 
 /* ---- arch hooks (kernel/arch/<arch>/) ---- */
+
+/**
+ * The name `status` prints for category r (as exit_<name>=), or NULL for a category this arch
+ * never counts, which `status` leaves out: the printed names are a contract with scripts, so
+ * each arch keeps its own words for them. Pure, any context.
+ */
+const char *exit_arch_name(enum exit_reason r);
 
 /**
  * Creates the VM's translation tables, VMID and interrupt controller, and registers the
