@@ -57,6 +57,7 @@ bool vm_create(struct vm *vm, hpa_t ram_host, uint64_t ram_size)
     vm->ram.host = ram_host;
     vm->ram.hva = hpa_to_hva(ram_host);
     vm->dirty.npages = ram_size >> PAGE_SHIFT;
+    vm->io_bus.space = BUS_PIO;
     if (!vm_arch_init(vm) || !vm_arch_map_ram(vm)) {
         return false;
     }

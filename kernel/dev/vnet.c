@@ -423,18 +423,18 @@ static uint64_t config_read(const struct vnet *n, uint64_t off, unsigned size)
     return v;
 }
 
-enum mmio_result vnet_mmio_read(void *ctx, struct mmio_access *a)
+enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a)
 {
     struct vnet *n = ctx;
     if (a->offset >= R_CONFIG) {
         if (a->offset - R_CONFIG + a->size > 0x100 || a->size > 4) {
-            return MMIO_BAD_ACCESS;
+            return BUS_BAD_ACCESS;
         }
         a->value = config_read(n, a->offset - R_CONFIG, a->size);
-        return MMIO_OK;
+        return BUS_OK;
     }
     if (a->size != 4 || (a->offset & 3)) {
-        return MMIO_BAD_ACCESS; /* 4.2.2.2: the driver MUST use 32-bit accesses */
+        return BUS_BAD_ACCESS; /* 4.2.2.2: the driver MUST use 32-bit accesses */
     }
     struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
     switch (a->offset) {
@@ -473,7 +473,7 @@ enum mmio_result vnet_mmio_read(void *ctx, struct mmio_access *a)
         a->value = 0; /* write-only and reserved registers read as zero */
         break;
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
 static bool ring_ok(const struct vm *vm, const struct vnet_queue *q)
@@ -510,14 +510,14 @@ static void status_write(struct vnet *n, uint32_t v)
     }
 }
 
-enum mmio_result vnet_mmio_write(void *ctx, const struct mmio_access *a)
+enum bus_result vnet_mmio_write(void *ctx, const struct bus_access *a)
 {
     struct vnet *n = ctx;
     if (a->offset >= R_CONFIG) {
-        return a->offset - R_CONFIG + a->size <= 0x100 ? MMIO_OK : MMIO_BAD_ACCESS; /* RO */
+        return a->offset - R_CONFIG + a->size <= 0x100 ? BUS_OK : BUS_BAD_ACCESS; /* RO */
     }
     if (a->size != 4 || (a->offset & 3)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     uint32_t v = (uint32_t)a->value;
     struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
@@ -593,10 +593,10 @@ enum mmio_result vnet_mmio_write(void *ctx, const struct mmio_access *a)
     default:
         break; /* read-only and reserved registers ignore writes */
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-static const struct mmio_ops vnet_ops = {vnet_mmio_read, vnet_mmio_write};
+static const struct bus_ops vnet_ops = {vnet_mmio_read, vnet_mmio_write};
 
 /* ---- state ---- */
 
@@ -683,10 +683,10 @@ void vnet_init(struct vnet *n, struct vm *vm, gpa_t base, uint32_t intid,
     update_irq(n);
 }
 
-bool vnet_register(struct vnet *n, struct mmio_bus *bus)
+bool vnet_register(struct vnet *n, struct bus *bus)
 {
-    struct mmio_dev dev = {"virtio-net", n->base, WINDOW, &vnet_ops, n};
-    if (!mmio_bus_add(bus, &dev)) {
+    struct bus_dev dev = {"virtio-net", gpa_raw(n->base), WINDOW, &vnet_ops, n};
+    if (!bus_add(bus, &dev)) {
         return false;
     }
     struct vmstate_ops ops = {

@@ -246,7 +246,7 @@ static uint32_t *rmw_reg(struct vpl011 *u, uint64_t reg, uint32_t *mask)
     }
 }
 
-static bool access_ok(const struct mmio_access *a)
+static bool access_ok(const struct bus_access *a)
 {
     if (a->size != 1 && a->size != 2 && a->size != 4) {
         return false;
@@ -259,23 +259,23 @@ static uint32_t size_mask(unsigned size)
     return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
-enum mmio_result vpl011_mmio_read(void *ctx, struct mmio_access *a)
+enum bus_result vpl011_mmio_read(void *ctx, struct bus_access *a)
 {
     struct vpl011 *u = ctx;
     if (!access_ok(a)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     unsigned shift = (unsigned)(a->offset & 3) * 8;
     uint32_t v = reg_read(u, a->offset & ~3ull, shift == 0);
     a->value = (v >> shift) & size_mask(a->size);
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-enum mmio_result vpl011_mmio_write(void *ctx, const struct mmio_access *a)
+enum bus_result vpl011_mmio_write(void *ctx, const struct bus_access *a)
 {
     struct vpl011 *u = ctx;
     if (!access_ok(a)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     uint64_t reg = a->offset & ~3ull;
     unsigned shift = (unsigned)(a->offset & 3) * 8;
@@ -290,7 +290,7 @@ enum mmio_result vpl011_mmio_write(void *ctx, const struct mmio_access *a)
             flush_rx(u); /* as QEMU: switching the FIFOs on or off empties them */
         }
         update_irq(u, false);
-        return MMIO_OK;
+        return BUS_OK;
     }
     switch (reg) {
     case UART_DR:
@@ -310,10 +310,10 @@ enum mmio_result vpl011_mmio_write(void *ctx, const struct mmio_access *a)
     default:
         break; /* read-only and reserved registers ignore writes */
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-static const struct mmio_ops vpl011_ops = {
+static const struct bus_ops vpl011_ops = {
     .read = vpl011_mmio_read,
     .write = vpl011_mmio_write,
 };
@@ -381,16 +381,16 @@ static void vpl011_reset_cb(void *ctx)
     vpl011_reset(ctx);
 }
 
-bool vpl011_register(struct vpl011 *u, struct mmio_bus *bus)
+bool vpl011_register(struct vpl011 *u, struct bus *bus)
 {
-    const struct mmio_dev dev = {
+    const struct bus_dev dev = {
         .name = "pl011",
-        .base = u->base,
+        .base = gpa_raw(u->base),
         .size = VPL011_SIZE,
         .ops = &vpl011_ops,
         .ctx = u,
     };
-    if (!mmio_bus_add(bus, &dev)) {
+    if (!bus_add(bus, &dev)) {
         return false;
     }
     if (u->vm) {

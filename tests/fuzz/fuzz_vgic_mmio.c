@@ -8,7 +8,7 @@
 // load, save again). The calling protocol of arch/vgic.h is kept: host-side ops first sync the
 // list registers if the guest "ran", guest-side ops first flush them.
 //
-// Checked: MMIO answers MMIO_OK or MMIO_BAD_ACCESS; a rejected access or any read changes
+// Checked: MMIO answers BUS_OK or BUS_BAD_ACCESS; a rejected access or any read changes
 // nothing; a read value fits the access size; the LRs a flush writes are well-formed (state set,
 // vINTID < 128 and unique and as recorded, RES0 clear, priority within the implemented bits, HW
 // with a lent pINTID in 16..1019 and never pending+active, EOI only without HW, group as
@@ -20,7 +20,7 @@
 
 #include <arch/gicv3.h>
 #include <arch/vgic.h>
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/vmstate.h>
 
 #include "fake_ich.h"
@@ -241,31 +241,31 @@ static void op_mmio(struct fz *f)
         off = fz_u16(f) | ((redist && (fl & MF_FRAME1)) ? 0x10000ull : 0);
     }
     uint64_t val = wr ? fz_u64(f) : 0;
-    struct mmio_access a = {.addr = {(redist ? GICR_BASE : GICD_BASE) + off},
-                            .offset = off,
-                            .size = size,
-                            .write = wr,
-                            .value = wr ? val : 0x5a5a5a5a5a5a5a5aull};
+    struct bus_access a = {.addr = (redist ? GICR_BASE : GICD_BASE) + off,
+                           .offset = off,
+                           .size = size,
+                           .write = wr,
+                           .value = wr ? val : 0x5a5a5a5a5a5a5a5aull};
     static struct vgic before;
     before = G;
-    enum mmio_result r;
+    enum bus_result r;
     if (redist) {
         r = wr ? vgic_gicr_write(&G, &a) : vgic_gicr_read(&G, &a);
     } else {
         r = wr ? vgic_gicd_write(&G, &a) : vgic_gicd_read(&G, &a);
     }
-    FZ_CHECK(r == MMIO_OK || r == MMIO_BAD_ACCESS, "MMIO result %d", (int)r);
-    if (r != MMIO_OK || !wr) {
+    FZ_CHECK(r == BUS_OK || r == BUS_BAD_ACCESS, "MMIO result %d", (int)r);
+    if (r != BUS_OK || !wr) {
         FZ_CHECK(memcmp(&before, &G, sizeof(G)) == 0,
                  "%s %s at 0x%llx size %u (result %d) changed the state", redist ? "GICR" : "GICD",
                  wr ? "write" : "read", (unsigned long long)off, size, (int)r);
     }
-    if (r == MMIO_OK && !wr && size < 8) {
+    if (r == BUS_OK && !wr && size < 8) {
         FZ_CHECK((a.value >> (8 * size)) == 0, "%s read at 0x%llx size %u returned 0x%llx",
                  redist ? "GICR" : "GICD", (unsigned long long)off, size,
                  (unsigned long long)a.value);
     }
-    if (r == MMIO_OK && !redist && off == 0 && !wr) {
+    if (r == BUS_OK && !redist && off == 0 && !wr) {
         FZ_CHECK((a.value & CTLR_ARE_DS) == CTLR_ARE_DS, "GICD_CTLR ARE/DS not set");
     }
     check_phys();

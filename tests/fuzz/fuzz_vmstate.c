@@ -20,7 +20,7 @@
 
 #include <arch/gicv3.h>
 #include <arch/vgic.h>
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/vmstate.h>
 #include <cv/vpl011.h>
 
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vgic G;
 static struct vpl011 U;
-static struct mmio_bus bus;
+static struct bus bus;
 static uint8_t out[8192], out2[8192];
 
 static bool accepted(bool ok, const struct vs_buf *r)
@@ -184,8 +184,8 @@ static void uart_one(const uint8_t *body, size_t n, uint32_t version)
     /* Run from it: drain the FIFO in order through DR, then it must still save and load. */
     uint32_t count = le32(body + 40);
     for (uint32_t i = 0; i < count + 1; i++) {
-        struct mmio_access a = {.addr = {0x09000000}, .offset = 0, .size = 4};
-        FZ_CHECK(vpl011_mmio_read(&U, &a) == MMIO_OK, "DR read rejected");
+        struct bus_access a = {.addr = 0x09000000, .offset = 0, .size = 4};
+        FZ_CHECK(vpl011_mmio_read(&U, &a) == BUS_OK, "DR read rejected");
         FZ_CHECK(a.value == (i < count ? body[44 + i] : 0u), "byte %u of the FIFO", i);
     }
     vpl011_rx_push(&U, 'z');
@@ -224,15 +224,15 @@ static void seed(const char *name, uint8_t sel, const uint8_t *body, size_t n)
 
 static void gw(bool redist, uint64_t off, unsigned size, uint64_t v)
 {
-    struct mmio_access a = {.offset = off, .size = size, .write = true, .value = v};
-    enum mmio_result r = redist ? vgic_gicr_write(&G, &a) : vgic_gicd_write(&G, &a);
-    FZ_CHECK(r == MMIO_OK, "seed write");
+    struct bus_access a = {.offset = off, .size = size, .write = true, .value = v};
+    enum bus_result r = redist ? vgic_gicr_write(&G, &a) : vgic_gicd_write(&G, &a);
+    FZ_CHECK(r == BUS_OK, "seed write");
 }
 
 static void uw(uint64_t off, uint32_t v)
 {
-    struct mmio_access a = {.offset = off, .size = 4, .write = true, .value = v};
-    FZ_CHECK(vpl011_mmio_write(&U, &a) == MMIO_OK, "seed write");
+    struct bus_access a = {.offset = off, .size = 4, .write = true, .value = v};
+    FZ_CHECK(vpl011_mmio_write(&U, &a) == BUS_OK, "seed write");
 }
 
 void fuzz_make_seeds(void)
@@ -280,7 +280,7 @@ void fuzz_make_seeds(void)
     for (const char *s = "hello, world"; *s; s++) {
         vpl011_rx_push(&U, *s);
     }
-    struct mmio_access a = {.offset = 0, .size = 4};
+    struct bus_access a = {.offset = 0, .size = 4};
     vpl011_mmio_read(&U, &a); /* FIFO head no longer at 0 */
     seed("uart-rx", 1, out, uart_save_now(out, sizeof(out)));
     for (unsigned i = 0; i < 40; i++) {

@@ -23,7 +23,7 @@
 #include <arch/gicv3.h>
 #include <arch/sysreg.h>
 #include <arch/vgic.h>
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/vm.h>
 #include <cv/vmstate.h>
 #include <cv/vpl011.h>
@@ -42,7 +42,7 @@ void arm64_fpsimd_load(const uint64_t *buf);
 
 static struct vm *const vm = &fake_vm.vm;
 static struct vpl011 U;
-static struct mmio_bus bus;
+static struct bus bus;
 static uint64_t fp[66];
 static uint8_t out[16384], out2[16384];
 

@@ -4,7 +4,7 @@
 // actions: register accesses of any offset/size/value, notifies, frames arriving from the LAN,
 // resets and state save/load.
 //
-// Checked: MMIO answers MMIO_OK or MMIO_BAD_ACCESS; frames handed to the pipeline are 14..1514
+// Checked: MMIO answers BUS_OK or BUS_BAD_ACCESS; frames handed to the pipeline are 14..1514
 // bytes; the used index only moves forward by whole entries; the interrupt line equals
 // (InterruptStatus != 0); a device reset (Status=0) restarts the used index at 0; once
 // DEVICE_NEEDS_RESET is set nothing is transmitted until a reset; every section the device saves is
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t ram[RAM_SIZE];
 static struct vm vm;
 static struct vnet nic;
-static struct mmio_bus bus;
+static struct bus bus;
 static bool line;
 static struct vmstate_ops state_ops;
 static unsigned long frames_out;
@@ -106,12 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0:
         case 1: {
             /* Register access; mostly well-formed, sometimes anything. */
-            struct mmio_access a = {.offset = (op & 0x80) ? off % 0x200 : (off % 0x80) * 4,
-                                    .size = (op & 0x40) ? 1u << (op >> 3 & 3) : 4,
-                                    .write = op % 6 == 1,
-                                    .value = val | ((op & 0x20) ? RAM_BASE : 0)};
-            enum mmio_result r = a.write ? vnet_mmio_write(&nic, &a) : vnet_mmio_read(&nic, &a);
-            FZ_CHECK(r == MMIO_OK || r == MMIO_BAD_ACCESS, "mmio result %d", (int)r);
+            struct bus_access a = {.offset = (op & 0x80) ? off % 0x200 : (off % 0x80) * 4,
+                                   .size = (op & 0x40) ? 1u << (op >> 3 & 3) : 4,
+                                   .write = op % 6 == 1,
+                                   .value = val | ((op & 0x20) ? RAM_BASE : 0)};
+            enum bus_result r = a.write ? vnet_mmio_write(&nic, &a) : vnet_mmio_read(&nic, &a);
+            FZ_CHECK(r == BUS_OK || r == BUS_BAD_ACCESS, "mmio result %d", (int)r);
             break;
         }
         case 2: {
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 3: {
-            struct mmio_access a = {.offset = 0x050, .size = 4, .write = true, .value = val & 1};
+            struct bus_access a = {.offset = 0x050, .size = 4, .write = true, .value = val & 1};
             vnet_mmio_write(&nic, &a);
             break;
         }

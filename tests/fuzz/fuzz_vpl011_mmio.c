@@ -3,7 +3,7 @@
 // the MMIO bus or straight to the handlers, any offset and size) interleaved with bytes arriving
 // from the console (vpl011_rx_push), resets and checkpoints of its vmstate section.
 //
-// Checked after every op: MMIO answers MMIO_OK or MMIO_BAD_ACCESS; a rejected access changes
+// Checked after every op: MMIO answers BUS_OK or BUS_BAD_ACCESS; a rejected access changes
 // nothing, nor does a read other than DR's low byte (which pops the FIFO); a read value fits the
 // access size; registers hold only their implemented bits; the FIFO holds at most its depth (1
 // with FEN clear, 32 with FEN set), in order (DR returns the oldest byte, a pushed byte lands at
@@ -13,7 +13,7 @@
 // loader and survives load + save unchanged.
 #include <string.h>
 
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/vmstate.h>
 #include <cv/vpl011.h>
 
@@ -50,7 +50,7 @@ enum op { OP_MMIO_LAST = 3, OP_PUSH, OP_BURST, OP_RESET, OP_CHECKPOINT };
 #define MF_BUS 0x10u
 
 static struct vpl011 U;
-static struct mmio_bus bus;
+static struct bus bus;
 
 static uint32_t depth(void)
 {
@@ -122,26 +122,26 @@ static void op_mmio(struct fz *f)
     bool wr = fl & MF_WRITE;
     uint64_t off = (fl & MF_WILD) ? fz_u64(f) : (fz_u16(f) & 0xfffu);
     uint64_t val = wr ? ((fl & MF_WILD) ? fz_u64(f) : fz_u32(f)) : 0x5a5a5a5a5a5a5a5aull;
-    struct mmio_access a = {
-        .addr = {BASE + off}, .offset = off, .size = size, .write = wr, .value = val};
+    struct bus_access a = {
+        .addr = BASE + off, .offset = off, .size = size, .write = wr, .value = val};
     static struct vpl011 before;
     before = U;
     uint8_t oldest = U.rx[U.rx_head];
-    enum mmio_result r;
+    enum bus_result r;
     if ((fl & MF_BUS) && !(fl & MF_WILD)) {
-        r = mmio_bus_dispatch(&bus, &a);
+        r = bus_dispatch(&bus, &a);
     } else {
         r = wr ? vpl011_mmio_write(&U, &a) : vpl011_mmio_read(&U, &a);
     }
-    FZ_CHECK(r == MMIO_OK || r == MMIO_BAD_ACCESS, "MMIO result %d", (int)r);
-    bool pop = !wr && r == MMIO_OK && off == DR;
-    if (r != MMIO_OK || (!wr && !pop)) {
+    FZ_CHECK(r == BUS_OK || r == BUS_BAD_ACCESS, "MMIO result %d", (int)r);
+    bool pop = !wr && r == BUS_OK && off == DR;
+    if (r != BUS_OK || (!wr && !pop)) {
         FZ_CHECK(memcmp(&before, &U, sizeof(U)) == 0,
                  "%s at 0x%llx size %u (result %d) changed "
                  "the state",
                  wr ? "write" : "read", (unsigned long long)off, size, (int)r);
     }
-    if (r == MMIO_OK && !wr) {
+    if (r == BUS_OK && !wr) {
         FZ_CHECK(size == 8 || (a.value >> (8 * size)) == 0, "read at 0x%llx size %u: 0x%llx",
                  (unsigned long long)off, size, (unsigned long long)a.value);
     }
@@ -153,7 +153,7 @@ static void op_mmio(struct fz *f)
             FZ_CHECK(a.value == 0 && U.rx_count == 0, "DR read on an empty FIFO");
         }
     }
-    if (r == MMIO_OK && !wr && off == FR && size == 4) {
+    if (r == BUS_OK && !wr && off == FR && size == 4) {
         FZ_CHECK((a.value & FR_TXFE) && !(a.value & FR_RXFE) == (U.rx_count != 0) &&
                      !(a.value & FR_RXFF) == (U.rx_count < depth()),
                  "FR 0x%llx, %u bytes in a FIFO of %u", (unsigned long long)a.value, U.rx_count,

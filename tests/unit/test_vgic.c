@@ -12,7 +12,7 @@
 
 #include <arch/gicv3.h>
 #include <arch/vgic.h>
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/vmstate.h>
 
 /* ---- fake system registers (arch/gicv3.h shim) ---- */
@@ -167,14 +167,14 @@ static unsigned lrs_valid(void)
 
 static struct vgic G;
 
-static enum mmio_result acc(bool redist, uint64_t off, unsigned size, bool wr, uint64_t *v)
+static enum bus_result acc(bool redist, uint64_t off, unsigned size, bool wr, uint64_t *v)
 {
-    struct mmio_access a = {.addr = gpa((redist ? 0x080a0000 : 0x08000000) + off),
-                            .offset = off,
-                            .size = size,
-                            .write = wr,
-                            .value = wr ? *v : 0};
-    enum mmio_result r;
+    struct bus_access a = {.addr = (redist ? 0x080a0000 : 0x08000000) + off,
+                           .offset = off,
+                           .size = size,
+                           .write = wr,
+                           .value = wr ? *v : 0};
+    enum bus_result r;
     if (redist) {
         r = wr ? vgic_gicr_write(&G, &a) : vgic_gicr_read(&G, &a);
     } else {
@@ -189,22 +189,22 @@ static enum mmio_result acc(bool redist, uint64_t off, unsigned size, bool wr, u
 static uint64_t rd(bool redist, uint64_t off, unsigned size)
 {
     uint64_t v = 0xdeadbeefdeadbeefull;
-    assert_int_equal(acc(redist, off, size, false, &v), MMIO_OK);
+    assert_int_equal(acc(redist, off, size, false, &v), BUS_OK);
     return v;
 }
 
 static void wr(bool redist, uint64_t off, unsigned size, uint64_t v)
 {
-    assert_int_equal(acc(redist, off, size, true, &v), MMIO_OK);
+    assert_int_equal(acc(redist, off, size, true, &v), BUS_OK);
 }
 
-static enum mmio_result try_rd(bool redist, uint64_t off, unsigned size)
+static enum bus_result try_rd(bool redist, uint64_t off, unsigned size)
 {
     uint64_t v = 0;
     return acc(redist, off, size, false, &v);
 }
 
-static enum mmio_result try_wr(bool redist, uint64_t off, unsigned size, uint64_t v)
+static enum bus_result try_wr(bool redist, uint64_t off, unsigned size, uint64_t v)
 {
     return acc(redist, off, size, true, &v);
 }
@@ -344,10 +344,10 @@ static void test_priority_byte_word(void **state)
     assert_int_equal(rd(D, 0x418, 4), 0);
     assert_int_equal(rd(R, SGI + 0x41b, 1), 0xa0);
     /* Sizes: no halfwords, no doublewords, no misalignment. */
-    assert_int_equal(try_rd(D, 0x420, 2), MMIO_BAD_ACCESS);
-    assert_int_equal(try_wr(D, 0x420, 8, 0), MMIO_BAD_ACCESS);
-    assert_int_equal(try_rd(D, 0x422, 4), MMIO_BAD_ACCESS);
-    assert_int_equal(try_wr(R, SGI + 0x400, 2, 0), MMIO_BAD_ACCESS);
+    assert_int_equal(try_rd(D, 0x420, 2), BUS_BAD_ACCESS);
+    assert_int_equal(try_wr(D, 0x420, 8, 0), BUS_BAD_ACCESS);
+    assert_int_equal(try_rd(D, 0x422, 4), BUS_BAD_ACCESS);
+    assert_int_equal(try_wr(R, SGI + 0x400, 2, 0), BUS_BAD_ACCESS);
     assert_int_equal(rd(D, 0x420, 4), 0x8060f820); /* rejected writes changed nothing */
 }
 
@@ -367,18 +367,18 @@ static void test_config(void **state)
 static void test_bad_sizes(void **state)
 {
     (void)state;
-    assert_int_equal(try_rd(D, 0x0, 1), MMIO_BAD_ACCESS); /* CTLR */
-    assert_int_equal(try_rd(D, 0x0, 8), MMIO_BAD_ACCESS);
-    assert_int_equal(try_wr(D, 0x100, 2, 0), MMIO_BAD_ACCESS);
-    assert_int_equal(try_wr(D, 0x104, 1, 1), MMIO_BAD_ACCESS);
-    assert_int_equal(rd(D, 0x104, 4), 0);                     /* the byte write had no effect */
-    assert_int_equal(try_rd(D, 0x6100, 2), MMIO_BAD_ACCESS);  /* IROUTER */
-    assert_int_equal(try_rd(D, 0x6104, 8), MMIO_BAD_ACCESS);  /* misaligned 64-bit */
-    assert_int_equal(try_rd(R, 0x14, 8), MMIO_BAD_ACCESS);    /* WAKER */
-    assert_int_equal(try_rd(R, 0x8, 2), MMIO_BAD_ACCESS);     /* GICR_TYPER */
-    assert_int_equal(try_rd(R, 0xffe8, 1), MMIO_BAD_ACCESS);  /* PIDR2 */
-    assert_int_equal(try_rd(D, 0x10000, 4), MMIO_BAD_ACCESS); /* outside the window */
-    assert_int_equal(try_rd(R, 0x20000, 4), MMIO_BAD_ACCESS);
+    assert_int_equal(try_rd(D, 0x0, 1), BUS_BAD_ACCESS); /* CTLR */
+    assert_int_equal(try_rd(D, 0x0, 8), BUS_BAD_ACCESS);
+    assert_int_equal(try_wr(D, 0x100, 2, 0), BUS_BAD_ACCESS);
+    assert_int_equal(try_wr(D, 0x104, 1, 1), BUS_BAD_ACCESS);
+    assert_int_equal(rd(D, 0x104, 4), 0);                    /* the byte write had no effect */
+    assert_int_equal(try_rd(D, 0x6100, 2), BUS_BAD_ACCESS);  /* IROUTER */
+    assert_int_equal(try_rd(D, 0x6104, 8), BUS_BAD_ACCESS);  /* misaligned 64-bit */
+    assert_int_equal(try_rd(R, 0x14, 8), BUS_BAD_ACCESS);    /* WAKER */
+    assert_int_equal(try_rd(R, 0x8, 2), BUS_BAD_ACCESS);     /* GICR_TYPER */
+    assert_int_equal(try_rd(R, 0xffe8, 1), BUS_BAD_ACCESS);  /* PIDR2 */
+    assert_int_equal(try_rd(D, 0x10000, 4), BUS_BAD_ACCESS); /* outside the window */
+    assert_int_equal(try_rd(R, 0x20000, 4), BUS_BAD_ACCESS);
     /* Reserved offsets are RAZ/WI. */
     assert_int_equal(rd(D, 0x20, 4), 0);
     wr(D, 0x3000, 4, 0xffffffff);
@@ -443,14 +443,14 @@ static void test_pending_active_regs(void **state)
 static void test_mmio_bus(void **state)
 {
     (void)state;
-    struct mmio_bus bus = {0};
+    struct bus bus = {0};
     assert_true(vgic_register_mmio(&G, &bus));
     assert_int_equal(bus.count, 2);
-    struct mmio_access a = {.addr = gpa(0x080a0000 + 0x10000 + 0xc00), .size = 4};
-    assert_int_equal(mmio_bus_dispatch(&bus, &a), MMIO_OK);
+    struct bus_access a = {.addr = 0x080a0000 + 0x10000 + 0xc00, .size = 4};
+    assert_int_equal(bus_dispatch(&bus, &a), BUS_OK);
     assert_int_equal(a.value, 0xaaaaaaaa);
-    a = (struct mmio_access){.addr = gpa(0x08000004), .size = 4};
-    assert_int_equal(mmio_bus_dispatch(&bus, &a), MMIO_OK);
+    a = (struct bus_access){.addr = 0x08000004, .size = 4};
+    assert_int_equal(bus_dispatch(&bus, &a), BUS_OK);
     assert_int_equal(a.value & 0x1f, 3);
     /* Overlapping registration fails. */
     assert_false(vgic_register_mmio(&G, &bus));

@@ -74,14 +74,14 @@ void net_guest_tx(const uint8_t *frame, size_t len)
 /* ---- guest-driver helpers ---- */
 static uint32_t rd(uint64_t off)
 {
-    struct mmio_access a = {.offset = off, .size = 4};
-    assert_int_equal(vnet_mmio_read(&nic, &a), MMIO_OK);
+    struct bus_access a = {.offset = off, .size = 4};
+    assert_int_equal(vnet_mmio_read(&nic, &a), BUS_OK);
     return (uint32_t)a.value;
 }
 static void wr(uint64_t off, uint32_t v)
 {
-    struct mmio_access a = {.offset = off, .size = 4, .write = true, .value = v};
-    assert_int_equal(vnet_mmio_write(&nic, &a), MMIO_OK);
+    struct bus_access a = {.offset = off, .size = 4, .write = true, .value = v};
+    assert_int_equal(vnet_mmio_write(&nic, &a), BUS_OK);
 }
 static void *g(uint64_t gpa_)
 {
@@ -157,7 +157,7 @@ static int setup(void **state)
     fake_vm.state = VM_RUNNING; /* a guest that is not running takes no frames */
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &fake_vm, gpa(0x0a000000), 48, mac);
-    static struct mmio_bus bus;
+    static struct bus bus;
     memset(&bus, 0, sizeof(bus));
     assert_true(vnet_register(&nic, &bus));
     tx_count = 0;
@@ -189,16 +189,16 @@ static void test_identity_and_config(void **state)
     assert_int_equal(rd(0x000), 0x74726976u);
     assert_int_equal(rd(0x004), 2);
     assert_int_equal(rd(0x008), 1);
-    struct mmio_access a = {.offset = 0x100, .size = 1};
-    assert_int_equal(vnet_mmio_read(&nic, &a), MMIO_OK);
+    struct bus_access a = {.offset = 0x100, .size = 1};
+    assert_int_equal(vnet_mmio_read(&nic, &a), BUS_OK);
     assert_int_equal(a.value, 0x52);
-    a = (struct mmio_access){.offset = 0x106, .size = 2};
+    a = (struct bus_access){.offset = 0x106, .size = 2};
     vnet_mmio_read(&nic, &a);
     assert_int_equal(a.value, 1); /* link up */
-    a = (struct mmio_access){.offset = 0x070, .size = 2};
-    assert_int_equal(vnet_mmio_read(&nic, &a), MMIO_BAD_ACCESS);
-    a = (struct mmio_access){.offset = 0x070, .size = 8};
-    assert_int_equal(vnet_mmio_read(&nic, &a), MMIO_BAD_ACCESS);
+    a = (struct bus_access){.offset = 0x070, .size = 2};
+    assert_int_equal(vnet_mmio_read(&nic, &a), BUS_BAD_ACCESS);
+    a = (struct bus_access){.offset = 0x070, .size = 8};
+    assert_int_equal(vnet_mmio_read(&nic, &a), BUS_BAD_ACCESS);
 }
 
 static void test_feature_negotiation_needs_version_1(void **state)

@@ -106,8 +106,8 @@ static int setup(void **state)
 
 static uint32_t rd_sz(uint64_t off, unsigned size)
 {
-    struct mmio_access a = {.addr = gpa(BASE + off), .offset = off, .size = size, .value = ~0ull};
-    assert_int_equal(vpl011_mmio_read(&uart, &a), MMIO_OK);
+    struct bus_access a = {.addr = BASE + off, .offset = off, .size = size, .value = ~0ull};
+    assert_int_equal(vpl011_mmio_read(&uart, &a), BUS_OK);
     return (uint32_t)a.value;
 }
 
@@ -118,9 +118,9 @@ static uint32_t rd(uint64_t off)
 
 static void wr_sz(uint64_t off, uint32_t v, unsigned size)
 {
-    struct mmio_access a = {
-        .addr = gpa(BASE + off), .offset = off, .size = size, .write = true, .value = v};
-    assert_int_equal(vpl011_mmio_write(&uart, &a), MMIO_OK);
+    struct bus_access a = {
+        .addr = BASE + off, .offset = off, .size = size, .write = true, .value = v};
+    assert_int_equal(vpl011_mmio_write(&uart, &a), BUS_OK);
 }
 
 static void wr(uint64_t off, uint32_t v)
@@ -350,35 +350,35 @@ static void test_register_masks_and_subword(void **state)
 static void test_bad_sizes(void **state)
 {
     (void)state;
-    struct mmio_access a = {.addr = gpa(BASE), .offset = DR, .size = 8};
-    assert_int_equal(vpl011_mmio_read(&uart, &a), MMIO_BAD_ACCESS);
+    struct bus_access a = {.addr = BASE, .offset = DR, .size = 8};
+    assert_int_equal(vpl011_mmio_read(&uart, &a), BUS_BAD_ACCESS);
     a.write = true;
-    assert_int_equal(vpl011_mmio_write(&uart, &a), MMIO_BAD_ACCESS);
+    assert_int_equal(vpl011_mmio_write(&uart, &a), BUS_BAD_ACCESS);
     assert_int_equal(tx_len, 0);
-    struct mmio_access b = {.addr = gpa(BASE + 0x1a), .offset = FR + 2, .size = 4};
-    assert_int_equal(vpl011_mmio_read(&uart, &b), MMIO_BAD_ACCESS); /* misaligned */
-    struct mmio_access c = {.addr = gpa(BASE + 0x31), .offset = CR + 1, .size = 2};
-    assert_int_equal(vpl011_mmio_read(&uart, &c), MMIO_BAD_ACCESS);
-    struct mmio_access d = {.addr = gpa(BASE), .offset = 0, .size = 3};
-    assert_int_equal(vpl011_mmio_read(&uart, &d), MMIO_BAD_ACCESS);
+    struct bus_access b = {.addr = BASE + 0x1a, .offset = FR + 2, .size = 4};
+    assert_int_equal(vpl011_mmio_read(&uart, &b), BUS_BAD_ACCESS); /* misaligned */
+    struct bus_access c = {.addr = BASE + 0x31, .offset = CR + 1, .size = 2};
+    assert_int_equal(vpl011_mmio_read(&uart, &c), BUS_BAD_ACCESS);
+    struct bus_access d = {.addr = BASE, .offset = 0, .size = 3};
+    assert_int_equal(vpl011_mmio_read(&uart, &d), BUS_BAD_ACCESS);
 }
 
 static void test_register_on_bus(void **state)
 {
     (void)state;
-    struct mmio_bus bus = {0};
+    struct bus bus = {0};
     assert_true(vpl011_register(&uart, &bus));
     assert_ptr_equal(bound_uart, &uart);
     assert_int_equal(reg_count, 1);
     assert_int_equal(reg_ops.tag, VS_TAG('U', 'A', 'R', 'T'));
-    struct mmio_access a = {.addr = gpa(BASE + FR), .size = 4};
-    assert_int_equal(mmio_bus_dispatch(&bus, &a), MMIO_OK);
+    struct bus_access a = {.addr = BASE + FR, .size = 4};
+    assert_int_equal(bus_dispatch(&bus, &a), BUS_OK);
     assert_int_equal(a.value, FR_TXFE | FR_RXFE);
-    struct mmio_access w = {.addr = gpa(BASE + DR), .size = 1, .write = true, .value = 'z'};
-    assert_int_equal(mmio_bus_dispatch(&bus, &w), MMIO_OK);
+    struct bus_access w = {.addr = BASE + DR, .size = 1, .write = true, .value = 'z'};
+    assert_int_equal(bus_dispatch(&bus, &w), BUS_OK);
     assert_string_equal(tx, "z");
-    struct mmio_access o = {.addr = gpa(BASE + 0xffc), .size = 4};
-    assert_int_equal(mmio_bus_dispatch(&bus, &o), MMIO_OK);
+    struct bus_access o = {.addr = BASE + 0xffc, .size = 4};
+    assert_int_equal(bus_dispatch(&bus, &o), BUS_OK);
     assert_int_equal(o.value, 0xb1);
     /* a second registration overlaps and fails */
     assert_false(vpl011_register(&uart, &bus));
@@ -392,7 +392,7 @@ static void test_register_on_bus(void **state)
 
 static size_t save_state(struct vpl011 *u, uint8_t *buf, size_t cap)
 {
-    struct mmio_bus bus = {0};
+    struct bus bus = {0};
     reg_count = 0;
     assert_true(vpl011_register(u, &bus));
     struct vs_buf w;

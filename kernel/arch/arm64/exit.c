@@ -49,13 +49,13 @@ static enum exit_reason handle_dabt(struct vcpu *v)
         inject_dabt(v, v->arch.exit.far, d.write);
         return EXIT_INJECT_FAULT;
     }
-    struct mmio_access a = {.addr = ipa, .size = d.size, .write = d.write};
+    struct bus_access a = {.addr = gpa_raw(ipa), .size = d.size, .write = d.write};
     if (d.write) {
         uint64_t val = vcpu_get_reg(v, d.rt);
         a.value = d.size == 8 ? val : val & ((1ull << (d.size * 8)) - 1);
     }
-    if (mmio_bus_dispatch(&vm->bus, &a) != MMIO_OK) {
-        const struct mmio_dev *dev = mmio_bus_find(&vm->bus, ipa, d.size);
+    if (bus_dispatch(&vm->bus, &a) != BUS_OK) {
+        const struct bus_dev *dev = bus_find(&vm->bus, gpa_raw(ipa), d.size);
         log_guest(LOG_WARN, "guest: bad %u-byte %s at 0x%llx (%s), abort injected", d.size,
                   d.write ? "write" : "read", (unsigned long long)gpa_raw(ipa),
                   dev ? dev->name : "no device");

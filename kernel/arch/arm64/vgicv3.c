@@ -319,8 +319,8 @@ static uint64_t reg64_merge(uint64_t reg, uint32_t off, unsigned size, uint64_t 
  * One access to the distributor. val is the value written, or receives the value read. Every
  * path decides the accepted sizes first, so a bad size never has side effects.
  */
-static enum mmio_result gicd_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
-                                    uint64_t *val)
+static enum bus_result gicd_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
+                                   uint64_t *val)
 {
     unsigned ok;
     if (off < 0x80) {
@@ -343,7 +343,7 @@ static enum mmio_result gicd_access(struct vgic *g, uint32_t off, unsigned size,
         ok = SZ_ANY; /* reserved */
     }
     if (!(ok & size) || !IS_ALIGNED(off, size)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
 
     uint64_t v = wr ? *val : 0;
@@ -412,11 +412,11 @@ static enum mmio_result gicd_access(struct vgic *g, uint32_t off, unsigned size,
     if (!wr) {
         *val = v;
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-static enum mmio_result gicr_rd_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
-                                       uint64_t *val)
+static enum bus_result gicr_rd_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
+                                      uint64_t *val)
 {
     unsigned ok;
     switch (off) {
@@ -448,7 +448,7 @@ static enum mmio_result gicr_rd_access(struct vgic *g, uint32_t off, unsigned si
         break;
     }
     if (!(ok & size) || !IS_ALIGNED(off, size)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     uint64_t v = 0;
     switch (off) {
@@ -474,11 +474,11 @@ static enum mmio_result gicr_rd_access(struct vgic *g, uint32_t off, unsigned si
     if (!wr) {
         *val = v;
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-static enum mmio_result gicr_sgi_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
-                                        uint64_t *val)
+static enum bus_result gicr_sgi_access(struct vgic *g, uint32_t off, unsigned size, bool wr,
+                                       uint64_t *val)
 {
     unsigned ok;
     if (off >= GICD_IGROUPR && off < GICD_IPRIORITYR) {
@@ -492,7 +492,7 @@ static enum mmio_result gicr_sgi_access(struct vgic *g, uint32_t off, unsigned s
         ok = SZ_ANY; /* reserved, including the extended-PPI ranges */
     }
     if (!(ok & size) || !IS_ALIGNED(off, size)) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     uint64_t v = wr ? *val : 0;
     if (off >= GICD_IGROUPR && off < GICD_IPRIORITYR) {
@@ -522,14 +522,14 @@ static enum mmio_result gicr_sgi_access(struct vgic *g, uint32_t off, unsigned s
     if (!wr) {
         *val = v;
     }
-    return MMIO_OK;
+    return BUS_OK;
 }
 
-static enum mmio_result gicr_access(struct vgic *g, uint64_t off, unsigned size, bool wr,
-                                    uint64_t *val)
+static enum bus_result gicr_access(struct vgic *g, uint64_t off, unsigned size, bool wr,
+                                   uint64_t *val)
 {
     if (off >= VGIC_GICR_SIZE) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     if (off >= GICR_FRAME) {
         return gicr_sgi_access(g, (uint32_t)(off - GICR_FRAME), size, wr, val);
@@ -537,44 +537,50 @@ static enum mmio_result gicr_access(struct vgic *g, uint64_t off, unsigned size,
     return gicr_rd_access(g, (uint32_t)off, size, wr, val);
 }
 
-enum mmio_result vgic_gicd_read(void *ctx, struct mmio_access *a)
+enum bus_result vgic_gicd_read(void *ctx, struct bus_access *a)
 {
     if (a->offset >= VGIC_GICD_SIZE) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     return gicd_access(ctx, (uint32_t)a->offset, a->size, false, &a->value);
 }
 
-enum mmio_result vgic_gicd_write(void *ctx, const struct mmio_access *a)
+enum bus_result vgic_gicd_write(void *ctx, const struct bus_access *a)
 {
     uint64_t v = a->value;
     if (a->offset >= VGIC_GICD_SIZE) {
-        return MMIO_BAD_ACCESS;
+        return BUS_BAD_ACCESS;
     }
     return gicd_access(ctx, (uint32_t)a->offset, a->size, true, &v);
 }
 
-enum mmio_result vgic_gicr_read(void *ctx, struct mmio_access *a)
+enum bus_result vgic_gicr_read(void *ctx, struct bus_access *a)
 {
     return gicr_access(ctx, a->offset, a->size, false, &a->value);
 }
 
-enum mmio_result vgic_gicr_write(void *ctx, const struct mmio_access *a)
+enum bus_result vgic_gicr_write(void *ctx, const struct bus_access *a)
 {
     uint64_t v = a->value;
     return gicr_access(ctx, a->offset, a->size, true, &v);
 }
 
-static const struct mmio_ops gicd_ops = {.read = vgic_gicd_read, .write = vgic_gicd_write};
-static const struct mmio_ops gicr_ops = {.read = vgic_gicr_read, .write = vgic_gicr_write};
+static const struct bus_ops gicd_ops = {.read = vgic_gicd_read, .write = vgic_gicd_write};
+static const struct bus_ops gicr_ops = {.read = vgic_gicr_read, .write = vgic_gicr_write};
 
-bool vgic_register_mmio(struct vgic *g, struct mmio_bus *bus)
+bool vgic_register_mmio(struct vgic *g, struct bus *bus)
 {
-    const struct mmio_dev d = {
-        .name = "gicd", .base = g->gicd_base, .size = VGIC_GICD_SIZE, .ops = &gicd_ops, .ctx = g};
-    const struct mmio_dev r = {
-        .name = "gicr", .base = g->gicr_base, .size = VGIC_GICR_SIZE, .ops = &gicr_ops, .ctx = g};
-    return mmio_bus_add(bus, &d) && mmio_bus_add(bus, &r);
+    const struct bus_dev d = {.name = "gicd",
+                              .base = gpa_raw(g->gicd_base),
+                              .size = VGIC_GICD_SIZE,
+                              .ops = &gicd_ops,
+                              .ctx = g};
+    const struct bus_dev r = {.name = "gicr",
+                              .base = gpa_raw(g->gicr_base),
+                              .size = VGIC_GICR_SIZE,
+                              .ops = &gicr_ops,
+                              .ctx = g};
+    return bus_add(bus, &d) && bus_add(bus, &r);
 }
 
 /* ---- injection ---- */

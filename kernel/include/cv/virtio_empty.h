@@ -3,9 +3,9 @@
 #ifndef CV_VIRTIO_EMPTY_H
 #define CV_VIRTIO_EMPTY_H
 
-#include <cv/mmio.h>
+#include <cv/bus.h>
 
 /** Registers count empty 0x200-byte transports from first. Boot context. */
-bool virtio_empty_register(struct mmio_bus *bus, gpa_t first, unsigned count);
+bool virtio_empty_register(struct bus *bus, gpa_t first, unsigned count);
 
 #endif

@@ -8,8 +8,8 @@
 #ifndef CV_VM_H
 #define CV_VM_H
 
+#include <cv/bus.h>
 #include <cv/dirty.h>
-#include <cv/mmio.h>
 #include <cv/types.h>
 #include <cv/vmstate.h>
 
@@ -68,7 +68,8 @@ struct vm {
     enum vm_state state;
     enum vm_power_req power_req;
     struct guest_ram ram;
-    struct mmio_bus bus;
+    struct bus bus;    /**< MMIO */
+    struct bus io_bus; /**< port I/O (BUS_PIO); empty on an arch without it */
     struct vcpu vcpu;
     struct dirty_log dirty;
     struct vm_arch arch;

@@ -10,7 +10,7 @@
 #ifndef CV_VNET_H
 #define CV_VNET_H
 
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/net.h>
 #include <cv/types.h>
 
@@ -56,7 +56,7 @@ struct vnet {
 void vnet_init(struct vnet *n, struct vm *vm, gpa_t base, uint32_t intid,
                const uint8_t mac[ETH_ALEN]);
 /** Registers the MMIO window and the state section ("VNET"). Boot context. */
-bool vnet_register(struct vnet *n, struct mmio_bus *bus);
+bool vnet_register(struct vnet *n, struct bus *bus);
 /** Delivers one frame to the guest (queued briefly if it has no buffer posted). */
 void vnet_rx(struct vnet *n, const uint8_t *frame, size_t len);
 /** Reflects the service LAN's link state in the device's status field. */
@@ -67,7 +67,7 @@ void vnet_tx_kick(struct vnet *n);
 void vnet_reset(struct vnet *n);
 
 /* Exposed for the host tests and the fuzzer. */
-enum mmio_result vnet_mmio_read(void *ctx, struct mmio_access *a);
-enum mmio_result vnet_mmio_write(void *ctx, const struct mmio_access *a);
+enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a);
+enum bus_result vnet_mmio_write(void *ctx, const struct bus_access *a);
 
 #endif

@@ -9,7 +9,7 @@
 #ifndef CV_VPL011_H
 #define CV_VPL011_H
 
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/types.h>
 
 struct vm;
@@ -50,12 +50,12 @@ void vpl011_reset(struct vpl011 *u);
  * Adds the UART's window to bus, registers its vmstate section ("UART") when u->vm is set,
  * and makes it the guest end of the board console (console_set_guest_uart()). Boot context.
  */
-bool vpl011_register(struct vpl011 *u, struct mmio_bus *bus);
+bool vpl011_register(struct vpl011 *u, struct bus *bus);
 /** Delivers one byte to the receive FIFO; dropped (and counted) when full. Hypervisor ctx. */
 void vpl011_rx_push(struct vpl011 *u, char c);
 
 /** The MMIO handlers, exported for tests. Exit context. */
-enum mmio_result vpl011_mmio_read(void *ctx, struct mmio_access *a);
-enum mmio_result vpl011_mmio_write(void *ctx, const struct mmio_access *a);
+enum bus_result vpl011_mmio_read(void *ctx, struct bus_access *a);
+enum bus_result vpl011_mmio_write(void *ctx, const struct bus_access *a);
 
 #endif

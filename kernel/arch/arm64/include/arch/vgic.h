@@ -16,7 +16,7 @@
 #ifndef ARCH_VGIC_H
 #define ARCH_VGIC_H
 
-#include <cv/mmio.h>
+#include <cv/bus.h>
 #include <cv/types.h>
 #include <cv/vmstate.h>
 
@@ -97,13 +97,13 @@ void vgic_link_hw(struct vgic *g, uint32_t vintid, uint32_t pintid);
 /** Back to the reset state (guest reset); keeps addresses. Hypervisor context. */
 void vgic_reset(struct vgic *g);
 /** Registers the "gicd" (64 KiB) and "gicr" (128 KiB) windows on bus. Boot context. */
-bool vgic_register_mmio(struct vgic *g, struct mmio_bus *bus);
+bool vgic_register_mmio(struct vgic *g, struct bus *bus);
 
 /** Direct entry points of the two windows (also used by the unit tests). */
-enum mmio_result vgic_gicd_read(void *ctx, struct mmio_access *a);
-enum mmio_result vgic_gicd_write(void *ctx, const struct mmio_access *a);
-enum mmio_result vgic_gicr_read(void *ctx, struct mmio_access *a);
-enum mmio_result vgic_gicr_write(void *ctx, const struct mmio_access *a);
+enum bus_result vgic_gicd_read(void *ctx, struct bus_access *a);
+enum bus_result vgic_gicd_write(void *ctx, const struct bus_access *a);
+enum bus_result vgic_gicr_read(void *ctx, struct bus_access *a);
+enum bus_result vgic_gicr_write(void *ctx, const struct bus_access *a);
 
 /**
  * Level of a device's interrupt line. Level-sensitive: pending while high. Configured as edge by
