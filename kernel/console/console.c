@@ -5,7 +5,6 @@
 // it interleaves with the hypervisor's own log as whole lines.
 #include <cv/console.h>
 #include <cv/log.h>
-#include <cv/pl011.h>
 #include <cv/shell.h>
 #include <cv/vpl011.h>
 
@@ -33,7 +32,7 @@ static struct {
 
 static void wire(char c)
 {
-    pl011_putc(c);
+    console_platform_putc(c);
     con.at_line_start = (c == '\n');
     if (c == '\n' || c == '\r') {
         con.col = 0;
@@ -101,7 +100,7 @@ void console_shell_write(const char *s, size_t n)
 
 void console_init(void)
 {
-    pl011_init();
+    console_platform_init();
 }
 
 void console_rx_push(char c)
@@ -178,7 +177,7 @@ void console_poll(void)
 {
     int c;
     /* Also catches bytes that arrived without an interrupt (guest paused, early boot). */
-    while ((c = pl011_getc()) >= 0) {
+    while ((c = console_platform_getc()) >= 0) {
         console_rx_push((char)c);
     }
     while (con.rx_count) {

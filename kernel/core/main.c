@@ -13,7 +13,6 @@
 #include <cv/sections.h>
 #include <cv/shell.h>
 #include <cv/timer.h>
-#include <cv/virtio_mmio.h>
 
 /*
  * Timed work of the hypervisor (periodic dirty harvests today, checkpoints later) runs from the
@@ -157,7 +156,7 @@ void hv_main(const struct boot_info *from_fw)
         cv_printf("colovisor: guest set-up failed; the board is halted\n");
         cpu_arch_halt();
     }
-    virtio_net_probe_all();
+    board_nics_probe();
     hvnet_init();
     net_bridge_init(board_guest_nic());
     vm_boot(vm);

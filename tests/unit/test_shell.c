@@ -16,7 +16,6 @@
 #include <cv/console.h>
 #include <cv/hv.h>
 #include <cv/log.h>
-#include <cv/pl011.h>
 #include <cv/shell.h>
 #include <cv/vm.h>
 #include <cv/vpl011.h>
@@ -34,11 +33,11 @@ static struct vm test_vm;
 static unsigned resets, pauses, resumes;
 static struct vpl011 fake_uart;
 
-void pl011_init(void)
+void console_platform_init(void)
 {
 }
 
-void pl011_putc(char c)
+void console_platform_putc(char c)
 {
     if (wire_len < sizeof(wire) - 1) {
         wire[wire_len++] = c;
@@ -46,7 +45,7 @@ void pl011_putc(char c)
     }
 }
 
-int pl011_getc(void)
+int console_platform_getc(void)
 {
     return uart_in_pos < uart_in_len ? (unsigned char)uart_in[uart_in_pos++] : -1;
 }

@@ -9,7 +9,6 @@
 #include <cv/hv.h>
 #include <cv/log.h>
 #include <cv/net.h>
-#include <cv/pl011.h>
 #include <cv/timer.h>
 
 #include <arch/arm64.h>
@@ -32,7 +31,7 @@ void arm64_handle_host_irqs(struct vm *vm)
             timer_arch_ack();
             hv_timer_expired();
         } else if (intid == board_desc.arch.uart.irq) {
-            pl011_irq();
+            console_platform_irq();
         } else if (intid == board_desc.arch.timer.maint_ppi) {
             vgic_handle_maintenance(&vm->arch.vgic);
         } else if (netdev_irq(intid)) {

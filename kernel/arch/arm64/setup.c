@@ -2,9 +2,9 @@
 // From boot.S to the generic hv_main: MMU, time base, console, then the interrupt controller.
 #include <cv/board.h>
 #include <cv/boot.h>
+#include <cv/console.h>
 #include <cv/hv.h>
 #include <cv/page.h>
-#include <cv/pl011.h>
 
 #include <arch/arm64.h>
 #include <arch/gicv3.h>
@@ -15,7 +15,7 @@ void arm64_boot(uint64_t fdt_pa)
 {
     arm64_mmu_init();
     arm64_timer_init();
-    pl011_init();
+    console_init();
     struct boot_info boot = {.fw = {.kind = BOOT_FW_FDT, .desc = hpa_to_hva(hpa(fdt_pa))}};
     hv_main(&boot);
 }

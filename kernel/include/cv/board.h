@@ -55,4 +55,12 @@ bool board_guest_devices_init(struct vm *vm);
 /** The guest's NIC board_guest_devices_init() created, for the L2 bridge. */
 struct vnet *board_guest_nic(void);
 
+/**
+ * Finds the board's own NICs (virtio-mmio transports, PCI functions, whatever the board has),
+ * brings each up and registers it as a netdev (cv/net.h), in the order docs/networking.md
+ * gives. Needs the page pool and the interrupt controller. Returns how many it registered.
+ * Board code (boards/<name>/platform.c); boot context, once.
+ */
+unsigned board_nics_probe(void);
+
 #endif
