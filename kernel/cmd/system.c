@@ -16,9 +16,6 @@
 #define CV_BUILD_DATE __DATE__
 #endif
 
-extern const struct shell_cmd __start_shell_cmds[];
-extern const struct shell_cmd __stop_shell_cmds[];
-
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_status(int argc, char **argv);

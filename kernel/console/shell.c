@@ -16,10 +16,6 @@
 #define DEL 0x7f
 #define ESC 0x1b
 
-/* Defined by GNU ld for the orphan section "shell_cmds" (or by the linker script). */
-extern const struct shell_cmd __start_shell_cmds[];
-extern const struct shell_cmd __stop_shell_cmds[];
-
 static struct {
     char buf[SHELL_LINE_MAX];
     size_t len;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Faults inside the hypervisor: print a decoded dump instead of hanging silently.
+#include <cv/hv.h>
 #include <cv/log.h>
 
+#include <arch/arm64.h>
 #include <arch/sysreg.h>
 
 struct hyp_frame {
@@ -66,7 +68,6 @@ static void dump_regs(const uint64_t *x, uint64_t sp)
     }
 }
 
-void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind);
 void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind)
 {
     uint64_t esr = read_sysreg(esr_el2);
@@ -86,7 +87,6 @@ void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind)
     }
 }
 
-void cpu_arch_panic_dump(void);
 void cpu_arch_panic_dump(void)
 {
     uint64_t fp;
@@ -100,7 +100,6 @@ void cpu_arch_panic_dump(void)
     cv_printf("\n");
 }
 
-void cpu_arch_halt(void);
 void cpu_arch_halt(void)
 {
     __asm__ volatile("msr daifset, #0xf");
@@ -109,7 +108,6 @@ void cpu_arch_halt(void)
     }
 }
 
-void system_arch_reset(void);
 void system_arch_reset(void)
 {
     /* PSCI SYSTEM_RESET to the firmware (QEMU implements it for SMC from EL2). */
@@ -118,7 +116,6 @@ void system_arch_reset(void)
     cv_printf("colovisor: firmware did not reset the board\n");
 }
 
-void system_arch_off(void);
 void system_arch_off(void)
 {
     register uint64_t x0 __asm__("x0") = 0x84000008u;

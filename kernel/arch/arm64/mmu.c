@@ -5,6 +5,7 @@
 // caches must be on before anything touches RAM heavily (guest RAM copies for checkpoints).
 #include <cv/page.h>
 
+#include <arch/arm64.h>
 #include <arch/sysreg.h>
 
 #define MAIR_IDX_DEVICE 0
@@ -32,7 +33,6 @@ hpa_t hva_to_hpa(const void *p)
     return hpa((uint64_t)(uintptr_t)p);
 }
 
-void arm64_mmu_init(void);
 void arm64_mmu_init(void)
 {
     el2_l1[0] = 0 | PTE_VALID | PTE_ATTRIDX(MAIR_IDX_DEVICE) | PTE_AF | PTE_XN;

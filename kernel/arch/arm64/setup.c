@@ -10,7 +10,6 @@
 #include <arch/gicv3.h>
 #include <arch/sysreg.h>
 
-void arm64_boot(uint64_t fdt_pa);
 void arm64_boot(uint64_t fdt_pa)
 {
     arm64_mmu_init();

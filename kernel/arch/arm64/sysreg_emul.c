@@ -61,8 +61,7 @@ static uint64_t cap_field(uint64_t v, unsigned lo, uint64_t max)
 }
 
 /* The guest's view of an ID register (op0=3, op1=0, CRn=0, CRm=1..7). */
-uint64_t sysreg_guest_id(unsigned crm, unsigned op2);
-uint64_t sysreg_guest_id(unsigned crm, unsigned op2)
+static uint64_t sysreg_guest_id(unsigned crm, unsigned op2)
 {
     uint64_t v = read_id_space(crm, op2);
     switch ((crm << 3) | op2) {

@@ -3,11 +3,11 @@
 // physical timer (CNTHP_*, PPI 26), which the guest cannot see or touch.
 #include <cv/timer.h>
 
+#include <arch/arm64.h>
 #include <arch/sysreg.h>
 
 static uint64_t boot_ticks;
 
-void arm64_timer_init(void);
 void arm64_timer_init(void)
 {
     boot_ticks = read_sysreg(cntpct_el0);

@@ -12,9 +12,6 @@
 #define CPU_STATE_VERSION 1u
 #define FPSIMD_WORDS (32 * 2 + 2)
 
-void arm64_fpsimd_save(uint64_t *buf);
-void arm64_fpsimd_load(const uint64_t *buf);
-
 // clang-format off
 /* EL1 system registers, in stream order. Keep the two lists below in the same order. */
 #define EL1_REGS(X)                                                                                \
@@ -204,7 +201,6 @@ static bool arm64_vcpu_el1_load(void *ctx, struct vs_buf *r, uint32_t version, b
     return true;
 }
 
-bool arm64_vcpu_register_state(struct vcpu *vcpu);
 bool arm64_vcpu_register_state(struct vcpu *vcpu)
 {
     struct vmstate_ops ops = {

@@ -35,4 +35,9 @@ void shell_input(char c);
 /** Prints the prompt. */
 void shell_prompt(void);
 
+/* The command table's bounds: GNU ld defines them for the orphan section "shell_cmds" (or the
+ * linker script does). */
+extern const struct shell_cmd __start_shell_cmds[];
+extern const struct shell_cmd __stop_shell_cmds[];
+
 #endif

@@ -56,6 +56,18 @@ size_t arm64_build_guest_fdt(struct vm *vm, void *buf, size_t cap, const char *c
 void arm64_mmu_init(void);
 void arm64_timer_init(void);
 
+/** Saves/loads V0-V31, FPSR and FPCR (32 x 16 bytes, then the two). fpsimd.S. */
+void arm64_fpsimd_save(uint64_t *buf);
+void arm64_fpsimd_load(const uint64_t *buf);
+
+/* ---- entry points from assembly ---- */
+
+/** From boot.S with the MMU off: brings the CPU up, then runs hv_main(). Never returns. */
+void arm64_boot(uint64_t fdt_pa);
+struct hyp_frame;
+/** From vectors.S on an exception taken at EL2 (a hypervisor bug): dumps and halts. */
+void arm64_hyp_fault(struct hyp_frame *f, uint64_t kind);
+
 /** Guest register accessor honouring XZR (register 31 reads 0, writes are dropped). */
 static inline uint64_t vcpu_get_reg(const struct vcpu *v, unsigned rt)
 {
