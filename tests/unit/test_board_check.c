@@ -17,7 +17,7 @@
 
 #include <cv/board.h>
 
-#include "support/host_console.h"
+#include "host_console.h"
 
 /* The qemu-virt-arm64 board's host-side values (boards/qemu-virt-arm64/board.c). */
 static const struct board board = {

@@ -20,7 +20,7 @@
 
 #include <colo/primary.h>
 #include <colo/secondary.h>
-#include "support/host_console.h"
+#include "host_console.h"
 
 #define NPAGES 96u
 #define STATE_LEN 48u

@@ -17,7 +17,7 @@
 #include <cv/image.h>
 
 #include <colo/secondary.h>
-#include "support/host_console.h"
+#include "host_console.h"
 
 #define NPAGES 16u
 #define STATE_LEN 64u

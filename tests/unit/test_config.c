@@ -13,7 +13,7 @@
 #include <cv/boot.h>
 #include <cv/config.h>
 
-#include "support/host_console.h"
+#include "host_console.h"
 
 #define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
 

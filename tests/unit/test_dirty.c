@@ -22,7 +22,7 @@
 #include <cv/shell.h>
 #include <cv/vm.h>
 
-#include "support/console_stub.h"
+#include "console_stub.h"
 #include "support/fake_pages.h"
 #include "support/tlb_stub.h"
 

@@ -19,7 +19,7 @@
 #include <cv/dirty.h>
 #include <cv/vm.h>
 
-#include "support/console_stub.h"
+#include "console_stub.h"
 #include "support/fake_pages.h"
 #include "support/tlb_stub.h"
 

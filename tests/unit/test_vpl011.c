@@ -13,7 +13,7 @@
 #include <cv/vm.h>
 #include <cv/vpl011.h>
 
-#include "support/host_console.h"
+#include "host_console.h"
 
 /* ---- fakes for what vpl011.c uses from the core ---- */
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The log layer's hooks (cv/log.h) for host unit tests: console output goes to stdout and into
-// a buffer tests can inspect; time is a counter that advances on every call.
+// The log layer's hooks (cv/log.h) for host programs (the fake arch): console output goes to
+// stdout and into a buffer tests can inspect; time is a counter that advances on every call.
 #include <stdio.h>
 #include <string.h>
 
