@@ -6,22 +6,22 @@
 #include <cv/pl011.h>
 #include <cv/virtio_mmio.h>
 
-void console_platform_init(void)
+void board_console_init(void)
 {
     pl011_init();
 }
 
-void console_platform_putc(char c)
+void board_console_putc(char c)
 {
     pl011_putc(c);
 }
 
-int console_platform_getc(void)
+int board_console_getc(void)
 {
     return pl011_getc();
 }
 
-void console_platform_irq(void)
+void board_console_irq(void)
 {
     pl011_irq();
 }

@@ -32,7 +32,7 @@ static struct {
 
 static void wire(char c)
 {
-    console_platform_putc(c);
+    board_console_putc(c);
     con.at_line_start = (c == '\n');
     if (c == '\n' || c == '\r') {
         con.col = 0;
@@ -100,7 +100,7 @@ void console_shell_write(const char *s, size_t n)
 
 void console_init(void)
 {
-    console_platform_init();
+    board_console_init();
 }
 
 void console_rx_push(char c)
@@ -177,7 +177,7 @@ void console_poll(void)
 {
     int c;
     /* Also catches bytes that arrived without an interrupt (guest paused, early boot). */
-    while ((c = console_platform_getc()) >= 0) {
+    while ((c = board_console_getc()) >= 0) {
         console_rx_push((char)c);
     }
     while (con.rx_count) {

@@ -33,11 +33,11 @@ static struct vm test_vm;
 static unsigned resets, pauses, resumes;
 static struct vpl011 fake_uart;
 
-void console_platform_init(void)
+void board_console_init(void)
 {
 }
 
-void console_platform_putc(char c)
+void board_console_putc(char c)
 {
     if (wire_len < sizeof(wire) - 1) {
         wire[wire_len++] = c;
@@ -45,7 +45,7 @@ void console_platform_putc(char c)
     }
 }
 
-int console_platform_getc(void)
+int board_console_getc(void)
 {
     return uart_in_pos < uart_in_len ? (unsigned char)uart_in[uart_in_pos++] : -1;
 }

@@ -31,7 +31,7 @@ void arm64_handle_host_irqs(struct vm *vm)
             timer_arch_ack();
             hv_timer_expired();
         } else if (intid == board_desc.arch.uart.irq) {
-            console_platform_irq();
+            board_console_irq();
         } else if (intid == board_desc.arch.timer.maint_ppi) {
             vgic_handle_maintenance(&vm->arch.vgic);
         } else if (netdev_irq(intid)) {

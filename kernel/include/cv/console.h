@@ -5,9 +5,9 @@
  * detaches. Guest output is shown raw while attached and as "[guest] " log lines otherwise; the
  * last 16 KiB of it are kept for `guest log`. docs/console.md describes it for users.
  *
- * The UART itself is the board's (the console_platform_* hooks below): a PL011 on arm64 boards,
+ * The UART itself is the board's (the board_console_* hooks below): a PL011 on arm64 boards,
  * a 16550 on a PC. Everything runs in hypervisor context (single pCPU, EL2 interrupts masked),
- * so the receive ring filled by console_platform_irq() and drained by console_poll() needs no
+ * so the receive ring filled by board_console_irq() and drained by console_poll() needs no
  * lock.
  */
 #ifndef CV_CONSOLE_H
@@ -30,7 +30,7 @@ struct vpl011;
 void console_init(void);
 /** Drains the UART and the receive ring and dispatches the bytes. Main loop. */
 void console_poll(void);
-/** Queues one received byte (console_platform_irq). Drops it, counting, when the ring is full. */
+/** Queues one received byte (board_console_irq). Drops it, counting, when the ring is full. */
 void console_rx_push(char c);
 /** Bytes dropped because the receive ring was full. */
 uint64_t console_rx_dropped(void);
@@ -51,20 +51,20 @@ void console_guest_output(char c);
 /** Prints the kept tail of the guest's output (`guest log`). */
 void console_guest_tail(void);
 
-/* ---- platform hooks: the board's console UART driver (boards/<board>/) ---- */
+/* ---- board hooks: the console UART's driver (boards/<name>/platform.c) ---- */
 
 /**
  * Programs the UART for the console (receive interrupts unmasked at the UART; the interrupt
  * controller side is the arch's). Boot context, first thing after the MMU is on; output before
  * it must still work, for an early panic.
  */
-void console_platform_init(void);
+void board_console_init(void);
 /** Sends one byte, waiting while the transmitter is full. Any context, also a panic. */
-void console_platform_putc(char c);
+void board_console_putc(char c);
 /** The next received byte, or -1 if none is waiting. Any context. */
-int console_platform_getc(void);
+int board_console_getc(void);
 /** The UART's interrupt: moves what it received into console_rx_push(). Hypervisor context. */
-void console_platform_irq(void);
+void board_console_irq(void);
 
 /* ---- provided by kernel/console/shell.c for the console ---- */
 

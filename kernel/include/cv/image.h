@@ -56,7 +56,4 @@ bool cv_image_parse(const void *bundle, size_t len, struct cv_image_info *info, 
 /** CRC32C (Castagnoli), as also used by the checkpoint protocol. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
-/** The bundled guest image (a cv_image), placed in the hypervisor image by the linker script. */
-extern const uint8_t __guest_image_start[], __guest_image_end[];
-
 #endif

@@ -3,7 +3,7 @@
  * Driver for the board's own PL011 (board_desc.arch.uart), the hypervisor's console. Polled
  * transmit, interrupt-driven receive: the receive FIFO is only 32 bytes deep, so pl011_irq()
  * moves it into the console's 4 KiB ring on every UART interrupt. A board with a PL011 console
- * wires the console_platform_* hooks (cv/console.h) to it. Target only.
+ * wires the board_console_* hooks (cv/console.h) to it. Target only.
  */
 #ifndef CV_PL011_H
 #define CV_PL011_H
