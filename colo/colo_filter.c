@@ -8,6 +8,8 @@
 
 #include <colo/filter.h>
 
+#include "colo_util.h"
+
 static void hdr_read(const uint8_t *p, size_t *len, uint64_t *epoch)
 {
     uint16_t l;

@@ -2,11 +2,10 @@
 // COLO heartbeats: the datagram codec and the peer-liveness tracker (colo_hb.h).
 #include <string.h>
 
-#include <cv/image.h>
-#include <cv/types.h>
-
 #include <colo/hb.h>
 #include <colo/proto.h>
+
+#include "colo_util.h"
 
 /* Byte offsets in the datagram (the layout is drawn in colo_hb.h). */
 enum {
@@ -68,7 +67,7 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
     colo_put64(p + OFF_SEQ, h->seq);
     colo_put64(p + OFF_EPOCH, h->epoch);
     colo_put64(p + OFF_TICKS, h->ticks);
-    colo_put32(p + OFF_CRC, crc32c(0, p, OFF_CRC));
+    colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
     return COLO_HB_LEN;
 }
 
@@ -86,7 +85,7 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     if (colo_get16(p + OFF_VERSION) != COLO_HB_VERSION) {
         return COLO_HB_E_VERSION;
     }
-    if (colo_get32(p + OFF_CRC) != crc32c(0, p, OFF_CRC)) {
+    if (colo_get32(p + OFF_CRC) != colo_port_crc32c(0, p, OFF_CRC)) {
         return COLO_HB_E_CRC;
     }
     if (p[OFF_PATH] >= COLO_HB_PATHS) {

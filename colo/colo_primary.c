@@ -8,10 +8,9 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include <cv/image.h>
-#include <cv/log.h>
-
 #include <colo/primary.h>
+
+#include "colo_util.h"
 
 /* Pre-copy ends when a pass leaves at most this many dirty pages (or it stops converging). */
 #define SYNC_TARGET_PAGES 256u
@@ -95,7 +94,7 @@ static void send_empty(struct colo_primary *p, uint16_t type, uint64_t epoch)
 }
 
 static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, const char *fmt, ...)
-    PRINTF_LIKE(4, 5);
+    COLO_PRINTF_LIKE(4, 5);
 static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, const char *fmt, ...)
 {
     if (!colo_primary_active(p)) {
@@ -103,7 +102,7 @@ static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, cons
     }
     va_list ap;
     va_start(ap, fmt);
-    cv_vsnprintf(p->st.reason_text, sizeof(p->st.reason_text), fmt, ap);
+    colo_port_vsnprintf(p->st.reason_text, sizeof(p->st.reason_text), fmt, ap);
     va_end(ap);
     p->st.reason = reason;
     bool clean = reason == COLO_ABORT_STOPPED || reason == COLO_ABORT_SHUTDOWN ||
@@ -122,11 +121,11 @@ static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, cons
     }
     p->vm->log_stop(p->vm->ctx);
     if (clean) {
-        log_info("colo: session closed at epoch %llu: %s", (unsigned long long)p->st.epoch,
-                 p->st.reason_text);
+        colo_log_info("colo: session closed at epoch %llu: %s", (unsigned long long)p->st.epoch,
+                      p->st.reason_text);
     } else {
-        log_warn("colo: session ended at epoch %llu (%s): %s", (unsigned long long)p->st.epoch,
-                 colo_abort_name(reason), p->st.reason_text);
+        colo_log_warn("colo: session ended at epoch %llu (%s): %s", (unsigned long long)p->st.epoch,
+                      colo_abort_name(reason), p->st.reason_text);
     }
     p->tr->close(p->tr->ctx);
 }
@@ -268,9 +267,9 @@ static void sync_step(struct colo_primary *p)
         p->st.sync_passes++;
         uint64_t dirty = bitmap_count(p->cfg.bitmap, p->ram_pages);
         (void)got;
-        log_info("colo: pre-copy pass %llu: %llu pages sent, %llu dirtied meanwhile",
-                 (unsigned long long)p->st.sync_passes, (unsigned long long)p->pass_pages,
-                 (unsigned long long)dirty);
+        colo_log_info("colo: pre-copy pass %llu: %llu pages sent, %llu dirtied meanwhile",
+                      (unsigned long long)p->st.sync_passes, (unsigned long long)p->pass_pages,
+                      (unsigned long long)dirty);
         bool stalled = p->st.sync_passes >= 3 && dirty >= p->prev_dirty;
         if (dirty <= SYNC_TARGET_PAGES || p->st.sync_passes >= SYNC_MAX_PASSES || stalled) {
             /* Stop-and-copy: the first checkpoint carries the rest (held if it is too much). */
@@ -299,9 +298,9 @@ static void enter_sync(struct colo_primary *p)
     p->pass_pages = 0;
     p->prev_dirty = UINT64_MAX;
     p->sync_start_us = now(p);
-    log_info("colo: primary: handshake done; pre-copy of %llu MiB while the guest runs%s",
-             (unsigned long long)(p->ram_pages * COLO_PAGE_SIZE >> 20),
-             (p->st.caps & COLO_CAP_VERIFY) ? " (verification on)" : "");
+    colo_log_info("colo: primary: handshake done; pre-copy of %llu MiB while the guest runs%s",
+                  (unsigned long long)(p->ram_pages * COLO_PAGE_SIZE >> 20),
+                  (p->st.caps & COLO_CAP_VERIFY) ? " (verification on)" : "");
 }
 
 /* The only place the guest is held in a normal checkpoint: the local copy. */
@@ -319,9 +318,9 @@ static void pause_and_stage(struct colo_primary *p)
         p->cursor = 0;
         p->pass_pages = 0;
         p->resume_us = t0; /* pause start, for the pause time */
-        log_warn("colo: checkpoint %llu: %llu dirty pages exceed the %u-page staging limit; "
-                 "guest held while they are sent",
-                 (unsigned long long)p->cur, (unsigned long long)dirty, p->st.limit_pages);
+        colo_log_warn("colo: checkpoint %llu: %llu dirty pages exceed the %u-page staging limit; "
+                      "guest held while they are sent",
+                      (unsigned long long)p->cur, (unsigned long long)dirty, p->st.limit_pages);
         return;
     }
     uint32_t n = 0;
@@ -383,13 +382,13 @@ static void stream(struct colo_primary *p)
             len = colo_encode_pages(m, COLO_PRI_MSG_CAP, COLO_MSG_RAM_PAGES, p->cur,
                                     p->cfg.stage_pfns + p->sent_pages,
                                     p->cfg.stage_data + (size_t)p->sent_pages * COLO_PAGE_SIZE, n);
-            p->crc = crc32c(p->crc, m + COLO_HDR_SIZE, colo_get32(m + 16));
+            p->crc = colo_port_crc32c(p->crc, m + COLO_HDR_SIZE, colo_get32(m + 16));
             p->sent_pages += n;
         } else if (p->sent_state < p->state_len) {
             uint32_t n = (uint32_t)MIN(p->state_len - p->sent_state, COLO_PRI_CHUNK);
             len = colo_encode(m, COLO_PRI_MSG_CAP, COLO_MSG_DEVICE_STATE, p->cur,
                               p->cfg.stage_state + p->sent_state, n);
-            p->crc = crc32c(p->crc, p->cfg.stage_state + p->sent_state, n);
+            p->crc = colo_port_crc32c(p->crc, p->cfg.stage_state + p->sent_state, n);
             p->sent_state += n;
         } else if ((p->st.caps & COLO_CAP_VERIFY) && p->sent_verify < p->ram_pages) {
             uint32_t n = (uint32_t)MIN(p->ram_pages - p->sent_verify, COLO_PRI_CHUNK / 4 - 3);
@@ -437,10 +436,11 @@ static void committed(struct colo_primary *p)
     if (first) {
         p->state = COLO_PRI_PROTECTED;
         p->st.sync_us = t - p->sync_start_us;
-        log_info("colo: primary: protected after %llu ms of pre-copy (%llu passes, %llu pages); "
-                 "longest pause %llu us",
-                 (unsigned long long)(p->st.sync_us / 1000), (unsigned long long)p->st.sync_passes,
-                 (unsigned long long)p->st.sync_pages, (unsigned long long)p->st.max_pause_us);
+        colo_log_info(
+            "colo: primary: protected after %llu ms of pre-copy (%llu passes, %llu pages); "
+            "longest pause %llu us",
+            (unsigned long long)(p->st.sync_us / 1000), (unsigned long long)p->st.sync_passes,
+            (unsigned long long)p->st.sync_pages, (unsigned long long)p->st.max_pause_us);
     }
 }
 
@@ -480,7 +480,7 @@ static void handle(struct colo_primary *p, const struct colo_msg *m)
         p->limit_state = MIN((size_t)a.stage_state, p->cfg.stage_state_cap);
         if ((p->cfg.local.caps & COLO_CAP_VERIFY) && p->cfg.verify_hashes &&
             !(a.caps & COLO_CAP_VERIFY)) {
-            log_warn("colo: verification asked for, but the secondary does not offer it");
+            colo_log_warn("colo: verification asked for, but the secondary does not offer it");
         }
         return;
     }

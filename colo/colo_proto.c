@@ -2,9 +2,9 @@
 // The COLO wire format: encoder, incremental decoder, payload parsers (colo_proto.h).
 #include <string.h>
 
-#include <cv/image.h>
-
 #include <colo/proto.h>
+
+#include "colo_util.h"
 
 static const char *const err_names[] = {
     [COLO_OK] = "ok",
@@ -122,9 +122,9 @@ static size_t frame(uint8_t *o, uint16_t type, uint64_t epoch, uint32_t len)
     colo_put64(o + 8, epoch);
     colo_put32(o + 16, len);
     colo_put32(o + 20, 0);
-    colo_put32(o + 20, crc32c(0, o, COLO_HDR_SIZE));
+    colo_put32(o + 20, colo_port_crc32c(0, o, COLO_HDR_SIZE));
     if (len) {
-        colo_put32(o + COLO_HDR_SIZE + len, crc32c(0, o + COLO_HDR_SIZE, len));
+        colo_put32(o + COLO_HDR_SIZE + len, colo_port_crc32c(0, o + COLO_HDR_SIZE, len));
     }
     return msg_size(len);
 }
@@ -277,7 +277,7 @@ static enum colo_err check_header(const uint8_t *h, size_t *need)
     uint8_t tmp[COLO_HDR_SIZE];
     memcpy(tmp, h, COLO_HDR_SIZE);
     colo_put32(tmp + 20, 0);
-    if (crc32c(0, tmp, COLO_HDR_SIZE) != colo_get32(h + 20)) {
+    if (colo_port_crc32c(0, tmp, COLO_HDR_SIZE) != colo_get32(h + 20)) {
         return COLO_E_HDR_CRC;
     }
     uint16_t type = colo_get16(h + 6);
@@ -321,8 +321,8 @@ enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, siz
             continue;
         }
         uint32_t plen = colo_get32(d->buf + 16);
-        if (plen &&
-            crc32c(0, d->buf + COLO_HDR_SIZE, plen) != colo_get32(d->buf + COLO_HDR_SIZE + plen)) {
+        if (plen && colo_port_crc32c(0, d->buf + COLO_HDR_SIZE, plen) !=
+                        colo_get32(d->buf + COLO_HDR_SIZE + plen)) {
             d->err = COLO_E_PAYLOAD_CRC;
             return COLO_DEC_ERROR;
         }
@@ -454,19 +454,5 @@ enum colo_err colo_parse_verify(const struct colo_msg *m, uint64_t *first, uint3
 
 uint32_t colo_page_hash(const void *page)
 {
-    /*
-     * Two independent multiply-xor lanes over 64-bit words: a handful of instructions per word
-     * (also under QEMU's TCG), and any single changed word changes the result.
-     */
-    const uint64_t *w = page;
-    uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
-    for (unsigned i = 0; i < COLO_PAGE_SIZE / 8; i += 2) {
-        a = (a ^ w[i]) * 0x100000001b3ull;
-        b = (b ^ w[i + 1]) * 0xff51afd7ed558ccdull;
-    }
-    uint64_t h = a ^ (b >> 29) ^ (b << 35);
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (uint32_t)h;
+    return (uint32_t)colo_port_page_hash(page);
 }

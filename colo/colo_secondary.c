@@ -6,10 +6,9 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include <cv/image.h>
-#include <cv/log.h>
-
 #include <colo/secondary.h>
+
+#include "colo_util.h"
 
 static const char *const state_names[] = {
     [COLO_SEC_WAIT_HELLO] = "wait-hello", [COLO_SEC_IDLE] = "idle",
@@ -68,9 +67,9 @@ static void undo_rollback(struct colo_secondary *s)
         vm->write_page(vm->ctx, s->cfg.undo_pfns[i], s->cfg.undo_data + (size_t)i * COLO_PAGE_SIZE);
     }
     s->st.rollbacks++;
-    log_warn("colo: secondary: overflow checkpoint %llu not committed; %llu replica pages "
-             "restored from the undo log",
-             (unsigned long long)(s->st.epoch + 1), (unsigned long long)s->undo_n);
+    colo_log_warn("colo: secondary: overflow checkpoint %llu not committed; %llu replica pages "
+                  "restored from the undo log",
+                  (unsigned long long)(s->st.epoch + 1), (unsigned long long)s->undo_n);
     undo_discard(s);
 }
 
@@ -95,12 +94,12 @@ static void send_empty(struct colo_secondary *s, uint16_t type, uint64_t epoch)
 /* Ends the session. The staged checkpoint, if any, is simply forgotten: the VM was not touched;
  * an overflow checkpoint's RAM_SYNC pages, which did touch it, are rolled back. */
 static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
-    PRINTF_LIKE(4, 5);
+    COLO_PRINTF_LIKE(4, 5);
 static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cv_vsnprintf(s->st.reason_text, sizeof(s->st.reason_text), fmt, ap);
+    colo_port_vsnprintf(s->st.reason_text, sizeof(s->st.reason_text), fmt, ap);
     va_end(ap);
     s->st.reason = reason;
     bool clean = reason == COLO_ABORT_SHUTDOWN || reason == COLO_ABORT_STOPPED ||
@@ -120,11 +119,11 @@ static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, co
         send_msg(s, b, colo_encode_abort(b, sizeof(b), s->st.epoch, reason, s->st.reason_text));
     }
     if (clean) {
-        log_info("colo: session closed at epoch %llu: %s", (unsigned long long)s->st.epoch,
-                 s->st.reason_text);
+        colo_log_info("colo: session closed at epoch %llu: %s", (unsigned long long)s->st.epoch,
+                      s->st.reason_text);
     } else {
-        log_warn("colo: session ended at epoch %llu (%s): %s", (unsigned long long)s->st.epoch,
-                 colo_abort_name(reason), s->st.reason_text);
+        colo_log_warn("colo: session ended at epoch %llu (%s): %s", (unsigned long long)s->st.epoch,
+                      colo_abort_name(reason), s->st.reason_text);
     }
     s->tr->close(s->tr->ctx);
 }
@@ -191,9 +190,9 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
     send_msg(s, b, colo_encode_hello_ack(b, sizeof(b), s->st.epoch, &ack));
     send_empty(s, COLO_MSG_CHECKPOINT_READY, s->st.epoch);
     s->st.state = COLO_SEC_IDLE;
-    log_info("colo: secondary: handshake done, board %s, %llu MiB of guest RAM%s", h.board,
-             (unsigned long long)(h.ram_bytes >> 20),
-             (ack.caps & COLO_CAP_VERIFY) ? ", verification on" : "");
+    colo_log_info("colo: secondary: handshake done, board %s, %llu MiB of guest RAM%s", h.board,
+                  (unsigned long long)(h.ram_bytes >> 20),
+                  (ack.caps & COLO_CAP_VERIFY) ? ", verification on" : "");
 }
 
 /* Every page number of a RAM_PAGES / RAM_SYNC message inside guest RAM, checked before any is
@@ -237,7 +236,7 @@ static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
         memcpy(s->cfg.stage_data + (size_t)s->npages * COLO_PAGE_SIZE, data, COLO_PAGE_SIZE);
         s->npages++;
     }
-    s->crc = crc32c(s->crc, m->payload, m->len);
+    s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
 }
 
 /* Pre-copy: there is no replica to protect yet, so pages go straight into guest RAM. An
@@ -339,7 +338,7 @@ static void stage_state(struct colo_secondary *s, const struct colo_msg *m)
     }
     memcpy(s->cfg.stage_state + s->state_len, m->payload, m->len);
     s->state_len += m->len;
-    s->crc = crc32c(s->crc, m->payload, m->len);
+    s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
 }
 
 /* The commit: everything arrived and verified; the VM moves from epoch N-1 to N. */

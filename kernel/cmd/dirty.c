@@ -5,6 +5,7 @@
 
 #include <cv/dirty.h>
 #include <cv/dirty_verify.h>
+#include <cv/hash.h>
 #include <cv/hv.h>
 #include <cv/log.h>
 #include <cv/page.h>
@@ -59,21 +60,6 @@ static bool bit_test(const uint64_t *bits, uint64_t i)
 static void bit_set(uint64_t *bits, uint64_t i)
 {
     bits[i / 64] |= 1ull << (i % 64);
-}
-
-/* 64-bit hash of one page; only used when guest RAM cannot be copied whole. */
-static uint64_t page_hash(const uint8_t *page)
-{
-    const uint64_t *w = (const uint64_t *)(const void *)page;
-    uint64_t h1 = 0x243f6a8885a308d3ull, h2 = 0x13198a2e03707344ull;
-    for (unsigned i = 0; i < PAGE_SIZE / 8; i += 2) {
-        h1 = (h1 ^ w[i]) * 0x9e3779b97f4a7c15ull;
-        h2 = (h2 ^ w[i + 1]) * 0xc2b2ae3d27d4eb4full;
-        h1 ^= h1 >> 29;
-        h2 ^= h2 >> 31;
-    }
-    h1 ^= h2 * 0xff51afd7ed558ccdull;
-    return h1 ^ (h1 >> 33);
 }
 
 /* Sets up the shadow; returns false when there is no memory even for hashes. */

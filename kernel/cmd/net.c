@@ -7,9 +7,9 @@
 
 #include <cv/colo_board.h>
 #include <cv/config.h>
+#include <cv/hash.h>
 #include <cv/hv.h>
 #include <cv/hvnet.h>
-#include <cv/image.h>
 #include <cv/log.h>
 #include <cv/net_bridge.h>
 #include <cv/vnet.h>

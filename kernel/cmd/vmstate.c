@@ -4,8 +4,8 @@
 // into the live vCPU, vGIC and devices, and resumes: the guest must not notice.
 #include <string.h>
 
+#include <cv/hash.h>
 #include <cv/hv.h>
-#include <cv/image.h>
 #include <cv/log.h>
 #include <cv/page.h>
 #include <cv/shell.h>

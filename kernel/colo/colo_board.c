@@ -10,9 +10,9 @@
 #include <cv/colo_link.h>
 #include <cv/config.h>
 #include <cv/dirty.h>
+#include <cv/hash.h>
 #include <cv/hv.h>
 #include <cv/hvnet.h>
-#include <cv/image.h>
 #include <cv/log.h>
 #include <cv/net.h>
 #include <cv/net_bridge.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // CRC32C, table-driven (slicing-by-1). The arm64 CRC32 instructions would be faster; they
 // are an optional feature of v8.0, so the portable version stays the reference.
-#include <cv/image.h>
+#include <cv/hash.h>
 
 static uint32_t table[256];
 static bool table_ready;

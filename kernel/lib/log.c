@@ -30,8 +30,6 @@ void cv_printf(const char *fmt, ...)
     console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
-static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
-
 void cv_print_line(const char *fmt, ...)
 {
     char buf[512];
@@ -80,7 +78,7 @@ void log_guest(enum log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
-static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
     static const char tag[] = {'E', 'W', 'I', 'D'};
     if (lvl > cur_level) {

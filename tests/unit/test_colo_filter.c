@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <cv/types.h>
+
 #include <colo/filter.h>
 
 #define GUARD 64u

@@ -19,7 +19,7 @@
 #ifndef COLO_FILTER_H
 #define COLO_FILTER_H
 
-#include <cv/types.h>
+#include <colo/port.h>
 
 /** Largest frame accepted: Ethernet without FCS. */
 #define COLO_FILTER_MAX_FRAME 1514u

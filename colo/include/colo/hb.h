@@ -20,7 +20,7 @@
 #ifndef COLO_HB_H
 #define COLO_HB_H
 
-#include <cv/types.h>
+#include <colo/port.h>
 
 #define COLO_HB_MAGIC 0x42485643u /* the bytes "CVHB" on the wire */
 #define COLO_HB_VERSION 1u

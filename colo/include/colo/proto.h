@@ -15,7 +15,7 @@
 #ifndef COLO_PROTO_H
 #define COLO_PROTO_H
 
-#include <cv/types.h>
+#include <colo/port.h>
 
 #define COLO_MAGIC 0x4f4c4f43u /* the bytes "COLO" on the wire */
 #define COLO_PROTO_VERSION 1u

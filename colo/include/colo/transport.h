@@ -9,7 +9,7 @@
 #ifndef COLO_TRANSPORT_H
 #define COLO_TRANSPORT_H
 
-#include <cv/types.h>
+#include <colo/port.h>
 
 struct colo_transport {
     /** Queues all len bytes in order; false if the connection is gone (nothing more is sent). */

@@ -8,7 +8,7 @@
 #ifndef COLO_VM_H
 #define COLO_VM_H
 
-#include <cv/types.h>
+#include <colo/port.h>
 
 struct colo_vm {
     /** Stops the guest's vCPUs (idempotent). RAM and state are stable until resume. */

@@ -7,6 +7,7 @@
 #ifndef CV_IMAGE_H
 #define CV_IMAGE_H
 
+#include <cv/hash.h>
 #include <cv/types.h>
 
 #define CV_IMAGE_MAGIC "CVIMAGE1"
@@ -52,8 +53,5 @@ struct cv_image_info {
  */
 bool cv_image_parse(const void *bundle, size_t len, struct cv_image_info *info, char *err,
                     size_t errlen);
-
-/** CRC32C (Castagnoli), as also used by the checkpoint protocol. */
-uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -29,6 +29,8 @@ void cv_puts(const char *s);
 
 /** One log line: "[   12.345678] W: text\n". Lines above the current level are dropped. */
 void log_msg(enum log_level lvl, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/** log_msg() for callers that have a va_list (the COLO library's port). */
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Checksums and hashes (kernel/lib). Pure computation: any context. */
+#ifndef CV_HASH_H
+#define CV_HASH_H
+
+#include <cv/types.h>
+
+/** CRC32C (Castagnoli): the guest image bundle's and the checkpoint protocol's checksum. */
+uint32_t crc32c(uint32_t crc, const void *data, size_t len);
+
+/**
+ * 64-bit digest of one PAGE_SIZE-byte page (8-byte aligned): finds changed pages, it does not
+ * resist an attacker. The one page hash of the hypervisor: `dirty verify` compares it, and COLO
+ * verification sends its low 32 bits to the peer (colo_port_page_hash), so it is part of the
+ * replication protocol: changing it breaks pairs of different versions.
+ */
+uint64_t page_hash(const void *page);
+
+#endif
