@@ -3,9 +3,8 @@
 // header with DeviceID 0 ("no device"), everything else reads as zero and ignores writes. A
 // driver that probes every slot of the board's virtio window finds them empty, not faulting.
 #include <cv/bus.h>
+#include <cv/virtio.h>
 #include <cv/virtio_empty.h>
-
-#define SLOT 0x200u
 
 static enum bus_result empty_read(void *ctx, struct bus_access *a)
 {
@@ -13,15 +12,15 @@ static enum bus_result empty_read(void *ctx, struct bus_access *a)
     if (a->size != 4 || (a->offset & 3)) {
         return BUS_BAD_ACCESS;
     }
-    switch (a->offset % SLOT) {
-    case 0x000:
-        a->value = 0x74726976u; /* "virt" */
+    switch (a->offset % VIRTIO_MMIO_WINDOW) {
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        a->value = VIRTIO_MMIO_MAGIC;
         break;
-    case 0x004:
-        a->value = 2;
+    case VIRTIO_MMIO_VERSION:
+        a->value = VIRTIO_MMIO_VERSION_MODERN;
         break;
-    case 0x00c:
-        a->value = 0x52535643u; /* "CVSR" */
+    case VIRTIO_MMIO_VENDOR_ID:
+        a->value = VIRTIO_VENDOR_COLOVISOR;
         break;
     default:
         a->value = 0;
@@ -43,6 +42,7 @@ bool virtio_empty_register(struct bus *bus, gpa_t first, unsigned count)
     if (count == 0) {
         return true;
     }
-    struct bus_dev dev = {"virtio-empty", gpa_raw(first), (uint64_t)count * SLOT, &empty_ops, NULL};
+    struct bus_dev dev = {"virtio-empty", gpa_raw(first), (uint64_t)count * VIRTIO_MMIO_WINDOW,
+                          &empty_ops, NULL};
     return bus_add(bus, &dev);
 }

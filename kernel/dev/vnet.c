@@ -3,67 +3,12 @@
 #include <string.h>
 
 #include <cv/log.h>
+#include <cv/virtio.h>
 #include <cv/vm.h>
 #include <cv/vmstate.h>
 #include <cv/vnet.h>
 
-/* virtio-mmio registers (virtio 1.x, 4.2.2) */
-#define R_MAGIC 0x000
-#define R_VERSION 0x004
-#define R_DEVICE_ID 0x008
-#define R_VENDOR_ID 0x00c
-#define R_DEV_FEATURES 0x010
-#define R_DEV_FEATURES_SEL 0x014
-#define R_DRV_FEATURES 0x020
-#define R_DRV_FEATURES_SEL 0x024
-#define R_QUEUE_SEL 0x030
-#define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_QUEUE_NOTIFY 0x050
-#define R_INT_STATUS 0x060
-#define R_INT_ACK 0x064
-#define R_STATUS 0x070
-#define R_QUEUE_DESC_LO 0x080
-#define R_QUEUE_DESC_HI 0x084
-#define R_QUEUE_AVAIL_LO 0x090
-#define R_QUEUE_AVAIL_HI 0x094
-#define R_QUEUE_USED_LO 0x0a0
-#define R_QUEUE_USED_HI 0x0a4
-#define R_CONFIG_GEN 0x0fc
-#define R_CONFIG 0x100
-#define WINDOW 0x200
-
-#define VIRTIO_MAGIC 0x74726976u
-#define VENDOR_ID 0x52535643u /* "CVSR" */
-
-#define F_NET_MAC (1ull << 5)
-#define F_NET_STATUS (1ull << 16)
-#define F_VERSION_1 (1ull << 32)
-#define DEVICE_FEATURES (F_NET_MAC | F_NET_STATUS | F_VERSION_1)
-
-#define S_ACKNOWLEDGE 1u
-#define S_DRIVER 2u
-#define S_DRIVER_OK 4u
-#define S_FEATURES_OK 8u
-#define S_NEEDS_RESET 64u
-#define S_FAILED 128u
-
-#define ISR_USED 1u
-#define ISR_CONFIG 2u
-
-#define VRING_DESC_F_NEXT 1u
-#define VRING_DESC_F_WRITE 2u
-#define VRING_DESC_F_INDIRECT 4u
-
-#define NET_S_LINK_UP 1u
-
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
+#define DEVICE_FEATURES (VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_VERSION_1)
 
 static void update_irq(struct vnet *n)
 {
@@ -76,18 +21,19 @@ static void update_irq(struct vnet *n)
 
 static void needs_reset(struct vnet *n, const char *why)
 {
-    if (!(n->status & S_NEEDS_RESET)) {
+    if (!(n->status & VIRTIO_STATUS_NEEDS_RESET)) {
         log_guest(LOG_WARN, "vnet: guest's virtio ring is malformed (%s); device needs reset", why);
-        n->status |= S_NEEDS_RESET;
+        n->status |= VIRTIO_STATUS_NEEDS_RESET;
         n->resets_needed++;
-        n->isr |= ISR_CONFIG;
+        n->isr |= VIRTIO_MMIO_INT_CONFIG;
         update_irq(n);
     }
 }
 
 static bool running(const struct vnet *n, unsigned qi)
 {
-    return (n->status & S_DRIVER_OK) && !(n->status & S_NEEDS_RESET) && n->q[qi].ready;
+    return (n->status & VIRTIO_STATUS_DRIVER_OK) && !(n->status & VIRTIO_STATUS_NEEDS_RESET) &&
+           n->q[qi].ready;
 }
 
 /* Guest memory access, bounds-checked; writes go through vm_write, which logs them dirty. */
@@ -111,7 +57,7 @@ static bool read_u16(struct vnet *n, uint64_t addr, uint16_t *v)
     return true;
 }
 
-static bool read_desc(struct vnet *n, const struct vnet_queue *q, uint16_t i, struct vring_desc *d)
+static bool read_desc(struct vnet *n, const struct vnet_queue *q, uint16_t i, struct virtq_desc *d)
 {
     const void *p = gmem(n, q->desc + (uint64_t)i * sizeof(*d), sizeof(*d));
     if (!p) {
@@ -165,7 +111,7 @@ static bool push_used(struct vnet *n, struct vnet_queue *q, uint16_t head, uint3
         needs_reset(n, "used ring outside guest RAM");
         return false;
     }
-    n->isr |= ISR_USED;
+    n->isr |= VIRTIO_MMIO_INT_VRING;
     return true;
 }
 
@@ -180,7 +126,7 @@ static long walk_chain(struct vnet *n, struct vnet_queue *q, uint16_t head, bool
     uint16_t idx = head;
     size_t total = 0;
     for (uint32_t count = 0;; count++) {
-        struct vring_desc d;
+        struct virtq_desc d;
         if (count >= q->num) {
             needs_reset(n, "descriptor chain loops or is longer than the queue");
             return -1;
@@ -189,11 +135,11 @@ static long walk_chain(struct vnet *n, struct vnet_queue *q, uint16_t head, bool
             needs_reset(n, "descriptor table outside guest RAM");
             return -1;
         }
-        if (d.flags & VRING_DESC_F_INDIRECT) {
+        if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             needs_reset(n, "indirect descriptor (feature not offered)");
             return -1;
         }
-        if (!!(d.flags & VRING_DESC_F_WRITE) != want_write) {
+        if (!!(d.flags & VIRTQ_DESC_F_WRITE) != want_write) {
             needs_reset(n, want_write ? "read-only buffer on the receive queue"
                                       : "device-writable buffer on the transmit queue");
             return -1;
@@ -223,7 +169,7 @@ static long walk_chain(struct vnet *n, struct vnet_queue *q, uint16_t head, bool
             memcpy(n->txbuf + total, gmem(n, d.addr, d.len), d.len);
             total += d.len;
         }
-        if (!(d.flags & VRING_DESC_F_NEXT)) {
+        if (!(d.flags & VIRTQ_DESC_F_NEXT)) {
             break;
         }
         if (d.next >= q->num) {
@@ -404,8 +350,8 @@ void vnet_set_link(struct vnet *n, bool up)
     if (up != n->link_up) {
         n->link_up = up;
         n->config_generation++;
-        if (n->status & S_DRIVER_OK) {
-            n->isr |= ISR_CONFIG;
+        if (n->status & VIRTIO_STATUS_DRIVER_OK) {
+            n->isr |= VIRTIO_MMIO_INT_CONFIG;
             update_irq(n);
         }
     }
@@ -414,8 +360,8 @@ void vnet_set_link(struct vnet *n, bool up)
 static uint64_t config_read(const struct vnet *n, uint64_t off, unsigned size)
 {
     uint8_t cfg[8] = {0};
-    memcpy(cfg, n->mac, ETH_ALEN);
-    cfg[6] = n->link_up ? NET_S_LINK_UP : 0;
+    memcpy(cfg + VIRTIO_NET_CFG_MAC, n->mac, ETH_ALEN);
+    cfg[VIRTIO_NET_CFG_STATUS] = n->link_up ? VIRTIO_NET_S_LINK_UP : 0;
     uint64_t v = 0;
     for (unsigned i = 0; i < size && off + i < sizeof(cfg); i++) {
         v |= (uint64_t)cfg[off + i] << (8 * i);
@@ -426,11 +372,11 @@ static uint64_t config_read(const struct vnet *n, uint64_t off, unsigned size)
 enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a)
 {
     struct vnet *n = ctx;
-    if (a->offset >= R_CONFIG) {
-        if (a->offset - R_CONFIG + a->size > 0x100 || a->size > 4) {
+    if (a->offset >= VIRTIO_MMIO_CONFIG) {
+        if (a->offset - VIRTIO_MMIO_CONFIG + a->size > 0x100 || a->size > 4) {
             return BUS_BAD_ACCESS;
         }
-        a->value = config_read(n, a->offset - R_CONFIG, a->size);
+        a->value = config_read(n, a->offset - VIRTIO_MMIO_CONFIG, a->size);
         return BUS_OK;
     }
     if (a->size != 4 || (a->offset & 3)) {
@@ -438,35 +384,35 @@ enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a)
     }
     struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
     switch (a->offset) {
-    case R_MAGIC:
-        a->value = VIRTIO_MAGIC;
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        a->value = VIRTIO_MMIO_MAGIC;
         break;
-    case R_VERSION:
-        a->value = 2;
+    case VIRTIO_MMIO_VERSION:
+        a->value = VIRTIO_MMIO_VERSION_MODERN;
         break;
-    case R_DEVICE_ID:
-        a->value = 1;
+    case VIRTIO_MMIO_DEVICE_ID:
+        a->value = VIRTIO_ID_NET;
         break;
-    case R_VENDOR_ID:
-        a->value = VENDOR_ID;
+    case VIRTIO_MMIO_VENDOR_ID:
+        a->value = VIRTIO_VENDOR_COLOVISOR;
         break;
-    case R_DEV_FEATURES:
+    case VIRTIO_MMIO_DEVICE_FEATURES:
         a->value =
             n->dev_features_sel < 2 ? (uint32_t)(DEVICE_FEATURES >> (32 * n->dev_features_sel)) : 0;
         break;
-    case R_QUEUE_NUM_MAX:
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
         a->value = q ? VNET_QUEUE_MAX : 0;
         break;
-    case R_QUEUE_READY:
+    case VIRTIO_MMIO_QUEUE_READY:
         a->value = q ? q->ready : 0;
         break;
-    case R_INT_STATUS:
+    case VIRTIO_MMIO_INTERRUPT_STATUS:
         a->value = n->isr;
         break;
-    case R_STATUS:
+    case VIRTIO_MMIO_STATUS:
         a->value = n->status;
         break;
-    case R_CONFIG_GEN:
+    case VIRTIO_MMIO_CONFIG_GENERATION:
         a->value = n->config_generation;
         break;
     default:
@@ -498,14 +444,14 @@ static void status_write(struct vnet *n, uint32_t v)
         reset_device(n);
         return;
     }
-    if ((v & S_FEATURES_OK) && !(n->status & S_FEATURES_OK)) {
+    if ((v & VIRTIO_STATUS_FEATURES_OK) && !(n->status & VIRTIO_STATUS_FEATURES_OK)) {
         /* The only feature a driver must take is VERSION_1; unknown ones are refused. */
-        if (!(n->drv_features & F_VERSION_1) || (n->drv_features & ~DEVICE_FEATURES)) {
-            v &= ~S_FEATURES_OK;
+        if (!(n->drv_features & VIRTIO_F_VERSION_1) || (n->drv_features & ~DEVICE_FEATURES)) {
+            v &= ~VIRTIO_STATUS_FEATURES_OK;
         }
     }
-    n->status = (n->status & S_NEEDS_RESET) | (v & ~S_NEEDS_RESET);
-    if (v & S_DRIVER_OK) {
+    n->status = (n->status & VIRTIO_STATUS_NEEDS_RESET) | (v & ~VIRTIO_STATUS_NEEDS_RESET);
+    if (v & VIRTIO_STATUS_DRIVER_OK) {
         flush_pending(n);
     }
 }
@@ -513,8 +459,8 @@ static void status_write(struct vnet *n, uint32_t v)
 enum bus_result vnet_mmio_write(void *ctx, const struct bus_access *a)
 {
     struct vnet *n = ctx;
-    if (a->offset >= R_CONFIG) {
-        return a->offset - R_CONFIG + a->size <= 0x100 ? BUS_OK : BUS_BAD_ACCESS; /* RO */
+    if (a->offset >= VIRTIO_MMIO_CONFIG) {
+        return a->offset - VIRTIO_MMIO_CONFIG + a->size <= 0x100 ? BUS_OK : BUS_BAD_ACCESS; /* RO */
     }
     if (a->size != 4 || (a->offset & 3)) {
         return BUS_BAD_ACCESS;
@@ -524,27 +470,27 @@ enum bus_result vnet_mmio_write(void *ctx, const struct bus_access *a)
     /* Queue layout may only change while the queue is not live (4.2.3.2). */
     bool q_writable = q && !q->ready;
     switch (a->offset) {
-    case R_DEV_FEATURES_SEL:
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
         n->dev_features_sel = v;
         break;
-    case R_DRV_FEATURES:
-        if (!(n->status & S_FEATURES_OK) && n->drv_features_sel < 2) {
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+        if (!(n->status & VIRTIO_STATUS_FEATURES_OK) && n->drv_features_sel < 2) {
             unsigned sh = 32 * n->drv_features_sel;
             n->drv_features = (n->drv_features & ~(0xffffffffull << sh)) | ((uint64_t)v << sh);
         }
         break;
-    case R_DRV_FEATURES_SEL:
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
         n->drv_features_sel = v;
         break;
-    case R_QUEUE_SEL:
+    case VIRTIO_MMIO_QUEUE_SEL:
         n->queue_sel = v;
         break;
-    case R_QUEUE_NUM:
+    case VIRTIO_MMIO_QUEUE_NUM:
         if (q_writable) {
             q->num = v;
         }
         break;
-    case R_QUEUE_READY:
+    case VIRTIO_MMIO_QUEUE_READY:
         if (!q) {
             break;
         }
@@ -558,36 +504,36 @@ enum bus_result vnet_mmio_write(void *ctx, const struct bus_access *a)
             q->ready = false;
         }
         break;
-    case R_QUEUE_NOTIFY:
+    case VIRTIO_MMIO_QUEUE_NOTIFY:
         if (v == 1) {
             process_tx(n);
         } else if (v == 0) {
             flush_pending(n);
         }
         break;
-    case R_INT_ACK:
+    case VIRTIO_MMIO_INTERRUPT_ACK:
         n->isr &= ~v;
         update_irq(n);
         break;
-    case R_STATUS:
+    case VIRTIO_MMIO_STATUS:
         status_write(n, v);
         break;
-    case R_QUEUE_DESC_LO:
-    case R_QUEUE_DESC_HI:
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
         if (q_writable) {
-            set_addr(&q->desc, a->offset == R_QUEUE_DESC_HI, v);
+            set_addr(&q->desc, a->offset == VIRTIO_MMIO_QUEUE_DESC_HIGH, v);
         }
         break;
-    case R_QUEUE_AVAIL_LO:
-    case R_QUEUE_AVAIL_HI:
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
         if (q_writable) {
-            set_addr(&q->avail, a->offset == R_QUEUE_AVAIL_HI, v);
+            set_addr(&q->avail, a->offset == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, v);
         }
         break;
-    case R_QUEUE_USED_LO:
-    case R_QUEUE_USED_HI:
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
         if (q_writable) {
-            set_addr(&q->used, a->offset == R_QUEUE_USED_HI, v);
+            set_addr(&q->used, a->offset == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, v);
         }
         break;
     default:
@@ -650,7 +596,7 @@ static bool vnet_load(void *ctx, struct vs_buf *r, uint32_t version, bool apply)
         q->last_avail = (uint16_t)la;
         q->used_idx = (uint16_t)ui;
     }
-    bool features_bad = (status & S_FEATURES_OK) && (drv_features & ~DEVICE_FEATURES);
+    bool features_bad = (status & VIRTIO_STATUS_FEATURES_OK) && (drv_features & ~DEVICE_FEATURES);
     if (r->err || features_bad || (isr & ~3u) || (status & ~0xffu)) {
         return false;
     }
@@ -685,7 +631,7 @@ void vnet_init(struct vnet *n, struct vm *vm, gpa_t base, uint32_t intid,
 
 bool vnet_register(struct vnet *n, struct bus *bus)
 {
-    struct bus_dev dev = {"virtio-net", gpa_raw(n->base), WINDOW, &vnet_ops, n};
+    struct bus_dev dev = {"virtio-net", gpa_raw(n->base), VIRTIO_MMIO_WINDOW, &vnet_ops, n};
     if (!bus_add(bus, &dev)) {
         return false;
     }

@@ -42,9 +42,9 @@ enum virtio_probe virtio_mmio_probe(struct virtio_mmio *d, hpa_t base, uint32_t 
         return VIRTIO_PROBE_EMPTY;
     }
     switch (virtio_mmio_read(d, VIRTIO_MMIO_VERSION)) {
-    case 2:
+    case VIRTIO_MMIO_VERSION_MODERN:
         return VIRTIO_PROBE_OK;
-    case 1:
+    case VIRTIO_MMIO_VERSION_LEGACY:
         return VIRTIO_PROBE_LEGACY;
     default:
         return VIRTIO_PROBE_BAD;

@@ -14,15 +14,6 @@
 #include <cv/page.h>
 #include <cv/virtio_mmio.h>
 
-#define VIRTIO_NET_F_MAC BIT(5)
-#define VIRTIO_NET_F_STATUS BIT(16)
-#define VIRTIO_NET_S_LINK_UP 1u
-
-/* Device configuration layout (virtio 1.2, 5.1.4). */
-#define VNET_CFG_MAC 0
-#define VNET_CFG_STATUS 6
-
-#define VNET_HDR_LEN 12u
 #define VNET_BUF_SIZE 2048u
 #define VNET_QUEUE_SIZE 256u
 #define VNET_RXQ 0u
@@ -92,9 +83,9 @@ static bool vnic_tx(struct netdev *dev, const uint8_t *frame, size_t len)
         }
     }
     uint8_t *buf = n->tx_bufs + (size_t)id * VNET_BUF_SIZE;
-    memset(buf, 0, VNET_HDR_LEN);
-    memcpy(buf + VNET_HDR_LEN, frame, len);
-    virtq_push(&n->txq, id, (uint32_t)(VNET_HDR_LEN + len), false);
+    memset(buf, 0, VIRTIO_NET_HDR_LEN);
+    memcpy(buf + VIRTIO_NET_HDR_LEN, frame, len);
+    virtq_push(&n->txq, id, (uint32_t)(VIRTIO_NET_HDR_LEN + len), false);
     n->tx_unkicked = true;
     dev->stats.tx_frames++;
     dev->stats.tx_bytes += len;
@@ -113,7 +104,7 @@ static void rx_process(struct vnic *n)
     bool refill = false;
     while (virtq_pop_used(&n->rxq, &id, &len)) {
         const uint8_t *buf = n->rx_bufs + (size_t)id * VNET_BUF_SIZE;
-        size_t flen = len > VNET_HDR_LEN ? len - VNET_HDR_LEN : 0;
+        size_t flen = len > VIRTIO_NET_HDR_LEN ? len - VIRTIO_NET_HDR_LEN : 0;
         if (len > VNET_BUF_SIZE || flen < ETH_MIN_FRAME || flen > ETH_MAX_FRAME) {
             dev->stats.rx_errors++;
         } else if (!dev->rx) {
@@ -121,7 +112,7 @@ static void rx_process(struct vnic *n)
         } else {
             dev->stats.rx_frames++;
             dev->stats.rx_bytes += flen;
-            dev->rx(dev, buf + VNET_HDR_LEN, flen, dev->rx_ctx);
+            dev->rx(dev, buf + VIRTIO_NET_HDR_LEN, flen, dev->rx_ctx);
         }
         /* The buffer goes straight back to the device (the callback was its only reader). */
         virtq_push(&n->rxq, id, VNET_BUF_SIZE, true);
@@ -172,7 +163,7 @@ static bool vnic_link_up(struct netdev *dev)
     if (!(n->features & VIRTIO_NET_F_STATUS)) {
         return true; /* no status field: the link is always up (virtio 1.2, 5.1.4.2) */
     }
-    return virtio_mmio_config16(&n->mmio, VNET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
+    return virtio_mmio_config16(&n->mmio, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
 }
 
 static const struct netdev_ops vnic_ops = {
@@ -210,7 +201,7 @@ static bool vnic_start(struct vnic *n)
     n->txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
     if (got & VIRTIO_NET_F_MAC) {
         for (unsigned i = 0; i < ETH_ALEN; i++) {
-            n->dev.mac[i] = virtio_mmio_config8(d, VNET_CFG_MAC + i);
+            n->dev.mac[i] = virtio_mmio_config8(d, VIRTIO_NET_CFG_MAC + i);
         }
     } else {
         /* Locally administered, unique per transport. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * virtio-mmio transport (virtio 1.x, "modern", register layout version 2) and split virtqueues,
- * for the board devices the hypervisor drives itself (virtio-net today). Legacy transports
- * (version 1) are refused: on QEMU start it with `-global virtio-mmio.force-legacy=false`.
+ * The driver side of the virtio-mmio transport (virtio 1.x, "modern", register layout version 2)
+ * and of split virtqueues (the definitions are cv/virtio.h), for the board devices the hypervisor
+ * drives itself (virtio-net today). Legacy transports (version 1) are refused: on QEMU start it
+ * with `-global virtio-mmio.force-legacy=false`.
  *
  * The virtqueue bookkeeping (struct virtq, virtq_*) is plain memory work with no device access,
  * so host unit tests run it against a fake device. Rings live in hypervisor memory, which is
@@ -13,82 +14,11 @@
 #define CV_VIRTIO_MMIO_H
 
 #include <cv/types.h>
+#include <cv/virtio.h>
 
-#define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
-
-/* Register offsets (virtio 1.2, 4.2.2). */
-#define VIRTIO_MMIO_MAGIC_VALUE 0x000
-#define VIRTIO_MMIO_VERSION 0x004
-#define VIRTIO_MMIO_DEVICE_ID 0x008
-#define VIRTIO_MMIO_VENDOR_ID 0x00c
-#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
-#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
-#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
-#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
-#define VIRTIO_MMIO_QUEUE_SEL 0x030
-#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
-#define VIRTIO_MMIO_QUEUE_NUM 0x038
-#define VIRTIO_MMIO_QUEUE_READY 0x044
-#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
-#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
-#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
-#define VIRTIO_MMIO_STATUS 0x070
-#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
-#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
-#define VIRTIO_MMIO_CONFIG 0x100
-
-#define VIRTIO_MMIO_INT_VRING BIT(0)
-#define VIRTIO_MMIO_INT_CONFIG BIT(1)
-
-/* Device status bits. */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1u
-#define VIRTIO_STATUS_DRIVER 2u
-#define VIRTIO_STATUS_DRIVER_OK 4u
-#define VIRTIO_STATUS_FEATURES_OK 8u
-#define VIRTIO_STATUS_NEEDS_RESET 64u
-#define VIRTIO_STATUS_FAILED 128u
-
-#define VIRTIO_F_VERSION_1 BIT(32)
-
-#define VIRTIO_ID_NET 1u
-
-/* ---- split virtqueue (virtio 1.2, 2.7) ---- */
-
-#define VIRTQ_DESC_F_NEXT 1u
-#define VIRTQ_DESC_F_WRITE 2u
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
-#define VIRTQ_USED_F_NO_NOTIFY 1u
+/* ---- split virtqueue, driver side ---- */
 
 #define VIRTQ_MAX_SIZE 256u
-
-struct virtq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
-struct virtq_avail {
-    uint16_t flags;
-    uint16_t idx;
-    uint16_t ring[];
-};
-
-struct virtq_used_elem {
-    uint32_t id;
-    uint32_t len;
-};
-
-struct virtq_used {
-    uint16_t flags;
-    uint16_t idx;
-    struct virtq_used_elem ring[];
-};
 
 /*
  * Driver side of one split virtqueue whose descriptors each own one fixed buffer (no chains):

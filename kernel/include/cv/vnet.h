@@ -13,12 +13,13 @@
 #include <cv/bus.h>
 #include <cv/net.h>
 #include <cv/types.h>
+#include <cv/virtio.h>
 
 struct vm;
 
 #define VNET_QUEUE_MAX 256u
 #define VNET_PENDING 32u
-#define VNET_HDR_LEN 12u
+#define VNET_HDR_LEN VIRTIO_NET_HDR_LEN
 
 struct vnet_queue {
     uint32_t num;
