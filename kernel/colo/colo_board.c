@@ -13,6 +13,7 @@
 #include <cv/hash.h>
 #include <cv/hv.h>
 #include <cv/hvnet.h>
+#include <cv/le.h>
 #include <cv/log.h>
 #include <cv/net.h>
 #include <cv/net_bridge.h>
@@ -261,9 +262,9 @@ static void make_hello(struct vm *vm)
     size_t len = (size_t)(__guest_image_end - __guest_image_start);
     uint32_t ic = crc32c(0, __guest_image_start, MIN(len, (size_t)4096));
     uint32_t vc = crc32c(0, CV_VERSION, strlen(CV_VERSION));
-    colo_put32(h->image_id, ic);
-    colo_put64(h->image_id + 4, len);
-    colo_put32(h->image_id + 12, vc);
+    le32_put(h->image_id, ic);
+    le64_put(h->image_id + 4, len);
+    le32_put(h->image_id + 12, vc);
 }
 
 /* ---- state names, event lines ---- */

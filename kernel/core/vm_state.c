@@ -4,6 +4,7 @@
 // every section first and applying only if all passed, so a bad stream (a hostile peer's, a
 // truncated one) changes nothing. Separate from vm.c, which needs the board, so that host
 // builds (tests/fuzz/fuzz_vmstream.c) run this exact walker.
+#include <cv/le.h>
 #include <cv/log.h>
 #include <cv/vm.h>
 
@@ -43,13 +44,10 @@ void vm_state_describe(const void *buf, size_t len, size_t off, char *out, size_
         return;
     }
     while (pos + 12 <= len) {
-        uint32_t tag = 0, n = 0;
-        for (unsigned k = 0; k < 4; k++) {
-            tag |= (uint32_t)b[pos + k] << (8 * k);
-            n |= (uint32_t)b[pos + 8 + k] << (8 * k);
-        }
+        uint32_t tag = le32_get(b + pos), n = le32_get(b + pos + 8);
         if (off < pos + 12 + n) {
-            char t[5] = {(char)tag, (char)(tag >> 8), (char)(tag >> 16), (char)(tag >> 24), 0};
+            char t[5] = {0};
+            le32_put(t, tag);
             if (off < pos + 12) {
                 cv_snprintf(out, outlen, "(section %s header) ", t);
             } else {

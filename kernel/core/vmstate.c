@@ -4,6 +4,7 @@
 // writes do nothing and reads return zeros, and the caller checks err once at the end.
 #include <string.h>
 
+#include <cv/le.h>
 #include <cv/vm.h>
 #include <cv/vmstate.h>
 
@@ -41,9 +42,7 @@ void vs_put_bytes(struct vs_buf *b, const void *p, size_t n)
 static void put_le(struct vs_buf *b, uint64_t v, unsigned n)
 {
     uint8_t tmp[8];
-    for (unsigned i = 0; i < n; i++) {
-        tmp[i] = (uint8_t)(v >> (8 * i));
-    }
+    le_put(tmp, v, n);
     vs_put_bytes(b, tmp, n);
 }
 
@@ -80,12 +79,8 @@ void vs_get_bytes(struct vs_buf *b, void *p, size_t n)
 static uint64_t get_le(struct vs_buf *b, unsigned n)
 {
     uint8_t tmp[8];
-    uint64_t v = 0;
     vs_get_bytes(b, tmp, n);
-    for (unsigned i = 0; i < n; i++) {
-        v |= (uint64_t)tmp[i] << (8 * i);
-    }
-    return v;
+    return le_get(tmp, n);
 }
 
 uint8_t vs_get_u8(struct vs_buf *b)

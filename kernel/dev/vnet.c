@@ -2,6 +2,7 @@
 // Emulated virtio-net device (virtio 1.x over MMIO) for the guest; see cv/vnet.h.
 #include <string.h>
 
+#include <cv/le.h>
 #include <cv/log.h>
 #include <cv/virtio.h>
 #include <cv/vm.h>
@@ -53,17 +54,20 @@ static bool read_u16(struct vnet *n, uint64_t addr, uint16_t *v)
     if (!p) {
         return false;
     }
-    memcpy(v, p, 2);
+    *v = le16_get(p);
     return true;
 }
 
 static bool read_desc(struct vnet *n, const struct vnet_queue *q, uint16_t i, struct virtq_desc *d)
 {
-    const void *p = gmem(n, q->desc + (uint64_t)i * sizeof(*d), sizeof(*d));
+    const uint8_t *p = gmem(n, q->desc + (uint64_t)i * sizeof(*d), sizeof(*d));
     if (!p) {
         return false;
     }
-    memcpy(d, p, sizeof(*d));
+    d->addr = le64_get(p);
+    d->len = le32_get(p + 8);
+    d->flags = le16_get(p + 12);
+    d->next = le16_get(p + 14);
     return true;
 }
 
@@ -99,7 +103,9 @@ static bool avail_head(struct vnet *n, struct vnet_queue *q, uint16_t *head)
 
 static bool push_used(struct vnet *n, struct vnet_queue *q, uint16_t head, uint32_t len)
 {
-    uint32_t elem[2] = {head, len};
+    uint8_t elem[8];
+    le32_put(elem, head);
+    le32_put(elem + 4, len);
     uint16_t slot = (uint16_t)(q->used_idx % q->num);
     if (!gwrite(n, q->used + 4 + 8ull * slot, elem, sizeof(elem))) {
         needs_reset(n, "used ring outside guest RAM");
@@ -107,7 +113,9 @@ static bool push_used(struct vnet *n, struct vnet_queue *q, uint16_t head, uint3
     }
     q->used_idx++;
     /* The guest runs only after we return, on this CPU: program order suffices. */
-    if (!gwrite(n, q->used + 2, &q->used_idx, 2)) {
+    uint8_t idx[2];
+    le16_put(idx, q->used_idx);
+    if (!gwrite(n, q->used + 2, idx, sizeof(idx))) {
         needs_reset(n, "used ring outside guest RAM");
         return false;
     }
@@ -249,7 +257,7 @@ static bool deliver(struct vnet *n, const uint8_t *frame, size_t len)
     }
     uint8_t buf[VNET_HDR_LEN + ETH_MAX_FRAME];
     memset(buf, 0, VNET_HDR_LEN);
-    buf[10] = 1; /* num_buffers */
+    le16_put(buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1);
     memcpy(buf + VNET_HDR_LEN, frame, len);
     if (walk_chain(n, q, head, true, buf, VNET_HDR_LEN + len) < 0) {
         return false;
@@ -359,14 +367,11 @@ void vnet_set_link(struct vnet *n, bool up)
 
 static uint64_t config_read(const struct vnet *n, uint64_t off, unsigned size)
 {
-    uint8_t cfg[8] = {0};
+    /* mac and status, then zeros for an access (size <= 4) that runs past them */
+    uint8_t cfg[8 + 4] = {0};
     memcpy(cfg + VIRTIO_NET_CFG_MAC, n->mac, ETH_ALEN);
     cfg[VIRTIO_NET_CFG_STATUS] = n->link_up ? VIRTIO_NET_S_LINK_UP : 0;
-    uint64_t v = 0;
-    for (unsigned i = 0; i < size && off + i < sizeof(cfg); i++) {
-        v |= (uint64_t)cfg[off + i] << (8 * i);
-    }
-    return v;
+    return off < 8 && size <= 4 ? le_get(cfg + off, size) : 0;
 }
 
 enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a)
