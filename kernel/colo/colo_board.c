@@ -1178,9 +1178,25 @@ static int measure(const char *arg)
     return 0;
 }
 
+/*
+ * Whether v is in the range of the cv.<key> setting (kernel/core/config.c's table bounds both the
+ * boot argument and `colo set`); *lo and *hi get the range for the message.
+ */
+static bool set_in_range(const char *key, uint64_t v, uint32_t *lo, uint32_t *hi)
+{
+    if (!config_u32_range(key, lo, hi)) {
+        /* A key renamed in the table: refuse everything, visibly ("1..0"); test_config checks. */
+        *lo = 1;
+        *hi = 0;
+        return false;
+    }
+    return v >= *lo && v <= *hi;
+}
+
 static int colo_set(int argc, char **argv)
 {
     uint64_t v;
+    uint32_t lo, hi;
     if (argc != 4) {
         return shell_usage(&shell_cmd_colo);
     }
@@ -1201,14 +1217,14 @@ static int colo_set(int argc, char **argv)
         return shell_usage(&shell_cmd_colo);
     }
     if (strcmp(argv[2], "checkpoint-delay") == 0) {
-        if (v < 1 || v > 60000) {
-            cv_printf("colo: checkpoint-delay must be 1..60000 ms\n");
+        if (!set_in_range("checkpoint_delay", v, &lo, &hi)) {
+            cv_printf("colo: checkpoint-delay must be %u..%u ms\n", lo, hi);
             return 1;
         }
         cb.set.delay_ms = (uint32_t)v;
     } else if (strcmp(argv[2], "hb-period") == 0) {
-        if (v < 10 || v > 10000) {
-            cv_printf("colo: hb-period must be 10..10000 ms\n");
+        if (!set_in_range("hb_period", v, &lo, &hi)) {
+            cv_printf("colo: hb-period must be %u..%u ms\n", lo, hi);
             return 1;
         }
         cb.peer.period_ms = (uint32_t)v;
@@ -1216,16 +1232,16 @@ static int colo_set(int argc, char **argv)
         cv_printf("colo: hb_period_ms=%u (the peer should use the same)\n", cb.peer.period_ms);
         return 0;
     } else if (strcmp(argv[2], "hb-miss") == 0) {
-        if (v < 2 || v > 1000) {
-            cv_printf("colo: hb-miss must be 2..1000 periods\n");
+        if (!set_in_range("hb_miss", v, &lo, &hi)) {
+            cv_printf("colo: hb-miss must be %u..%u periods\n", lo, hi);
             return 1;
         }
         cb.peer.miss = (uint32_t)v;
         cv_printf("colo: hb_miss=%u\n", cb.peer.miss);
         return 0;
     } else if (strcmp(argv[2], "output-delay") == 0) {
-        if (v > 60000) {
-            cv_printf("colo: output-delay must be 0..60000 ms (0: off)\n");
+        if (!set_in_range("output_delay", v, &lo, &hi)) {
+            cv_printf("colo: output-delay must be %u..%u ms (0: off)\n", lo, hi);
             return 1;
         }
         cb.output_delay_ms = (uint32_t)v;
@@ -1251,8 +1267,8 @@ static int colo_set(int argc, char **argv)
         cv_printf("colo: buffer_capacity=%u\n", (unsigned)cb.filter.cap);
         return 0;
     } else if (strcmp(argv[2], "dirty-threshold") == 0) {
-        if (v > (1u << 24)) {
-            cv_printf("colo: dirty-threshold must be 0..16777216 pages (0: half the staging)\n");
+        if (!set_in_range("dirty_threshold", v, &lo, &hi)) {
+            cv_printf("colo: dirty-threshold must be %u..%u pages (0: half the staging)\n", lo, hi);
             return 1;
         }
         cb.set.dirty_threshold = v;

@@ -436,3 +436,14 @@ bool config_set(const char *name, const char *value, char *err, size_t errlen)
     config = c;
     return true;
 }
+
+bool config_u32_range(const char *name, uint32_t *min, uint32_t *max)
+{
+    const struct config_key *k = find_key(name, strlen(name));
+    if (!k || k->type != KEY_U32) {
+        return false;
+    }
+    *min = k->min;
+    *max = k->max;
+    return true;
+}

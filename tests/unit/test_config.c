@@ -243,6 +243,24 @@ static void test_set_at_run_time(void **state)
     assert_non_null(strstr(err, "no key"));
 }
 
+/* `colo set` bounds its settings by these keys' ranges (kernel/colo/colo_board.c). */
+static void test_u32_range(void **state)
+{
+    (void)state;
+    static const char *const colo_set_keys[] = {"checkpoint_delay", "hb_period", "hb_miss",
+                                                "output_delay", "dirty_threshold"};
+    uint32_t lo, hi;
+    for (size_t i = 0; i < sizeof(colo_set_keys) / sizeof(colo_set_keys[0]); i++) {
+        assert_true(config_u32_range(colo_set_keys[i], &lo, &hi));
+        assert_true(lo <= hi);
+    }
+    assert_true(config_u32_range("checkpoint_delay", &lo, &hi));
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 60000);
+    assert_false(config_u32_range("peer_ip", &lo, &hi));
+    assert_false(config_u32_range("frobnicate", &lo, &hi));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,7 +268,7 @@ int main(void)
         cmocka_unit_test(test_prefix_optional), cmocka_unit_test(test_malformed_kept),
         cmocka_unit_test(test_dirty_mode),      cmocka_unit_test(test_good_value_after_bad),
         cmocka_unit_test(test_ip_helpers),      cmocka_unit_test(test_init_and_dump),
-        cmocka_unit_test(test_set_at_run_time),
+        cmocka_unit_test(test_set_at_run_time), cmocka_unit_test(test_u32_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

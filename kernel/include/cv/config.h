@@ -89,6 +89,11 @@ const char *config_dirty_mode_name(enum cv_dirty_mode m);
  * Hypervisor context.
  */
 bool config_set(const char *name, const char *value, char *err, size_t errlen);
+/**
+ * The bounds of number key name (without "cv."): false if there is no such key or it is not a
+ * number. For settings that can also be changed at run time (`colo set`), so one table bounds both.
+ */
+bool config_u32_range(const char *name, uint32_t *min, uint32_t *max);
 /** Prints every key as `name=value` lines (name without the "cv." prefix). */
 void config_dump(const struct cv_config *c);
 
