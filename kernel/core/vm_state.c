@@ -27,10 +27,7 @@ size_t vm_state_save(struct vm *vm, void *buf, size_t cap)
         if (w.err) {
             return 0;
         }
-        uint32_t n = (uint32_t)(w.len - start);
-        for (unsigned k = 0; k < 4; k++) {
-            w.data[len_at + k] = (uint8_t)(n >> (8 * k));
-        }
+        le32_put(w.data + len_at, (uint32_t)(w.len - start));
     }
     return w.err ? 0 : w.len;
 }
