@@ -5,6 +5,8 @@
 
 #include <cv/virtio_mmio.h>
 
+#include <arch/io.h>
+
 /* ---- transport ---- */
 
 uint32_t virtio_mmio_read(const struct virtio_mmio *d, unsigned off)
@@ -123,7 +125,7 @@ void virtio_mmio_driver_ok(const struct virtio_mmio *d)
 void virtio_mmio_notify(const struct virtio_mmio *d, unsigned q)
 {
     /* Ring memory writes complete before the device sees the doorbell (a Device write). */
-    __asm__ volatile("dsb st" ::: "memory");
+    io_arch_wmb();
     virtio_mmio_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
