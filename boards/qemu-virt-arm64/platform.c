@@ -3,7 +3,7 @@
 // NICs are virtio-net devices on the virtio-mmio transports.
 #include <cv/board.h>
 #include <cv/console.h>
-#include <cv/pl011.h>
+#include <drivers/pl011.h>
 #include <cv/virtio_mmio.h>
 
 void board_console_init(void)

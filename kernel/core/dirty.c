@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Dirty-page logging of guest RAM (cv/dirty.h), independent of the architecture: the stage-2
-// work is done by the s2_arch_dirty_* hooks. Hypervisor context, vCPU stopped, so harvest and
-// rearm are atomic with respect to the guest. docs/dirty-logging.md explains why no write can
-// be missed.
+// Dirty-page logging of guest RAM (cv/dirty.h), independent of the architecture: the work on
+// the second-stage tables is done by the dirty_arch_* hooks. Hypervisor context, vCPU stopped, so
+// harvest and rearm are atomic with respect to the guest. docs/dirty-logging.md explains why no
+// write can be missed.
 #include <string.h>
 
 #include <cv/dirty.h>

@@ -4,7 +4,7 @@
 #include <cv/board.h>
 #include <cv/console.h>
 #include <cv/page.h>
-#include <cv/pl011.h>
+#include <drivers/pl011.h>
 
 #define UART_DR 0x000
 #define UART_RSR 0x004

@@ -5,8 +5,8 @@
  * moves it into the console's 4 KiB ring on every UART interrupt. A board with a PL011 console
  * wires the board_console_* hooks (cv/console.h) to it. Target only.
  */
-#ifndef CV_PL011_H
-#define CV_PL011_H
+#ifndef DRIVERS_PL011_H
+#define DRIVERS_PL011_H
 
 #include <cv/types.h>
 
