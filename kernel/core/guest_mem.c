@@ -13,6 +13,12 @@ static uint8_t *ram_hva(const struct vm *vm, gpa_t addr)
     return vm->ram.hva + (gpa_raw(addr) - gpa_raw(vm->ram.base));
 }
 
+bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len)
+{
+    uint64_t a = gpa_raw(addr), b = gpa_raw(vm->ram.base);
+    return a >= b && a - b <= vm->ram.size && len <= vm->ram.size - (a - b);
+}
+
 const void *vm_gpa_to_hva(const struct vm *vm, gpa_t addr, uint64_t len)
 {
     return vm_gpa_in_ram(vm, addr, len) ? ram_hva(vm, addr) : NULL;

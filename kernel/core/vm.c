@@ -19,12 +19,6 @@ struct vm *vm_current(void)
     return &the_vm;
 }
 
-bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len)
-{
-    uint64_t a = gpa_raw(addr), b = gpa_raw(vm->ram.base);
-    return a >= b && a - b <= vm->ram.size && len <= vm->ram.size - (a - b);
-}
-
 bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops)
 {
     if (vm->vmstate_count == VM_MAX_VMSTATE) {

@@ -31,13 +31,6 @@ static bool line;
 static struct vmstate_ops state_ops;
 static unsigned long frames_out;
 
-bool vm_gpa_in_ram(const struct vm *v, gpa_t a, uint64_t len)
-{
-    (void)v;
-    uint64_t x = gpa_raw(a);
-    return x >= RAM_BASE && x - RAM_BASE <= RAM_SIZE && len <= RAM_SIZE - (x - RAM_BASE);
-}
-
 void vm_arch_irq_set_level(struct vm *v, uint32_t intid, bool level)
 {
     FZ_CHECK(v == &vm && intid == 48, "line %u of an unknown VM", intid);

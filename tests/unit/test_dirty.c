@@ -23,7 +23,7 @@
 #include <cv/vm.h>
 
 #include "console_stub.h"
-#include "support/fake_pages.h"
+#include "fake_pages.h"
 #include "support/tlb_stub.h"
 
 #define NPAGES 128u
@@ -404,12 +404,6 @@ static unsigned out_prev = ~0u;    /* see vm_run_for_ms; reset by each command *
 struct vm *vm_current(void)
 {
     return &vm;
-}
-
-bool vm_gpa_in_ram(const struct vm *v, gpa_t addr, uint64_t len)
-{
-    uint64_t a = gpa_raw(addr), b = gpa_raw(v->ram.base);
-    return a >= b && len <= v->ram.size && a - b <= v->ram.size - len;
 }
 
 int shell_usage(const struct shell_cmd *cmd)

@@ -20,7 +20,7 @@
 #include <cv/vm.h>
 
 #include "console_stub.h"
-#include "support/fake_pages.h"
+#include "fake_pages.h"
 #include "support/tlb_stub.h"
 
 #define NPAGES 128u
@@ -28,12 +28,6 @@
 #define WORDS ((NPAGES + 63) / 64)
 
 static struct vm vm;
-
-bool vm_gpa_in_ram(const struct vm *v, gpa_t addr, uint64_t len)
-{
-    uint64_t a = gpa_raw(addr), b = gpa_raw(v->ram.base);
-    return a >= b && len <= v->ram.size && a - b <= v->ram.size - len;
-}
 
 static int setup(void **state)
 {

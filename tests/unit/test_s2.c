@@ -15,7 +15,7 @@
 
 #include <arch/s2.h>
 
-#include "support/fake_pages.h"
+#include "fake_pages.h"
 #include "support/tlb_stub.h"
 
 #define RAM_BASE 0x40000000ull

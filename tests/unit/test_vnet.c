@@ -34,12 +34,6 @@ static size_t tx_last_len;
 static uint64_t dirty_marked;
 
 /* ---- fakes of what vnet.c uses ---- */
-bool vm_gpa_in_ram(const struct vm *vm, gpa_t a, uint64_t len)
-{
-    (void)vm;
-    uint64_t x = gpa_raw(a);
-    return x >= RAM_BASE && x - RAM_BASE <= RAM_SIZE && len <= RAM_SIZE - (x - RAM_BASE);
-}
 void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level)
 {
     (void)vm;

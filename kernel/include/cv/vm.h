@@ -81,11 +81,10 @@ struct vm {
     uint64_t entry_arg; /**< x0 at entry (the device tree for Linux) */
 };
 
-/* ---- generic VM services (kernel/core/vm.c) ---- */
-
-/** True if [addr, addr+len) is inside guest RAM. */
-bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len);
 /* ---- hypervisor access to guest RAM (kernel/core/guest_mem.c) ---- */
+
+/** True if [addr, addr+len) is inside guest RAM. Pure. */
+bool vm_gpa_in_ram(const struct vm *vm, gpa_t addr, uint64_t len);
 
 /**
  * Read-only pointer to guest RAM at addr, or NULL if [addr, addr+len) leaves RAM. Read-only on
@@ -100,6 +99,8 @@ bool vm_read(const struct vm *vm, gpa_t addr, void *dst, uint64_t len);
  * range leaves RAM.
  */
 bool vm_write(struct vm *vm, gpa_t addr, const void *src, uint64_t len);
+/* ---- generic VM services (kernel/core/vm.c, vm_state.c) ---- */
+
 /** Registers a piece of state for vm_state_save/load. Boot context. */
 bool vm_register_vmstate(struct vm *vm, const struct vmstate_ops *ops);
 /** Serialises every registered section; returns bytes written, 0 if cap was too small. */
