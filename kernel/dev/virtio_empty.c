@@ -12,19 +12,8 @@ static enum bus_result empty_read(void *ctx, struct bus_access *a)
     if (a->size != 4 || (a->offset & 3)) {
         return BUS_BAD_ACCESS;
     }
-    switch (a->offset % VIRTIO_MMIO_WINDOW) {
-    case VIRTIO_MMIO_MAGIC_VALUE:
-        a->value = VIRTIO_MMIO_MAGIC;
-        break;
-    case VIRTIO_MMIO_VERSION:
-        a->value = VIRTIO_MMIO_VERSION_MODERN;
-        break;
-    case VIRTIO_MMIO_VENDOR_ID:
-        a->value = VIRTIO_VENDOR_COLOVISOR;
-        break;
-    default:
+    if (!virtio_mmio_ident_read(a->offset % VIRTIO_MMIO_WINDOW, 0, &a->value)) {
         a->value = 0;
-        break;
     }
     return BUS_OK;
 }

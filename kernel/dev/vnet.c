@@ -388,19 +388,10 @@ enum bus_result vnet_mmio_read(void *ctx, struct bus_access *a)
         return BUS_BAD_ACCESS; /* 4.2.2.2: the driver MUST use 32-bit accesses */
     }
     struct vnet_queue *q = n->queue_sel < 2 ? &n->q[n->queue_sel] : NULL;
+    if (virtio_mmio_ident_read(a->offset, VIRTIO_ID_NET, &a->value)) {
+        return BUS_OK;
+    }
     switch (a->offset) {
-    case VIRTIO_MMIO_MAGIC_VALUE:
-        a->value = VIRTIO_MMIO_MAGIC;
-        break;
-    case VIRTIO_MMIO_VERSION:
-        a->value = VIRTIO_MMIO_VERSION_MODERN;
-        break;
-    case VIRTIO_MMIO_DEVICE_ID:
-        a->value = VIRTIO_ID_NET;
-        break;
-    case VIRTIO_MMIO_VENDOR_ID:
-        a->value = VIRTIO_VENDOR_COLOVISOR;
-        break;
     case VIRTIO_MMIO_DEVICE_FEATURES:
         a->value =
             n->dev_features_sel < 2 ? (uint32_t)(DEVICE_FEATURES >> (32 * n->dev_features_sel)) : 0;

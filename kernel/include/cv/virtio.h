@@ -115,4 +115,29 @@ struct virtq_used {
 #define VIRTIO_NET_HDR_LEN 12u
 #define VIRTIO_NET_HDR_NUM_BUFFERS 10u
 
+/**
+ * The identification registers every virtio-mmio transport of the guest's answers alike (4.2.2:
+ * magic, version, device and vendor ID): true and *value set if off (within the window) is one
+ * of them. device_id 0: an empty slot. Pure.
+ */
+static inline bool virtio_mmio_ident_read(uint64_t off, uint32_t device_id, uint64_t *value)
+{
+    switch (off) {
+    case VIRTIO_MMIO_MAGIC_VALUE:
+        *value = VIRTIO_MMIO_MAGIC;
+        return true;
+    case VIRTIO_MMIO_VERSION:
+        *value = VIRTIO_MMIO_VERSION_MODERN;
+        return true;
+    case VIRTIO_MMIO_DEVICE_ID:
+        *value = device_id;
+        return true;
+    case VIRTIO_MMIO_VENDOR_ID:
+        *value = VIRTIO_VENDOR_COLOVISOR;
+        return true;
+    default:
+        return false;
+    }
+}
+
 #endif
