@@ -121,8 +121,7 @@ enum colo_board_result colo_board_set_verify(bool on);
 
 /** Primary: enters protection (and keeps re-entering it until stopped). Secondary: listens for
  * a primary again. Returns OK, STARTED or NOT_RUNNING (primary), WAITING or LISTEN_FAILED
- * (secondary), or UNAVAILABLE; the
- * caller shows the state after OK and LISTEN_FAILED. */
+ * (secondary), or UNAVAILABLE; the caller shows the state after OK and LISTEN_FAILED. */
 enum colo_board_result colo_board_start(void);
 /** Ends protection (a primary's after the checkpoint under way) or stops listening. Returns OK,
  * NOT_STARTED for a primary that was not protecting (stopped all the same), or UNAVAILABLE; the
