@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The checkpoint engine on the board (cv/colo_board.h): the VM interface of colo/ over struct vm,
-// the session's life over the replication link, the periodic driver and the `colo` command.
+// the session's life over the replication link, the periodic driver, and the actions of the `colo`
+// command (kernel/cmd/colo.c parses it and prints the replies).
 #include <stdarg.h>
 #include <string.h>
 
@@ -19,7 +20,6 @@
 #include <cv/net_bridge.h>
 #include <cv/page.h>
 #include <cv/sections.h>
-#include <cv/shell.h>
 #include <cv/timer.h>
 #include <cv/vm.h>
 
@@ -1031,16 +1031,22 @@ void colo_board_net_report(void)
               (unsigned long long)f->full_events);
 }
 
-/* ---- the `colo` command ---- */
+/* ---- the `colo` command's actions (kernel/cmd/colo.c words the replies) ---- */
 
-#define COLO_USAGE                                                                                 \
-    "colo start|stop|status|history|failover|switchover|measure <pages>|"                          \
-    "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss|buffer-kib <n>|"          \
-    "set verify on|off"
+bool colo_board_ready(void)
+{
+    return cb.ready;
+}
 
-static int cmd_colo(int argc, char **argv);
-SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, failover, settings",
-                 cmd_colo});
+const char *colo_board_state_name(void)
+{
+    return state_name();
+}
+
+uint32_t colo_board_staging_pages(void)
+{
+    return cb.stage_pages;
+}
 
 static const char *path_state(unsigned path, uint64_t now)
 {
@@ -1053,7 +1059,7 @@ static const char *path_state(unsigned path, uint64_t now)
     return colo_hb_path_alive(&cb.peer, path, now) ? "alive" : "dead";
 }
 
-static void status(void)
+void colo_board_print_status(void)
 {
     char peer[16];
     peer_str(peer, sizeof(peer));
@@ -1124,7 +1130,7 @@ static void status(void)
     cv_printf("sessions=%llu\nreason=%s\n", (unsigned long long)cb.sessions, reason_text());
 }
 
-static void history(void)
+void colo_board_print_history(void)
 {
     uint64_t n = MIN(cb.hist_count, (uint64_t)HISTORY);
     cv_printf("epoch dirty_pages bytes pause_us transfer_us\n");
@@ -1137,23 +1143,22 @@ static void history(void)
 }
 
 /*
- * `colo measure <pages>`: what the local part of a checkpoint pause costs on this board, with
- * the guest held for the copy as in a real checkpoint: copying that many guest pages into
- * staging (the memcpy limit of the pause) and hashing all of guest RAM (verification's extra).
+ * `colo measure`: the guest is held for the copy as in a real checkpoint; the copy is the memcpy
+ * limit of the pause, hashing all of RAM is verification's extra.
  */
-static int measure(const char *arg)
+enum colo_board_result colo_board_measure(uint64_t pages, struct colo_board_measure *m)
 {
-    uint64_t pages;
-    if (!shell_parse_u64(arg, &pages) || pages == 0 || pages > cb.stage_pages) {
-        cv_printf("colo: measure takes 1..%u pages (the staging area)\n", cb.stage_pages);
-        return 1;
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
+    }
+    if (pages == 0 || pages > cb.stage_pages) {
+        return COLO_BOARD_OUT_OF_RANGE;
     }
     if (cb.phase == LINK_SESSION || colo_primary_active(&pri)) {
-        cv_printf("colo: measure would overwrite the staging of a live session: stop first\n");
-        return 1;
+        return COLO_BOARD_BUSY;
     }
     if (!stage_ready()) {
-        return 1;
+        return COLO_BOARD_NO_MEMORY;
     }
     struct vm *vm = cb.vm;
     uint64_t ram_pages = v_ram_pages(vm);
@@ -1169,13 +1174,23 @@ static int measure(const char *arg)
         h ^= v_page_hash(vm, pfn);
     }
     uint64_t t2 = time_now_us();
-    uint64_t copy = t1 - t0;
-    cv_printf("colo: measure pages=%llu copy_us=%llu copy_mib_s=%llu hash_ram_us=%llu "
-              "ram_pages=%llu hash=%08x\n",
-              (unsigned long long)pages, (unsigned long long)copy,
-              (unsigned long long)(copy ? pages * COLO_PAGE_SIZE / copy * 1000000 / (1 << 20) : 0),
-              (unsigned long long)(t2 - t1), (unsigned long long)ram_pages, h);
-    return 0;
+    *m = (struct colo_board_measure){.copy_bytes = pages * COLO_PAGE_SIZE,
+                                     .copy_us = t1 - t0,
+                                     .hash_us = t2 - t1,
+                                     .ram_pages = ram_pages,
+                                     .hash = h};
+    return COLO_BOARD_OK;
+}
+
+void colo_board_get_settings(struct colo_board_settings *s)
+{
+    *s = (struct colo_board_settings){.checkpoint_delay_ms = cb.set.delay_ms,
+                                      .output_delay_ms = cb.output_delay_ms,
+                                      .hb_period_ms = cb.peer.period_ms,
+                                      .hb_miss = cb.peer.miss,
+                                      .dirty_threshold = cb.set.dirty_threshold,
+                                      .buffer_capacity = cb.filter.cap,
+                                      .verify = cb.verify};
 }
 
 /*
@@ -1193,191 +1208,156 @@ static bool set_in_range(const char *key, uint64_t v, uint32_t *lo, uint32_t *hi
     return v >= *lo && v <= *hi;
 }
 
-static int colo_set(int argc, char **argv)
+/* Empty and not holding: set up again over the same memory, counters kept. */
+static enum colo_board_result set_buffer_kib(uint64_t v, uint32_t *lo, uint32_t *hi)
 {
-    uint64_t v;
-    uint32_t lo, hi;
-    if (argc != 4) {
-        return shell_usage(&shell_cmd_colo);
+    if (v < FILTER_MIN_KIB || v > (FILTER_BYTES >> 10)) {
+        *lo = FILTER_MIN_KIB;
+        *hi = FILTER_BYTES >> 10;
+        return COLO_BOARD_OUT_OF_RANGE;
     }
-    if (strcmp(argv[2], "verify") == 0) {
-        if (strcmp(argv[3], "on") != 0 && strcmp(argv[3], "off") != 0) {
-            return shell_usage(&shell_cmd_colo);
-        }
-        if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
-            cv_printf("colo: verification is agreed at the handshake: stop first\n");
-            return 1;
-        }
-        cb.verify = strcmp(argv[3], "on") == 0;
-        pri.cfg.verify_hashes = cb.verify ? cb.hashes : NULL;
-        cv_printf("colo: verify=%s\n", cb.verify ? "on" : "off");
-        return 0;
+    if (!cb.filter_buf) {
+        return COLO_BOARD_UNAVAILABLE;
     }
-    if (!shell_parse_u64(argv[3], &v)) {
-        return shell_usage(&shell_cmd_colo);
+    if (cb.filter.holding) {
+        return COLO_BOARD_BUSY;
     }
-    if (strcmp(argv[2], "checkpoint-delay") == 0) {
-        if (!set_in_range("checkpoint_delay", v, &lo, &hi)) {
-            cv_printf("colo: checkpoint-delay must be %u..%u ms\n", lo, hi);
-            return 1;
+    struct colo_filter_stats st = cb.filter.st;
+    colo_filter_init(&cb.filter, cb.filter_buf, (size_t)v << 10, filter_emit, NULL);
+    cb.filter.st = st;
+    return COLO_BOARD_OK;
+}
+
+enum colo_board_result colo_board_set(enum colo_board_setting what, uint64_t v, uint32_t *lo,
+                                      uint32_t *hi)
+{
+    switch (what) {
+    case COLO_SET_CHECKPOINT_DELAY:
+        if (!set_in_range("checkpoint_delay", v, lo, hi)) {
+            return COLO_BOARD_OUT_OF_RANGE;
         }
         cb.set.delay_ms = (uint32_t)v;
-    } else if (strcmp(argv[2], "hb-period") == 0) {
-        if (!set_in_range("hb_period", v, &lo, &hi)) {
-            cv_printf("colo: hb-period must be %u..%u ms\n", lo, hi);
-            return 1;
+        break;
+    case COLO_SET_DIRTY_THRESHOLD:
+        if (!set_in_range("dirty_threshold", v, lo, hi)) {
+            return COLO_BOARD_OUT_OF_RANGE;
+        }
+        cb.set.dirty_threshold = v;
+        break;
+    case COLO_SET_HB_PERIOD:
+        if (!set_in_range("hb_period", v, lo, hi)) {
+            return COLO_BOARD_OUT_OF_RANGE;
         }
         cb.peer.period_ms = (uint32_t)v;
         hv_periodic_start(HV_PERIODIC_HEARTBEAT, v * 1000, hb_tick, NULL);
-        cv_printf("colo: hb_period_ms=%u (the peer should use the same)\n", cb.peer.period_ms);
-        return 0;
-    } else if (strcmp(argv[2], "hb-miss") == 0) {
-        if (!set_in_range("hb_miss", v, &lo, &hi)) {
-            cv_printf("colo: hb-miss must be %u..%u periods\n", lo, hi);
-            return 1;
+        return COLO_BOARD_OK;
+    case COLO_SET_HB_MISS:
+        if (!set_in_range("hb_miss", v, lo, hi)) {
+            return COLO_BOARD_OUT_OF_RANGE;
         }
         cb.peer.miss = (uint32_t)v;
-        cv_printf("colo: hb_miss=%u\n", cb.peer.miss);
-        return 0;
-    } else if (strcmp(argv[2], "output-delay") == 0) {
-        if (!set_in_range("output_delay", v, &lo, &hi)) {
-            cv_printf("colo: output-delay must be %u..%u ms (0: off)\n", lo, hi);
-            return 1;
+        return COLO_BOARD_OK;
+    case COLO_SET_OUTPUT_DELAY:
+        if (!set_in_range("output_delay", v, lo, hi)) {
+            return COLO_BOARD_OUT_OF_RANGE;
         }
         cb.output_delay_ms = (uint32_t)v;
-        cv_printf("colo: output_delay_ms=%u\n", cb.output_delay_ms);
-        return 0;
-    } else if (strcmp(argv[2], "buffer-kib") == 0) {
-        if (v < FILTER_MIN_KIB || v > (FILTER_BYTES >> 10)) {
-            cv_printf("colo: buffer-kib must be %u..%u\n", FILTER_MIN_KIB, FILTER_BYTES >> 10);
-            return 1;
-        }
-        if (!cb.filter_buf) {
-            cv_printf("colo: checkpointing is unavailable on this board\n");
-            return 1;
-        }
-        if (cb.filter.holding) {
-            cv_printf("colo: the output buffer holds the guest's output: stop first\n");
-            return 1;
-        }
-        /* Empty and not holding: set up again over the same memory, counters kept. */
-        struct colo_filter_stats st = cb.filter.st;
-        colo_filter_init(&cb.filter, cb.filter_buf, (size_t)v << 10, filter_emit, NULL);
-        cb.filter.st = st;
-        cv_printf("colo: buffer_capacity=%u\n", (unsigned)cb.filter.cap);
-        return 0;
-    } else if (strcmp(argv[2], "dirty-threshold") == 0) {
-        if (!set_in_range("dirty_threshold", v, &lo, &hi)) {
-            cv_printf("colo: dirty-threshold must be %u..%u pages (0: half the staging)\n", lo, hi);
-            return 1;
-        }
-        cb.set.dirty_threshold = v;
-    } else {
-        return shell_usage(&shell_cmd_colo);
+        return COLO_BOARD_OK;
+    case COLO_SET_BUFFER_KIB:
+        return set_buffer_kib(v, lo, hi);
+    default:
+        *lo = 1;
+        *hi = 0;
+        return COLO_BOARD_OUT_OF_RANGE;
     }
     /* Takes effect from the next checkpoint on. */
     pri.set.delay_ms = cb.set.delay_ms;
     pri.set.dirty_threshold = cb.set.dirty_threshold;
-    cv_printf("colo: checkpoint_delay_ms=%u dirty_threshold=%llu\n", cb.set.delay_ms,
-              (unsigned long long)cb.set.dirty_threshold);
-    return 0;
+    return COLO_BOARD_OK;
 }
 
-static int cmd_colo(int argc, char **argv)
+enum colo_board_result colo_board_set_verify(bool on)
 {
-    if (argc < 2) {
-        return shell_usage(&shell_cmd_colo);
+    if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
+        return COLO_BOARD_BUSY;
     }
-    const char *sub = argv[1];
-    if (strcmp(sub, "set") == 0) {
-        return colo_set(argc, argv);
-    }
-    if (strcmp(sub, "measure") == 0) {
-        if (argc != 3) {
-            return shell_usage(&shell_cmd_colo);
-        }
-        if (!cb.ready) {
-            cv_printf("colo: checkpointing is unavailable on this board (see the boot log)\n");
-            return 1;
-        }
-        return measure(argv[2]);
-    }
-    if (argc != 2) {
-        return shell_usage(&shell_cmd_colo);
-    }
-    if (strcmp(sub, "status") == 0) {
-        status();
-        return 0;
-    }
-    if (strcmp(sub, "history") == 0) {
-        history();
-        return 0;
-    }
+    cb.verify = on;
+    pri.cfg.verify_hashes = cb.verify ? cb.hashes : NULL;
+    return COLO_BOARD_OK;
+}
+
+void colo_board_show_state(void)
+{
+    maybe_event();
+}
+
+enum colo_board_result colo_board_failover(void)
+{
     if (!cb.ready) {
-        cv_printf("colo: checkpointing is unavailable on this board (see the boot log)\n");
-        return 1;
+        return COLO_BOARD_UNAVAILABLE;
     }
-    if (strcmp(sub, "failover") == 0) {
-        if (cb.role != CV_ROLE_SECONDARY) {
-            cv_printf("colo: failover is for a secondary (this board is the primary)\n");
-            return 1;
-        }
-        if (!cb.rep_valid) {
-            cv_printf("colo: no committed checkpoint to fail over to\n");
-            return 1;
-        }
-        failover("operator request", false);
-        return 0;
+    if (cb.role != CV_ROLE_SECONDARY) {
+        return COLO_BOARD_WRONG_ROLE;
     }
-    if (strcmp(sub, "switchover") == 0) {
-        if (cb.role != CV_ROLE_PRIMARY || !colo_primary_switchover(&pri)) {
-            cv_printf("colo: switchover needs a protected primary (state=%s)\n", state_name());
-            return 1;
-        }
-        cv_printf("colo: switchover after the checkpoint under way\n");
-        return 0;
+    if (!cb.rep_valid) {
+        return COLO_BOARD_NO_REPLICA;
     }
-    bool start = strcmp(sub, "start") == 0;
-    if (!start && strcmp(sub, "stop") != 0) {
-        return shell_usage(&shell_cmd_colo);
+    failover("operator request", false);
+    return COLO_BOARD_OK;
+}
+
+enum colo_board_result colo_board_switchover(void)
+{
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
+    }
+    if (cb.role != CV_ROLE_PRIMARY || !colo_primary_switchover(&pri)) {
+        return COLO_BOARD_REFUSED;
+    }
+    return COLO_BOARD_OK;
+}
+
+enum colo_board_result colo_board_start(void)
+{
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
     }
     if (cb.role == CV_ROLE_SECONDARY) {
-        if (start) {
-            if (cb.phase != LINK_OFF) {
-                cv_printf("colo: already waiting for the primary (state=%s)\n", state_name());
-                return 0;
-            }
-            cb.why[0] = '\0';
-            sec_listen();
-            maybe_event();
-            return cb.phase == LINK_OFF ? 1 : 0;
+        if (cb.phase != LINK_OFF) {
+            return COLO_BOARD_WAITING;
         }
+        cb.why[0] = '\0';
+        sec_listen();
+        return cb.phase == LINK_OFF ? COLO_BOARD_LISTEN_FAILED : COLO_BOARD_OK;
+    }
+    if (cb.want_protect && cb.phase != LINK_OFF) {
+        return COLO_BOARD_STARTED;
+    }
+    if (cb.vm->state != VM_RUNNING && !cb.booting) {
+        return COLO_BOARD_NOT_RUNNING;
+    }
+    cb.want_protect = true;
+    cb.attempts = 0;
+    cb.why[0] = '\0';
+    if (!cb.booting) {
+        pri_connect();
+        schedule(IDLE_POLL_US * 20);
+    }
+    return COLO_BOARD_OK;
+}
+
+enum colo_board_result colo_board_stop(void)
+{
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
+    }
+    if (cb.role == CV_ROLE_SECONDARY) {
         if (cb.phase == LINK_SESSION) {
             colo_secondary_stop(&sec);
         }
         colo_link_shutdown();
         cb.phase = LINK_OFF;
-        maybe_event();
-        return 0;
-    }
-    if (start) {
-        if (cb.want_protect && cb.phase != LINK_OFF) {
-            cv_printf("colo: already started (state=%s)\n", state_name());
-            return 0;
-        }
-        if (cb.vm->state != VM_RUNNING && !cb.booting) {
-            cv_printf("colo: the guest is not running; nothing to protect\n");
-            return 1;
-        }
-        cb.want_protect = true;
-        cb.attempts = 0;
-        cb.why[0] = '\0';
-        if (!cb.booting) {
-            pri_connect();
-            schedule(IDLE_POLL_US * 20);
-        }
-        maybe_event();
-        return 0;
+        return COLO_BOARD_OK;
     }
     bool was = cb.want_protect;
     cb.want_protect = false;
@@ -1394,9 +1374,5 @@ static int cmd_colo(int argc, char **argv)
         cb.deciding = cb.degraded = false;
         unschedule();
     }
-    if (!was) {
-        cv_printf("colo: not started\n");
-    }
-    maybe_event();
-    return 0;
+    return was ? COLO_BOARD_OK : COLO_BOARD_NOT_STARTED;
 }
