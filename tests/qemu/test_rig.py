@@ -303,6 +303,10 @@ def test_rig_single_and_errors(ctx):
             copy = os.path.join(tmp, "tools")
             shutil.copytree(os.path.dirname(RIG), copy,
                             ignore=shutil.ignore_patterns("__pycache__"))
+            # The rig reads the boards' QEMU descriptions (boards/<board>/qemu.py).
+            shutil.copytree(os.path.join(os.path.dirname(os.path.dirname(RIG)), "boards"),
+                            os.path.join(tmp, "boards"),
+                            ignore=shutil.ignore_patterns("__pycache__"))
             p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                 os.path.join(copy, "rig"), "status", "--name", name],
                                capture_output=True, text=True, timeout=30)
