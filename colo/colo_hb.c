@@ -15,18 +15,12 @@ enum {
     OFF_ROLE = 7,
     OFF_FLAGS = 8,
     OFF_BOARD = 12,
-    OFF_STATE = 13,
-    OFF_RSVD0 = 14, /* 2 bytes */
+    OFF_RSVD0 = 13, /* 3 bytes */
     OFF_SEQ = 16,
     OFF_EPOCH = 24,
     OFF_TICKS = 32,
-    OFF_BOOT = 40,
-    OFF_TERM = 48,
-    OFF_REP_BOOT = 56,
-    OFF_PERIOD = 64,
-    OFF_MISS = 68,
-    OFF_RSVD1 = 72, /* 4 bytes */
-    OFF_CRC = 76,
+    OFF_RSVD1 = 40, /* 4 bytes */
+    OFF_CRC = 44,
 };
 
 static const char *const err_names[] = {
@@ -40,7 +34,6 @@ static const char *const err_names[] = {
     [COLO_HB_E_FLAGS] = "unknown flags",
     [COLO_HB_E_RESERVED] = "reserved bytes set",
     [COLO_HB_E_BOARD] = "bad board id",
-    [COLO_HB_E_FIELD] = "zero boot id, period or miss",
     [COLO_HB_E_PEER] = "not from the peer",
     [COLO_HB_E_WRONG_PATH] = "arrived on the wrong path",
 };
@@ -60,8 +53,7 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
     /* Refusing what decode would refuse keeps the two exact inverses: a board cannot send a
      * heartbeat its peer counts as bad. */
     if (cap < COLO_HB_LEN || h->path >= COLO_HB_PATHS || h->role > COLO_HB_ROLE_SECONDARY ||
-        (h->flags & ~COLO_HB_F_ALL) || !board_ok(h->board) || !h->boot_id || !h->period_ms ||
-        !h->miss) {
+        (h->flags & ~COLO_HB_F_ALL) || !board_ok(h->board)) {
         return 0;
     }
     uint8_t *p = out;
@@ -72,15 +64,9 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
     p[OFF_ROLE] = h->role;
     colo_put32(p + OFF_FLAGS, h->flags);
     p[OFF_BOARD] = h->board;
-    p[OFF_STATE] = h->state;
     colo_put64(p + OFF_SEQ, h->seq);
     colo_put64(p + OFF_EPOCH, h->epoch);
     colo_put64(p + OFF_TICKS, h->ticks);
-    colo_put64(p + OFF_BOOT, h->boot_id);
-    colo_put64(p + OFF_TERM, h->term);
-    colo_put64(p + OFF_REP_BOOT, h->rep_boot);
-    colo_put32(p + OFF_PERIOD, h->period_ms);
-    colo_put32(p + OFF_MISS, h->miss);
     colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
     return COLO_HB_LEN;
 }
@@ -112,14 +98,11 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     if (flags & ~COLO_HB_F_ALL) {
         return COLO_HB_E_FLAGS;
     }
-    if (p[OFF_RSVD0] | p[OFF_RSVD0 + 1] || colo_get32(p + OFF_RSVD1)) {
+    if (p[OFF_RSVD0] | p[OFF_RSVD0 + 1] | p[OFF_RSVD0 + 2] || colo_get32(p + OFF_RSVD1)) {
         return COLO_HB_E_RESERVED;
     }
     if (!board_ok(p[OFF_BOARD])) {
         return COLO_HB_E_BOARD;
-    }
-    if (!colo_get64(p + OFF_BOOT) || !colo_get32(p + OFF_PERIOD) || !colo_get32(p + OFF_MISS)) {
-        return COLO_HB_E_FIELD;
     }
     h->path = p[OFF_PATH];
     h->role = p[OFF_ROLE];
@@ -128,12 +111,6 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     h->seq = colo_get64(p + OFF_SEQ);
     h->epoch = colo_get64(p + OFF_EPOCH);
     h->ticks = colo_get64(p + OFF_TICKS);
-    h->state = p[OFF_STATE];
-    h->boot_id = colo_get64(p + OFF_BOOT);
-    h->term = colo_get64(p + OFF_TERM);
-    h->rep_boot = colo_get64(p + OFF_REP_BOOT);
-    h->period_ms = colo_get32(p + OFF_PERIOD);
-    h->miss = colo_get32(p + OFF_MISS);
     return COLO_HB_OK;
 }
 
@@ -210,7 +187,7 @@ void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us)
             struct colo_hb_path *hp = &p->path[i];
             /* Alive as of our last tick: we stopped listening, the peer may not have stopped
              * talking. */
-            if (hp->heard && since(p->last_tick_us, hp->last_rx_us) <= colo_hb_peer_window_us(p)) {
+            if (hp->heard && since(p->last_tick_us, hp->last_rx_us) <= win) {
                 hp->last_rx_us = now_us;
             }
         }
@@ -219,21 +196,12 @@ void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us)
     p->last_tick_us = now_us;
 }
 
-uint64_t colo_hb_peer_window_us(const struct colo_hb_peer *p)
-{
-    if (!p->heard_any) {
-        return window_us(p);
-    }
-    uint64_t ms = (uint64_t)p->last.period_ms * p->last.miss; /* decode refused zeros */
-    return ms > UINT64_MAX / 1000u ? UINT64_MAX : ms * 1000u;
-}
-
 bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t now_us)
 {
     if (path >= COLO_HB_PATHS || !p->path[path].heard) {
         return false;
     }
-    return since(now_us, p->path[path].last_rx_us) <= colo_hb_peer_window_us(p);
+    return since(now_us, p->path[path].last_rx_us) <= window_us(p);
 }
 
 bool colo_hb_peer_alive(const struct colo_hb_peer *p, uint64_t now_us)

@@ -99,7 +99,6 @@ static struct {
     /* heartbeats */
     struct colo_hb_peer peer;
     uint64_t hb_seq;
-    uint64_t boot_id; /* this boot's id in heartbeats: a new one tells the peer we restarted */
     unsigned announce_left;
     uint64_t failovers, last_gap_us;
     /* events */
@@ -752,10 +751,7 @@ static void hb_send(void)
                         .board = (uint8_t)c->board,
                         .seq = ++cb.hb_seq,
                         .epoch = epoch_now(),
-                        .ticks = timer_arch_ticks(),
-                        .boot_id = cb.boot_id,
-                        .period_ms = cb.peer.period_ms,
-                        .miss = cb.peer.miss};
+                        .ticks = timer_arch_ticks()};
     if (cb.vm->state == VM_RUNNING) {
         h.flags |= COLO_HB_F_GUEST_RUNNING;
     }
@@ -990,11 +986,6 @@ void colo_board_init(struct vm *vm)
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
     colo_hb_peer_init(&cb.peer, c->board == 'a' ? 'b' : 'a', c->hb_period_ms, c->hb_miss);
-    /* Unique per boot, not secret: the counter at this point varies by far more than a tick
-     * from boot to boot (firmware, emulation, the peer's traffic), the MAC tells boards apart. */
-    uint64_t t = timer_arch_ticks();
-    cb.boot_id = ((uint64_t)crc32c(crc32c(0, &t, sizeof(t)), c->guest_mac, 6) << 32) ^ t;
-    cb.boot_id |= !cb.boot_id;
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
     log_info("colo: %s, staging %u pages (%u MiB), checkpoint every %u ms, port %u, heartbeat "

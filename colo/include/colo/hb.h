@@ -6,19 +6,16 @@
  * dead only when it has missed it on BOTH paths: a dead replication link alone (cable, switch,
  * NIC) must not make a secondary take over a primary that is still serving its clients.
  *
- * The datagram, 80 bytes (COLO_HB_LEN), little-endian whatever the host order:
+ * The datagram, 48 bytes (COLO_HB_LEN), little-endian whatever the host order:
  *
- *    0 magic u32 'CVHB'   4 version u16 (2)   6 path u8   7 role u8   8 flags u32
- *   12 board u8 ('a'/'b') 13 state u8 (the sender's pair state, enum colo_pair_state; shown,
- *                         never acted on)     14 reserved u16 (0)
- *   16 seq u64            24 epoch u64        32 sender_ticks u64   40 boot_id u64
- *   48 term u64           56 rep_boot u64     64 period_ms u32      68 miss u32
- *   72 reserved u32 (0)   76 crc u32 (CRC32C of bytes 0..75)
+ *    0 magic u32 'CVHB'   4 version u16   6 path u8   7 role u8   8 flags u32
+ *   12 board u8 ('a'/'b') 13 reserved u8[3] (0)
+ *   16 seq u64            24 epoch u64    32 sender_ticks u64    40 reserved u32 (0)
+ *   44 crc u32 (CRC32C of bytes 0..43)
  *
- * Every reserved byte and flag bit must be zero on receipt: a later version that gives them a
- * meaning bumps the version, so a board never silently ignores something its peer relies on.
- * Version 1 (48 bytes, no boot id, term or period) is refused as COLO_HB_E_VERSION: both boards
- * of a pair run the same image.
+ * The u64 fields sit on 8-byte offsets, which leaves four reserved bytes before the CRC. Every
+ * reserved byte and flag bit must be zero on receipt: a later version that gives them a meaning
+ * bumps the version, so a board never silently ignores something its peer relies on.
  */
 #ifndef COLO_HB_H
 #define COLO_HB_H
@@ -26,8 +23,8 @@
 #include <colo/port.h>
 
 #define COLO_HB_MAGIC 0x42485643u /* the bytes "CVHB" on the wire */
-#define COLO_HB_VERSION 2u
-#define COLO_HB_LEN 80u
+#define COLO_HB_VERSION 1u
+#define COLO_HB_LEN 48u
 
 /** Paths, also the index of struct colo_hb_peer.path[]. */
 #define COLO_HB_PATH_REPL 0u    /**< the replication link */
@@ -40,33 +37,16 @@
 
 /** flags: the sender's state, so a survivor knows what the peer was doing when it went quiet. */
 #define COLO_HB_F_GUEST_RUNNING 0x1u /**< the sender's guest runs */
-/** A primary with a committed checkpoint on its secondary in the current session, or a secondary
- *  holding a valid replica it may take over from (epoch, rep_boot say which). */
+/** A primary with a committed checkpoint on its secondary, or a secondary holding a valid
+ *  replica: the pair can survive the loss of either board. */
 #define COLO_HB_F_PROTECTED 0x2u
 #define COLO_HB_F_LISTENING 0x4u /**< a secondary ready for a primary to connect */
 /** The sender runs the guest because it took it over from its primary (failover or switchover),
  *  and no new secondary holds it yet: a primary that comes back without a working session must
  *  give way to it rather than run a second copy. */
 #define COLO_HB_F_TAKEOVER 0x8u
-/** A primary that releases output no checkpoint on its peer covers (it runs unprotected): a
- *  secondary holding a replica of this boot (rep_boot) drops it at once. */
-#define COLO_HB_F_ALONE 0x10u
-/** A primary whose session ended with output held beyond checkpoint `epoch`: it asks the
- *  secondary to give up its replica of this boot, and holds the output until it has. */
-#define COLO_HB_F_WANT_DROP 0x20u
-/** A primary handing the guest over at checkpoint `epoch` (planned switchover), its guest held:
- *  a secondary whose replica is exactly that checkpoint of this boot takes over. */
-#define COLO_HB_F_HANDOVER 0x40u
-/** A secondary that gave up its replica of primary boot rep_boot at checkpoint `epoch`: it will
- *  never take over from it (the answer to WANT_DROP and ALONE). */
-#define COLO_HB_F_DROPPED 0x80u
-/** The sender's guest shut down: a secondary holding its replica drops it (a powered-off guest
- *  is not brought back by a failover). */
-#define COLO_HB_F_SHUTDOWN 0x100u
 #define COLO_HB_F_ALL                                                                              \
-    (COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING | COLO_HB_F_TAKEOVER |    \
-     COLO_HB_F_ALONE | COLO_HB_F_WANT_DROP | COLO_HB_F_HANDOVER | COLO_HB_F_DROPPED |              \
-     COLO_HB_F_SHUTDOWN)
+    (COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING | COLO_HB_F_TAKEOVER)
 
 /**
  * Why a datagram was refused. The first group comes from the codec; the last two only from the
@@ -84,7 +64,6 @@ enum colo_hb_err {
     COLO_HB_E_FLAGS,      /**< flag bits outside COLO_HB_F_ALL */
     COLO_HB_E_RESERVED,   /**< a reserved byte nonzero */
     COLO_HB_E_BOARD,      /**< board not 'a' or 'b' */
-    COLO_HB_E_FIELD,      /**< boot_id, period_ms or miss zero */
     COLO_HB_E_PEER,       /**< valid, but from a board other than the expected peer */
     COLO_HB_E_WRONG_PATH, /**< valid, but arrived on another path than it names (or on none) */
     COLO_HB_E_COUNT,
@@ -95,28 +74,17 @@ struct colo_hb {
     uint8_t path;   /**< the path the sender sent it on (COLO_HB_PATH_*) */
     uint8_t role;   /**< COLO_HB_ROLE_* */
     uint8_t board;  /**< the sender: 'a' or 'b' */
-    uint8_t state;  /**< the sender's pair state (for `colo status`; never acted on) */
     uint32_t flags; /**< COLO_HB_F_* */
     /** Numbers the sender's heartbeat rounds: it starts at 1 and adds 1 per round, the same
      *  number on both paths; a restarted sender starts again at 1. */
     uint64_t seq;
-    /** A primary: its last committed checkpoint (the handover's with F_HANDOVER). A secondary:
-     *  the epoch of the replica it holds (F_PROTECTED) or dropped (F_DROPPED). */
-    uint64_t epoch;
-    uint64_t ticks;   /**< the sender's raw counter when it sent (for the clock-offset estimate) */
-    uint64_t boot_id; /**< the sender's per-boot id, never 0: a new one means it restarted */
-    uint64_t term;    /**< the highest witness term the sender knows (colo/witness.h) */
-    /** A secondary: the boot id of the primary whose replica it holds or dropped; 0 when it
-     *  never held one. A primary: 0. */
-    uint64_t rep_boot;
-    uint32_t period_ms; /**< the sender's heartbeat period */
-    uint32_t miss;      /**< the sender's miss count: judge its silence by period_ms * miss */
+    uint64_t epoch; /**< the sender's last committed checkpoint */
+    uint64_t ticks; /**< the sender's raw counter when it sent (for the clock-offset estimate) */
 };
 
 /**
  * Encodes h into out (cap bytes). Returns COLO_HB_LEN, or 0 when cap is too small or h holds a
- * value the wire format cannot carry (path or role > 1, unknown flags, board not 'a'/'b', a zero
- * boot_id, period_ms or miss), so
+ * value the wire format cannot carry (path or role > 1, unknown flags, board not 'a'/'b'), so
  * decode accepts exactly what encode produces. Any context: pure.
  */
 size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h);
@@ -148,11 +116,9 @@ struct colo_hb_path {
  * `colo status` and may change period_ms and miss at any time (the next query uses them).
  */
 struct colo_hb_peer {
-    uint32_t period_ms; /**< our heartbeat period */
-    /** Our window is period_ms * miss: it judges our own stalls, and the peer's silence until
-     *  the peer has told us its own period and miss (every heartbeat carries them), so changing
-     *  them on one board (`colo set hb-period`) does not make the other misjudge it. */
-    uint32_t miss;
+    uint32_t
+        period_ms; /**< the heartbeat period (ours and the peer's: they are configured alike) */
+    uint32_t miss; /**< the peer is silent on a path after period_ms * miss (the window) */
     struct colo_hb_path path[COLO_HB_PATHS];
     /** The newest valid heartbeat from the peer on either path: by seq, so a copy that comes in
      *  late on the slower path does not roll epoch back; a restart of the peer's sequence
@@ -209,15 +175,10 @@ enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *b
 void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us);
 
 /**
- * A valid heartbeat came in on path (or its window was restarted) at most the peer's window
- * (colo_hb_peer_window_us) before now_us. False for a path never heard and for path > 1. Engine
- * context.
+ * A valid heartbeat came in on path (or its window was restarted) at most period_ms * miss
+ * before now_us. False for a path never heard and for path > 1. Engine context.
  */
 bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t now_us);
-
-/** The window the peer's silence is judged by, in us: the peer's own period * miss from its
- *  newest heartbeat, ours before it was heard. Engine context. */
-uint64_t colo_hb_peer_window_us(const struct colo_hb_peer *p);
 
 /** Alive on at least one path. Engine context. */
 bool colo_hb_peer_alive(const struct colo_hb_peer *p, uint64_t now_us);
