@@ -15,12 +15,18 @@ enum {
     OFF_ROLE = 7,
     OFF_FLAGS = 8,
     OFF_BOARD = 12,
-    OFF_RSVD0 = 13, /* 3 bytes */
+    OFF_STATE = 13,
+    OFF_RSVD0 = 14, /* 2 bytes */
     OFF_SEQ = 16,
     OFF_EPOCH = 24,
     OFF_TICKS = 32,
-    OFF_RSVD1 = 40, /* 4 bytes */
-    OFF_CRC = 44,
+    OFF_BOOT = 40,
+    OFF_TERM = 48,
+    OFF_REP_BOOT = 56,
+    OFF_PERIOD = 64,
+    OFF_MISS = 68,
+    OFF_RSVD1 = 72, /* 4 bytes */
+    OFF_CRC = 76,
 };
 
 static const char *const err_names[] = {
@@ -34,8 +40,10 @@ static const char *const err_names[] = {
     [COLO_HB_E_FLAGS] = "unknown flags",
     [COLO_HB_E_RESERVED] = "reserved bytes set",
     [COLO_HB_E_BOARD] = "bad board id",
+    [COLO_HB_E_FIELD] = "field out of range",
     [COLO_HB_E_PEER] = "not from the peer",
     [COLO_HB_E_WRONG_PATH] = "arrived on the wrong path",
+    [COLO_HB_E_OLD_BOOT] = "from the peer's previous boot",
 };
 
 const char *colo_hb_err_name(enum colo_hb_err e)
@@ -48,12 +56,19 @@ static bool board_ok(uint8_t b)
     return b == 'a' || b == 'b';
 }
 
+static bool fields_ok(uint64_t boot, unsigned state, uint32_t period, uint32_t miss)
+{
+    return boot != 0 && state <= COLO_HB_STATE_MAX && period >= 1 && period <= COLO_HB_PERIOD_MAX &&
+           miss >= 1 && miss <= COLO_HB_MISS_MAX;
+}
+
 size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
 {
     /* Refusing what decode would refuse keeps the two exact inverses: a board cannot send a
      * heartbeat its peer counts as bad. */
     if (cap < COLO_HB_LEN || h->path >= COLO_HB_PATHS || h->role > COLO_HB_ROLE_SECONDARY ||
-        (h->flags & ~COLO_HB_F_ALL) || !board_ok(h->board)) {
+        (h->flags & ~COLO_HB_F_ALL) || !board_ok(h->board) ||
+        !fields_ok(h->boot_id, h->state, h->period_ms, h->miss)) {
         return 0;
     }
     uint8_t *p = out;
@@ -67,6 +82,12 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
     colo_put64(p + OFF_SEQ, h->seq);
     colo_put64(p + OFF_EPOCH, h->epoch);
     colo_put64(p + OFF_TICKS, h->ticks);
+    p[OFF_STATE] = h->state;
+    colo_put64(p + OFF_BOOT, h->boot_id);
+    colo_put64(p + OFF_TERM, h->term);
+    colo_put64(p + OFF_REP_BOOT, h->rep_boot);
+    colo_put32(p + OFF_PERIOD, h->period_ms);
+    colo_put32(p + OFF_MISS, h->miss);
     colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
     return COLO_HB_LEN;
 }
@@ -98,11 +119,15 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     if (flags & ~COLO_HB_F_ALL) {
         return COLO_HB_E_FLAGS;
     }
-    if (p[OFF_RSVD0] | p[OFF_RSVD0 + 1] | p[OFF_RSVD0 + 2] || colo_get32(p + OFF_RSVD1)) {
+    if (p[OFF_RSVD0] | p[OFF_RSVD0 + 1] || colo_get32(p + OFF_RSVD1)) {
         return COLO_HB_E_RESERVED;
     }
     if (!board_ok(p[OFF_BOARD])) {
         return COLO_HB_E_BOARD;
+    }
+    if (!fields_ok(colo_get64(p + OFF_BOOT), p[OFF_STATE], colo_get32(p + OFF_PERIOD),
+                   colo_get32(p + OFF_MISS))) {
+        return COLO_HB_E_FIELD;
     }
     h->path = p[OFF_PATH];
     h->role = p[OFF_ROLE];
@@ -111,16 +136,33 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     h->seq = colo_get64(p + OFF_SEQ);
     h->epoch = colo_get64(p + OFF_EPOCH);
     h->ticks = colo_get64(p + OFF_TICKS);
+    h->state = p[OFF_STATE];
+    h->boot_id = colo_get64(p + OFF_BOOT);
+    h->term = colo_get64(p + OFF_TERM);
+    h->rep_boot = colo_get64(p + OFF_REP_BOOT);
+    h->period_ms = colo_get32(p + OFF_PERIOD);
+    h->miss = colo_get32(p + OFF_MISS);
     return COLO_HB_OK;
 }
 
 /* ---- liveness tracker ---- */
 
-/* period_ms * miss in us, saturating: the product of two u32 fits in a u64, x1000 may not. */
+/* period * miss in us, saturating: the product of two u32 fits in a u64, x1000 may not. */
+static uint64_t win_us(uint32_t period, uint32_t miss)
+{
+    uint64_t ms = (uint64_t)MAX(period, 1u) * MAX(miss, 1u);
+    return ms > UINT64_MAX / 1000u ? UINT64_MAX : ms * 1000u;
+}
+
+/* Our own window: how long our loop may go between ticks before we count ourselves stalled. */
 static uint64_t window_us(const struct colo_hb_peer *p)
 {
-    uint64_t ms = (uint64_t)MAX(p->period_ms, 1u) * MAX(p->miss, 1u);
-    return ms > UINT64_MAX / 1000u ? UINT64_MAX : ms * 1000u;
+    return win_us(p->period_ms, p->miss);
+}
+
+uint64_t colo_hb_peer_window_us(const struct colo_hb_peer *p)
+{
+    return p->heard_any ? win_us(p->last.period_ms, p->last.miss) : window_us(p);
 }
 
 /* Time from `then` to `now`; 0 if now is earlier (a receive stamped after the query). */
@@ -151,24 +193,35 @@ enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *b
         err = COLO_HB_E_PEER;
     } else if (err == COLO_HB_OK && h.path != path) {
         err = COLO_HB_E_WRONG_PATH;
+    } else if (err == COLO_HB_OK && p->old_boot && h.boot_id == p->old_boot) {
+        /* A copy from before the peer's restart, late on the slower path: taking it would make
+         * the peer seem to have restarted twice, the second time back into a dead boot. */
+        err = COLO_HB_E_OLD_BOOT;
     }
     if (err != COLO_HB_OK) {
         hp->bad++;
         return err;
     }
 
-    bool restart = false;
-    if (hp->heard && h.seq < hp->last_seq) {
-        restart = true;
-    } else if (hp->heard && h.seq - hp->last_seq > 1) {
+    if (hp->heard && h.boot_id == hp->last_boot && h.seq > hp->last_seq + 1) {
         uint64_t gap = h.seq - hp->last_seq - 1;
         hp->lost = hp->lost > UINT64_MAX - gap ? UINT64_MAX : hp->lost + gap;
     }
-    hp->last_seq = h.seq;
+    /* A late copy keeps the path's high-water mark: the next in-order one is not "lost". */
+    if (!hp->heard || h.boot_id != hp->last_boot || h.seq > hp->last_seq) {
+        hp->last_seq = h.seq;
+    }
+    hp->last_boot = h.boot_id;
     hp->last_rx_us = now_us;
     hp->heard = true;
     hp->rx++;
 
+    /* A new boot replaces `last` whatever its seq; the same boot only moves it forward. */
+    bool restart = p->heard_any && h.boot_id != p->last.boot_id;
+    if (restart) {
+        p->restarts++;
+        p->old_boot = p->last.boot_id;
+    }
     if (!p->heard_any || restart || h.seq > p->last.seq) {
         p->last = h;
         p->heard_any = true;
@@ -187,7 +240,7 @@ void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us)
             struct colo_hb_path *hp = &p->path[i];
             /* Alive as of our last tick: we stopped listening, the peer may not have stopped
              * talking. */
-            if (hp->heard && since(p->last_tick_us, hp->last_rx_us) <= win) {
+            if (hp->heard && since(p->last_tick_us, hp->last_rx_us) <= colo_hb_peer_window_us(p)) {
                 hp->last_rx_us = now_us;
             }
         }
@@ -201,7 +254,7 @@ bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t no
     if (path >= COLO_HB_PATHS || !p->path[path].heard) {
         return false;
     }
-    return since(now_us, p->path[path].last_rx_us) <= window_us(p);
+    return since(now_us, p->path[path].last_rx_us) <= colo_hb_peer_window_us(p);
 }
 
 bool colo_hb_peer_alive(const struct colo_hb_peer *p, uint64_t now_us)

@@ -99,6 +99,7 @@ static struct {
     /* heartbeats */
     struct colo_hb_peer peer;
     uint64_t hb_seq;
+    uint64_t boot_id; /* this boot's id in heartbeats: a restart shows as a new one */
     unsigned announce_left;
     uint64_t failovers, last_gap_us;
     /* events */
@@ -751,7 +752,10 @@ static void hb_send(void)
                         .board = (uint8_t)c->board,
                         .seq = ++cb.hb_seq,
                         .epoch = epoch_now(),
-                        .ticks = timer_arch_ticks()};
+                        .ticks = timer_arch_ticks(),
+                        .boot_id = cb.boot_id,
+                        .period_ms = cb.peer.period_ms,
+                        .miss = cb.peer.miss};
     if (cb.vm->state == VM_RUNNING) {
         h.flags |= COLO_HB_F_GUEST_RUNNING;
     }
@@ -836,7 +840,7 @@ static void hb_tick(void *ctx)
         bool fresh = cb.peer.heard_any && cb.peer.last.seq > cb.decide_seq &&
                      colo_hb_peer_alive(&cb.peer, now) &&
                      cb.peer.last.role == COLO_HB_ROLE_SECONDARY;
-        uint64_t window = (uint64_t)cb.peer.period_ms * cb.peer.miss * 1000;
+        uint64_t window = colo_hb_peer_window_us(&cb.peer);
         if (dead || !cb.peer.heard_any) {
             degrade("%s", "secondary lost on both paths");
         } else if (fresh && now - cb.decide_since_us >= 2ull * cb.peer.period_ms * 1000) {
@@ -932,6 +936,24 @@ void colo_board_poll(void)
     maybe_event();
 }
 
+/*
+ * This boot's id: the counter's reading this far into the boot (it differs between boots by
+ * the jitter of everything before it) mixed with the guest's MAC and the board id, never 0. Not
+ * a secret, only unlikely to repeat; the authenticated-link work brings a real entropy source.
+ */
+static uint64_t boot_id_make(const struct cv_config *c)
+{
+    uint64_t x = timer_arch_ticks() ^ ((uint64_t)(uint8_t)c->board << 56);
+    for (unsigned i = 0; i < 6; i++) {
+        x ^= (uint64_t)c->guest_mac[i] << (8 * i);
+        x *= 0x100000001b3ull;
+    }
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x ? x : 1;
+}
+
 void colo_board_init(struct vm *vm)
 {
     const struct cv_config *c = config_get();
@@ -986,6 +1008,7 @@ void colo_board_init(struct vm *vm)
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
     colo_hb_peer_init(&cb.peer, c->board == 'a' ? 'b' : 'a', c->hb_period_ms, c->hb_miss);
+    cb.boot_id = boot_id_make(c);
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
     log_info("colo: %s, staging %u pages (%u MiB), checkpoint every %u ms, port %u, heartbeat "

@@ -4,7 +4,7 @@
 // u32 ms), then records, each `op u8, delta u16` (our clock advances delta * 64 us) and then by
 // kind (op bits 3-4):
 //   0, 1: a datagram arrives on path op & 3 (2 and 3 are out of range): len u8, len bytes; with
-//         op bit 2 the harness first rewrites bytes 44..47 as the CRC of 0..43, so that mutated
+//         op bit 2 the harness first rewrites bytes 76..79 as the CRC of 0..75, so that mutated
 //         fields get past the CRC to the field checks;
 //   2:    colo_hb_tick;
 //   3:    period_ms u32 and miss u32 set at run time.
@@ -16,10 +16,13 @@
 // - colo_hb_rx returns the decoder's verdict, or PEER / WRONG_PATH for a valid datagram from
 //   another board or on another path; it counts exactly one rx or one bad on the arrival path
 //   and nothing elsewhere (nothing at all for a path out of range); a refused datagram changes
-//   nothing else; lost grows by exactly the sequence gap (never on a restart or a path's first
-//   heartbeat), `last` and the clock offset follow the newest heartbeat;
+//   nothing else; lost grows by exactly the sequence gap within one boot (never across a
+//   restart or on a path's first heartbeat), `last` and the clock offset follow the newest
+//   heartbeat, a new boot_id replaces `last` and counts one restart, the boot before it is
+//   refused;
 // - liveness against a model kept here: a path is alive exactly while it was refreshed (a valid
-//   heartbeat, or a window restarted after our own stall) within period_ms * miss, probed at
+//   heartbeat, or a window restarted after our own stall) within the window the peer last
+//   advertised (ours before it was heard), probed at
 //   several times; never alive for a path never heard; dead exactly when heard and both paths
 //   are silent; the stall count matches the model's.
 // Seeds: sessions of valid heartbeats on both paths with ticks, a path going quiet, our own
@@ -54,12 +57,22 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+static uint64_t win(uint64_t period, uint64_t miss)
+{
+    uint64_t ms = (period ? period : 1) * (miss ? miss : 1);
+    return ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+}
+
+/* Our own window: the stall rule. */
+static uint64_t own_window(const struct colo_hb_peer *p)
+{
+    return win(p->period_ms, p->miss);
+}
+
+/* The peer's silence is judged by what it advertised. */
 static uint64_t model_window(const struct colo_hb_peer *p)
 {
-    uint64_t period = p->period_ms ? p->period_ms : 1;
-    uint64_t miss = p->miss ? p->miss : 1;
-    uint64_t ms = period * miss;
-    return ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+    return p->heard_any ? win(p->last.period_ms, p->last.miss) : own_window(p);
 }
 
 static bool model_alive(const struct model *m, const struct colo_hb_peer *p, unsigned path,
@@ -104,20 +117,26 @@ static void check_liveness(const struct model *m, const struct colo_hb_peer *p, 
 static bool fields_ok(const struct colo_hb *h)
 {
     return h->path <= 1 && h->role <= 1 && !(h->flags & ~COLO_HB_F_ALL) &&
-           (h->board == 'a' || h->board == 'b');
+           (h->board == 'a' || h->board == 'b') && h->boot_id != 0 &&
+           h->state <= COLO_HB_STATE_MAX && h->period_ms >= 1 &&
+           h->period_ms <= COLO_HB_PERIOD_MAX && h->miss >= 1 && h->miss <= COLO_HB_MISS_MAX;
 }
 
 static bool hb_equal(const struct colo_hb *a, const struct colo_hb *b)
 {
     return a->path == b->path && a->role == b->role && a->board == b->board &&
-           a->flags == b->flags && a->seq == b->seq && a->epoch == b->epoch && a->ticks == b->ticks;
+           a->flags == b->flags && a->seq == b->seq && a->epoch == b->epoch &&
+           a->ticks == b->ticks && a->state == b->state && a->boot_id == b->boot_id &&
+           a->term == b->term && a->rep_boot == b->rep_boot && a->period_ms == b->period_ms &&
+           a->miss == b->miss;
 }
 
 /* Field by field: struct copies need not preserve padding. */
 static bool path_equal(const struct colo_hb_path *a, const struct colo_hb_path *b)
 {
     return a->last_rx_us == b->last_rx_us && a->rx == b->rx && a->bad == b->bad &&
-           a->lost == b->lost && a->last_seq == b->last_seq && a->heard == b->heard;
+           a->lost == b->lost && a->last_seq == b->last_seq && a->heard == b->heard &&
+           a->last_boot == b->last_boot;
 }
 
 static bool peer_equal(const struct colo_hb_peer *a, const struct colo_hb_peer *b)
@@ -126,7 +145,8 @@ static bool peer_equal(const struct colo_hb_peer *a, const struct colo_hb_peer *
            path_equal(&a->path[0], &b->path[0]) && path_equal(&a->path[1], &b->path[1]) &&
            hb_equal(&a->last, &b->last) && a->heard_any == b->heard_any &&
            a->clock_offset_ticks == b->clock_offset_ticks && a->last_tick_us == b->last_tick_us &&
-           a->ticked == b->ticked && a->stalls == b->stalls && a->peer_board == b->peer_board;
+           a->ticked == b->ticked && a->stalls == b->stalls && a->peer_board == b->peer_board &&
+           a->restarts == b->restarts && a->old_boot == b->old_boot;
 }
 
 /* The codec alone, on whatever bytes the record carries. */
@@ -148,10 +168,16 @@ static void check_codec(const uint8_t *b, size_t len)
     /* A struct of the input's bytes: encodes iff in range, and then round-trips. */
     struct fz f = {b, len};
     struct colo_hb in = {.path = fz_u8(&f) & 3, .role = fz_u8(&f) & 3, .board = fz_u8(&f)};
-    in.flags = fz_u32(&f) & 0x8000001fu;
+    in.flags = fz_u32(&f) & 0x800001ffu;
     in.seq = fz_u64(&f);
     in.epoch = fz_u64(&f);
     in.ticks = fz_u64(&f);
+    in.state = fz_u8(&f) & 0x7f;
+    in.boot_id = fz_u8(&f) & 1 ? 0 : fz_u64(&f);
+    in.term = fz_u64(&f);
+    in.rep_boot = fz_u64(&f);
+    in.period_ms = fz_u32(&f) & 0x1ffff;
+    in.miss = fz_u16(&f) & 0x7ff;
     size_t n = colo_hb_encode(again, sizeof(again), &in);
     FZ_CHECK(n == (fields_ok(&in) ? COLO_HB_LEN : 0), "encode gave %zu", n);
     FZ_CHECK(colo_hb_encode(again, COLO_HB_LEN - 1, &in) == 0, "encoded into a short buffer");
@@ -176,6 +202,8 @@ static void do_rx(struct colo_hb_peer *p, struct model *m, unsigned path, const 
     }
     if (dec == COLO_HB_OK && h.board != (uint8_t)p->peer_board) {
         want = COLO_HB_E_PEER;
+    } else if (want == COLO_HB_OK && before.old_boot && h.boot_id == before.old_boot) {
+        want = COLO_HB_E_OLD_BOOT;
     }
     if (path >= COLO_HB_PATHS) {
         FZ_CHECK(e == COLO_HB_E_WRONG_PATH, "path %u: %d", path, e);
@@ -195,13 +223,18 @@ static void do_rx(struct colo_hb_peer *p, struct model *m, unsigned path, const 
     }
 
     FZ_CHECK(q->rx == o->rx + 1 && q->bad == o->bad, "counters");
-    FZ_CHECK(q->heard && q->last_rx_us == now && q->last_seq == h.seq, "path not refreshed");
-    bool restart = o->heard && h.seq < o->last_seq;
-    uint64_t gap = o->heard && h.seq > o->last_seq ? h.seq - o->last_seq - 1 : 0;
+    FZ_CHECK(q->heard && q->last_rx_us == now, "path not refreshed");
+    bool same_boot = o->heard && h.boot_id == o->last_boot;
+    uint64_t gap = same_boot && h.seq > o->last_seq ? h.seq - o->last_seq - 1 : 0;
     uint64_t lost = o->lost > UINT64_MAX - gap ? UINT64_MAX : o->lost + gap;
     FZ_CHECK(q->lost == lost, "lost %llu, want %llu", (unsigned long long)q->lost,
              (unsigned long long)lost);
+    FZ_CHECK(q->last_seq == (same_boot ? MAX(o->last_seq, h.seq) : h.seq), "last_seq");
+    FZ_CHECK(q->last_boot == h.boot_id, "last_boot");
 
+    bool restart = before.heard_any && h.boot_id != before.last.boot_id;
+    FZ_CHECK(p->restarts == before.restarts + restart, "restarts");
+    FZ_CHECK(p->old_boot == (restart ? before.last.boot_id : before.old_boot), "old_boot");
     bool newest = !before.heard_any || restart || h.seq > before.last.seq;
     if (newest) {
         FZ_CHECK(hb_equal(&p->last, &h), "`last` not the newest heartbeat");
@@ -219,7 +252,7 @@ static void do_rx(struct colo_hb_peer *p, struct model *m, unsigned path, const 
 
 static void do_tick(struct colo_hb_peer *p, struct model *m, uint64_t now)
 {
-    uint64_t win = model_window(p);
+    uint64_t win = own_window(p);
     struct colo_hb_peer before = *p;
     colo_hb_tick(p, now);
     if (m->ticked && now > m->last_tick && now - m->last_tick > win) {
@@ -332,7 +365,12 @@ static void seed_dgram(struct seed *s, uint8_t op, unsigned field_path, uint32_t
                         .flags = flags,
                         .seq = seq,
                         .epoch = seq / 3,
-                        .ticks = seq * 2400000u + 777};
+                        .ticks = seq * 2400000u + 777,
+                        .state = (uint8_t)(seq & 7),
+                        .boot_id = 0x5eed0000u + (board == 'a') + (flags & COLO_HB_F_SHUTDOWN),
+                        .term = seq / 4,
+                        .period_ms = 100,
+                        .miss = 3};
     uint8_t b[COLO_HB_LEN + 1];
     b[0] = COLO_HB_LEN;
     colo_hb_encode(b + 1, COLO_HB_LEN, &h);
@@ -383,7 +421,8 @@ void fuzz_make_seeds(void)
         seed_hb(&s, 1, 50, peer, seq, 0);
     }
     seed_tick(&s, 2000000);
-    seed_hb(&s, 1, 100, peer, 1, COLO_HB_F_GUEST_RUNNING);
+    seed_hb(&s, 1, 100, peer, 1, COLO_HB_F_GUEST_RUNNING | COLO_HB_F_SHUTDOWN); /* new boot */
+    seed_hb(&s, 0, 100, peer, 4, 0);                                            /* the old one */
     seed_tick(&s, 100000);
     seed_hb(&s, 1, 100, peer, 3, COLO_HB_F_GUEST_RUNNING);
     seed_hb(&s, 0, 100, peer, 3, COLO_HB_F_GUEST_RUNNING);
@@ -399,7 +438,7 @@ void fuzz_make_seeds(void)
     seed_hb(&s, 0, 100, 'a', 3, 0);
     s.b[s.n - 1] ^= 1; /* CRC */
     seed_dgram(&s, 4 | 0, 0, 100, 'a', 3, 0);
-    s.b[s.n - COLO_HB_LEN + 13] = 1; /* reserved, behind the CRC the harness reseals */
+    s.b[s.n - COLO_HB_LEN + 14] = 1; /* reserved, behind the CRC the harness reseals */
     seed_tick(&s, 100);
     op_hdr(&s, KIND_CONFIG << 3, 100);
     uint8_t cfg[8] = {10, 0, 0, 0, 2, 0, 0, 0};

@@ -2,7 +2,8 @@
 // COLO heartbeats (colo/colo_hb.c): the datagram's exact layout and round trip, the precise
 // error for every kind of damage, and the liveness tracker's rules: one live path keeps the peer
 // alive, silence on both for the window kills it, never heard is unknown, our own stall restarts
-// the windows, sequence gaps and restarts, refused datagrams, the clock offset.
+// the windows, sequence gaps and restarts (a new boot_id, and late copies of the old boot), the
+// window the peer advertises, refused datagrams, the clock offset.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #define PERIOD_MS 100u
 #define MISS 3u
 #define WINDOW_US (PERIOD_MS * MISS * 1000ull)
+#define PEER_BOOT 0xb00b00b00b00ull
 
 static void assert_hb_equal(const struct colo_hb *a, const struct colo_hb *b)
 {
@@ -28,6 +30,12 @@ static void assert_hb_equal(const struct colo_hb *a, const struct colo_hb *b)
     assert_int_equal(a->seq, b->seq);
     assert_int_equal(a->epoch, b->epoch);
     assert_int_equal(a->ticks, b->ticks);
+    assert_int_equal(a->state, b->state);
+    assert_int_equal(a->boot_id, b->boot_id);
+    assert_int_equal(a->term, b->term);
+    assert_int_equal(a->rep_boot, b->rep_boot);
+    assert_int_equal(a->period_ms, b->period_ms);
+    assert_int_equal(a->miss, b->miss);
 }
 
 static uint64_t le(const uint8_t *p, unsigned n)
@@ -42,9 +50,9 @@ static uint64_t le(const uint8_t *p, unsigned n)
 /* Rewrites the CRC after a deliberate change, to reach the checks behind it. */
 static void reseal(uint8_t *b)
 {
-    uint32_t c = crc32c(0, b, 44);
+    uint32_t c = crc32c(0, b, 76);
     for (unsigned i = 0; i < 4; i++) {
-        b[44 + i] = (uint8_t)(c >> (8 * i));
+        b[76 + i] = (uint8_t)(c >> (8 * i));
     }
 }
 
@@ -56,6 +64,12 @@ static const struct colo_hb sample = {
     .seq = 0x1122334455667788ull,
     .epoch = 0x0102030405060708ull,
     .ticks = 0xf0e0d0c0b0a09080ull,
+    .state = 0x2a,
+    .boot_id = 0x1a2b3c4d5e6f7081ull,
+    .term = 0x0a0b0c0d0e0f1011ull,
+    .rep_boot = 0x99aabbccddeeff01ull,
+    .period_ms = 60000,
+    .miss = 1000,
 };
 
 static void test_round_trip(void **state)
@@ -68,17 +82,23 @@ static void test_round_trip(void **state)
 
     /* The layout of colo_hb.h, byte for byte. */
     assert_memory_equal(b, "CVHB", 4);
-    assert_int_equal(le(b + 4, 2), 1);
+    assert_int_equal(le(b + 4, 2), 2);
     assert_int_equal(b[6], 1);
     assert_int_equal(b[7], 1);
     assert_int_equal(le(b + 8, 4), COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING);
     assert_int_equal(b[12], 'b');
-    assert_int_equal(b[13] | b[14] | b[15], 0);
+    assert_int_equal(b[13], 0x2a);
+    assert_int_equal(b[14] | b[15], 0);
     assert_int_equal(le(b + 16, 8), sample.seq);
     assert_int_equal(le(b + 24, 8), sample.epoch);
     assert_int_equal(le(b + 32, 8), sample.ticks);
-    assert_int_equal(le(b + 40, 4), 0);
-    assert_int_equal(le(b + 44, 4), crc32c(0, b, 44));
+    assert_int_equal(le(b + 40, 8), sample.boot_id);
+    assert_int_equal(le(b + 48, 8), sample.term);
+    assert_int_equal(le(b + 56, 8), sample.rep_boot);
+    assert_int_equal(le(b + 64, 4), 60000);
+    assert_int_equal(le(b + 68, 4), 1000);
+    assert_int_equal(le(b + 72, 4), 0);
+    assert_int_equal(le(b + 76, 4), crc32c(0, b, 76));
 
     struct colo_hb h;
     assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_OK);
@@ -95,7 +115,13 @@ static void test_round_trip(void **state)
                                          .flags = flags,
                                          .seq = flags & 1 ? UINT64_MAX : 0,
                                          .epoch = role ? UINT64_MAX : 0,
-                                         .ticks = path ? UINT64_MAX : 1};
+                                         .ticks = path ? UINT64_MAX : 1,
+                                         .state = (uint8_t)(flags & COLO_HB_STATE_MAX),
+                                         .boot_id = flags & 2 ? UINT64_MAX : 1,
+                                         .term = board == 'a' ? UINT64_MAX : 0,
+                                         .rep_boot = flags & 4 ? UINT64_MAX : 0,
+                                         .period_ms = flags & 8 ? COLO_HB_PERIOD_MAX : 1,
+                                         .miss = flags & 16 ? COLO_HB_MISS_MAX : 1};
                     assert_int_equal(colo_hb_encode(b, COLO_HB_LEN, &in), COLO_HB_LEN);
                     assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_OK);
                     assert_hb_equal(&h, &in);
@@ -113,10 +139,26 @@ static void test_round_trip(void **state)
     bad.role = 2;
     assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
     bad = sample;
-    bad.flags = 0x10;
+    bad.flags = COLO_HB_F_SHUTDOWN << 1;
     assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
     bad = sample;
     bad.board = 'c';
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad = sample;
+    bad.boot_id = 0;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad = sample;
+    bad.state = COLO_HB_STATE_MAX + 1;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad = sample;
+    bad.period_ms = 0;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad.period_ms = COLO_HB_PERIOD_MAX + 1;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad = sample;
+    bad.miss = 0;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    bad.miss = COLO_HB_MISS_MAX + 1;
     assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
 }
 
@@ -157,12 +199,13 @@ static void test_corruption(void **state)
         uint8_t val;
         enum colo_hb_err want;
     } fields[] = {
-        {6, 2, COLO_HB_E_PATH},         {6, 0xff, COLO_HB_E_PATH},   {7, 2, COLO_HB_E_ROLE},
-        {7, 0x80, COLO_HB_E_ROLE},      {8, 0x1e, COLO_HB_E_FLAGS},  {9, 1, COLO_HB_E_FLAGS},
-        {11, 0x80, COLO_HB_E_FLAGS},    {13, 1, COLO_HB_E_RESERVED}, {14, 1, COLO_HB_E_RESERVED},
-        {15, 0x80, COLO_HB_E_RESERVED}, {40, 1, COLO_HB_E_RESERVED}, {43, 0x80, COLO_HB_E_RESERVED},
-        {12, 'c', COLO_HB_E_BOARD},     {12, 'A', COLO_HB_E_BOARD},  {12, 0, COLO_HB_E_BOARD},
-        {4, 2, COLO_HB_E_VERSION},
+        {6, 2, COLO_HB_E_PATH},         {6, 0xff, COLO_HB_E_PATH},      {7, 2, COLO_HB_E_ROLE},
+        {7, 0x80, COLO_HB_E_ROLE},      {9, 1, COLO_HB_E_FLAGS},        {11, 0x80, COLO_HB_E_FLAGS},
+        {14, 1, COLO_HB_E_RESERVED},    {15, 0x80, COLO_HB_E_RESERVED}, {72, 1, COLO_HB_E_RESERVED},
+        {75, 0x80, COLO_HB_E_RESERVED}, {12, 'c', COLO_HB_E_BOARD},     {12, 'A', COLO_HB_E_BOARD},
+        {12, 0, COLO_HB_E_BOARD},       {13, 64, COLO_HB_E_FIELD},      {13, 0xff, COLO_HB_E_FIELD},
+        {66, 1, COLO_HB_E_FIELD},       {71, 1, COLO_HB_E_FIELD},       {4, 1, COLO_HB_E_VERSION},
+        {4, 3, COLO_HB_E_VERSION},
     };
     for (unsigned i = 0; i < ARRAY_SIZE(fields); i++) {
         memcpy(b, good, COLO_HB_LEN);
@@ -170,7 +213,15 @@ static void test_corruption(void **state)
         reseal(b);
         assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), fields[i].want);
     }
-    /* The CRC covers exactly bytes 0..43: resealing an untouched datagram changes nothing. */
+    /* Zero boot_id, period or miss (whole fields), behind the CRC. */
+    static const unsigned zero_at[][2] = {{40, 8}, {64, 4}, {68, 4}};
+    for (unsigned i = 0; i < ARRAY_SIZE(zero_at); i++) {
+        memcpy(b, good, COLO_HB_LEN);
+        memset(b + zero_at[i][0], 0, zero_at[i][1]);
+        reseal(b);
+        assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_E_FIELD);
+    }
+    /* The CRC covers exactly bytes 0..75: resealing an untouched datagram changes nothing. */
     memcpy(b, good, COLO_HB_LEN);
     reseal(b);
     assert_memory_equal(b, good, COLO_HB_LEN);
@@ -191,6 +242,9 @@ static void test_corruption(void **state)
 static struct colo_hb_peer peer;
 static uint64_t seq_next = 1;
 
+static uint64_t peer_boot = PEER_BOOT;
+static uint32_t peer_period = PERIOD_MS, peer_miss = MISS;
+
 /* The peer ('b', a secondary) sends heartbeat `seq` on path at our time now. */
 static enum colo_hb_err send_seq(unsigned path, uint64_t seq, uint64_t now, char board,
                                  uint8_t field_path)
@@ -201,7 +255,10 @@ static enum colo_hb_err send_seq(unsigned path, uint64_t seq, uint64_t now, char
                         .flags = COLO_HB_F_LISTENING,
                         .seq = seq,
                         .epoch = seq / 2,
-                        .ticks = now * 24 + 1000};
+                        .ticks = now * 24 + 1000,
+                        .boot_id = peer_boot,
+                        .period_ms = peer_period,
+                        .miss = peer_miss};
     uint8_t b[COLO_HB_LEN];
     assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
     return colo_hb_rx(&peer, path, b, sizeof(b), now, now * 24);
@@ -216,6 +273,9 @@ static void reset(void)
 {
     colo_hb_peer_init(&peer, 'b', PERIOD_MS, MISS);
     seq_next = 1;
+    peer_boot = PEER_BOOT;
+    peer_period = PERIOD_MS;
+    peer_miss = MISS;
 }
 
 static void test_one_path_keeps_alive(void **state)
@@ -286,12 +346,24 @@ static void test_both_silent_dead(void **state)
     assert_int_equal(send_hb(1, t0 + 2 * WINDOW_US), COLO_HB_OK);
     assert_false(colo_hb_peer_dead(&peer, t0 + 2 * WINDOW_US));
 
-    /* The window follows period and miss changed at run time. */
-    peer.miss = 10;
-    assert_true(colo_hb_peer_alive(&peer, t0 + 2 * WINDOW_US + 10 * PERIOD_MS * 1000));
-    assert_true(colo_hb_peer_dead(&peer, t0 + 2 * WINDOW_US + 10 * PERIOD_MS * 1000 + 1));
-    peer.miss = 0; /* treated as 1, never as an empty window */
-    assert_true(colo_hb_peer_alive(&peer, t0 + 2 * WINDOW_US + PERIOD_MS * 1000));
+    /* The window is the one the peer advertises: its miss raised to 10 at run time (ours stays
+     * 3) keeps it alive for ten periods; lowered to 1, one period and a microsecond kill it. */
+    uint64_t t2 = t0 + 2 * WINDOW_US;
+    peer_miss = 10;
+    seq_next++;
+    assert_int_equal(send_hb(1, t2), COLO_HB_OK);
+    assert_int_equal(colo_hb_peer_window_us(&peer), 10 * PERIOD_MS * 1000);
+    assert_true(colo_hb_peer_alive(&peer, t2 + 10 * PERIOD_MS * 1000));
+    assert_true(colo_hb_peer_dead(&peer, t2 + 10 * PERIOD_MS * 1000 + 1));
+    peer_miss = 1;
+    peer_period = 20;
+    seq_next++;
+    assert_int_equal(send_hb(1, t2), COLO_HB_OK);
+    assert_true(colo_hb_peer_alive(&peer, t2 + 20 * 1000));
+    assert_true(colo_hb_peer_dead(&peer, t2 + 20 * 1000 + 1));
+    /* Before anything is heard, our own settings stand in for the peer's. */
+    reset();
+    assert_int_equal(colo_hb_peer_window_us(&peer), WINDOW_US);
 }
 
 static void test_never_heard(void **state)
@@ -410,16 +482,39 @@ static void test_sequence(void **state)
     assert_int_equal(peer.path[0].lost, 3);
     assert_int_equal(peer.last.seq, 105);
 
-    /* The peer restarted: its numbers begin again, nothing counted lost, `last` replaced. */
+    /* A late copy of the same boot, lower than the last: counted, `last` kept, nothing lost. */
+    assert_int_equal(send_seq(0, 103, t += 1000, 'b', 0), COLO_HB_OK);
+    assert_int_equal(peer.path[0].last_seq, 105);
+    assert_int_equal(peer.last.seq, 105);
+    assert_int_equal(send_seq(0, 106, t += 1000, 'b', 0), COLO_HB_OK);
+    assert_int_equal(peer.path[0].lost, 3);
+    assert_int_equal(peer.restarts, 0);
+
+    /* The peer restarted: a new boot_id, even with a higher seq, replaces `last`, counts once,
+     * and numbers begin again for the gap count. */
+    peer_boot = PEER_BOOT + 1;
+    assert_int_equal(send_seq(0, 200, t += 1000, 'b', 0), COLO_HB_OK);
+    assert_int_equal(peer.restarts, 1);
+    assert_int_equal(peer.last.boot_id, PEER_BOOT + 1);
+    assert_int_equal(peer.path[0].lost, 3);
+    peer_boot = PEER_BOOT + 2;
     assert_int_equal(send_seq(0, 1, t += 1000, 'b', 0), COLO_HB_OK);
+    assert_int_equal(peer.restarts, 2);
     assert_int_equal(peer.path[0].last_seq, 1);
     assert_int_equal(peer.path[0].lost, 3);
     assert_int_equal(peer.last.seq, 1);
     assert_int_equal(peer.last.epoch, 0);
     assert_int_equal(send_seq(0, 3, t += 1000, 'b', 0), COLO_HB_OK);
     assert_int_equal(peer.path[0].lost, 4);
-    assert_int_equal(peer.path[0].rx, 6);
+    assert_int_equal(peer.path[0].rx, 9);
     assert_int_equal(peer.path[1].lost, 0); /* per path */
+    /* A copy of the boot before, late on the slower path, is refused: not a third restart. */
+    peer_boot = PEER_BOOT + 1;
+    assert_int_equal(send_seq(1, 201, t += 1000, 'b', 1), COLO_HB_E_OLD_BOOT);
+    assert_int_equal(peer.restarts, 2);
+    assert_int_equal(peer.last.boot_id, PEER_BOOT + 2);
+    assert_int_equal(peer.path[1].bad, 1);
+    peer_boot = PEER_BOOT + 2;
 
     /* Round 10 comes in on both paths, the service LAN's copy after round 11 on the
      * replication link: the late copy counts on its path but does not roll `last` back. */
@@ -450,7 +545,7 @@ static void test_refused(void **state)
     assert_int_equal(send_seq(1, seq_next, t, 'b', 0), COLO_HB_E_WRONG_PATH);
     assert_int_equal(send_seq(0, seq_next, t, 'b', 1), COLO_HB_E_WRONG_PATH);
     uint8_t b[COLO_HB_LEN];
-    struct colo_hb h = {.board = 'b', .seq = seq_next};
+    struct colo_hb h = {.board = 'b', .seq = seq_next, .boot_id = 1, .period_ms = 1, .miss = 1};
     assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
     b[20] ^= 1;
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), t, 0), COLO_HB_E_CRC);
@@ -479,7 +574,8 @@ static void test_clock_offset(void **state)
     (void)state;
     reset();
     uint8_t b[COLO_HB_LEN];
-    struct colo_hb h = {.path = 0, .board = 'b', .seq = 1, .ticks = 5000};
+    struct colo_hb h = {
+        .path = 0, .board = 'b', .seq = 1, .ticks = 5000, .boot_id = 7, .period_ms = 1, .miss = 1};
     assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 10, 3000), COLO_HB_OK);
     assert_int_equal(peer.clock_offset_ticks, 2000);

@@ -6,16 +6,27 @@
  * dead only when it has missed it on BOTH paths: a dead replication link alone (cable, switch,
  * NIC) must not make a secondary take over a primary that is still serving its clients.
  *
- * The datagram, 48 bytes (COLO_HB_LEN), little-endian whatever the host order:
+ * The datagram, 80 bytes (COLO_HB_LEN), little-endian whatever the host order:
  *
- *    0 magic u32 'CVHB'   4 version u16   6 path u8   7 role u8   8 flags u32
- *   12 board u8 ('a'/'b') 13 reserved u8[3] (0)
- *   16 seq u64            24 epoch u64    32 sender_ticks u64    40 reserved u32 (0)
- *   44 crc u32 (CRC32C of bytes 0..43)
+ *    0 magic u32 'CVHB'   4 version u16 (2)  6 path u8   7 role u8   8 flags u32
+ *   12 board u8 ('a'/'b') 13 state u8 (the sender's pair state, < 64)  14 reserved u16 (0)
+ *   16 seq u64            24 epoch u64    32 sender_ticks u64
+ *   40 boot_id u64 (the sender's per-boot random id, never 0)
+ *   48 term u64 (the highest witness term the sender has seen)
+ *   56 rep_boot u64 (the boot_id of the peer boot a replica belongs to; below)
+ *   64 period_ms u32 (1..60000)   68 miss u32 (1..1000)   72 reserved u32 (0)
+ *   76 crc u32 (CRC32C of bytes 0..75)
  *
- * The u64 fields sit on 8-byte offsets, which leaves four reserved bytes before the CRC. Every
- * reserved byte and flag bit must be zero on receipt: a later version that gives them a meaning
- * bumps the version, so a board never silently ignores something its peer relies on.
+ * period_ms and miss are the sender's own heartbeat settings: the receiver judges the sender's
+ * silence by them, so `colo set hb-period` on one board changes how soon the other may give up
+ * on it instead of breaking detection. boot_id tells a restart from a late datagram. rep_boot
+ * names the replica a flag is about: a secondary's PROTECTED or DROPPED means "the replica of
+ * your boot rep_boot", so a primary never takes a statement about an earlier boot's guest for
+ * one about its own; a primary's rep_boot is the boot_id of the secondary its session runs with
+ * (0 without one).
+ *
+ * Every reserved byte and flag bit must be zero on receipt: a later version that gives them a
+ * meaning bumps the version, so a board never silently ignores something its peer relies on.
  */
 #ifndef COLO_HB_H
 #define COLO_HB_H
@@ -23,8 +34,11 @@
 #include <colo/port.h>
 
 #define COLO_HB_MAGIC 0x42485643u /* the bytes "CVHB" on the wire */
-#define COLO_HB_VERSION 1u
-#define COLO_HB_LEN 48u
+#define COLO_HB_VERSION 2u
+#define COLO_HB_LEN 80u
+#define COLO_HB_PERIOD_MAX 60000u /**< ms */
+#define COLO_HB_MISS_MAX 1000u
+#define COLO_HB_STATE_MAX 63u
 
 /** Paths, also the index of struct colo_hb_peer.path[]. */
 #define COLO_HB_PATH_REPL 0u    /**< the replication link */
@@ -45,8 +59,19 @@
  *  and no new secondary holds it yet: a primary that comes back without a working session must
  *  give way to it rather than run a second copy. */
 #define COLO_HB_F_TAKEOVER 0x8u
+/** A primary that releases output no committed checkpoint covers: any replica of its guest is
+ *  stale from now on. */
+#define COLO_HB_F_ALONE 0x10u
+/** A primary that lost its session and wants to go on alone: "drop your replica of my boot". */
+#define COLO_HB_F_WANT_DROP 0x20u
+/** A secondary that has given up its right to take over the replica of boot rep_boot (epoch
+ *  names the replica's checkpoint). Once sent, it never takes that replica over. */
+#define COLO_HB_F_DROPPED 0x40u
+/** The guest shut down: the pair stops, and no replica of it may ever run. */
+#define COLO_HB_F_SHUTDOWN 0x80u
 #define COLO_HB_F_ALL                                                                              \
-    (COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING | COLO_HB_F_TAKEOVER)
+    (COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING | COLO_HB_F_TAKEOVER |    \
+     COLO_HB_F_ALONE | COLO_HB_F_WANT_DROP | COLO_HB_F_DROPPED | COLO_HB_F_SHUTDOWN)
 
 /**
  * Why a datagram was refused. The first group comes from the codec; the last two only from the
@@ -64,8 +89,10 @@ enum colo_hb_err {
     COLO_HB_E_FLAGS,      /**< flag bits outside COLO_HB_F_ALL */
     COLO_HB_E_RESERVED,   /**< a reserved byte nonzero */
     COLO_HB_E_BOARD,      /**< board not 'a' or 'b' */
+    COLO_HB_E_FIELD,      /**< boot_id 0, state, period_ms or miss out of range */
     COLO_HB_E_PEER,       /**< valid, but from a board other than the expected peer */
     COLO_HB_E_WRONG_PATH, /**< valid, but arrived on another path than it names (or on none) */
+    COLO_HB_E_OLD_BOOT,   /**< valid, but from the peer's boot before its last restart */
     COLO_HB_E_COUNT,
 };
 
@@ -80,12 +107,19 @@ struct colo_hb {
     uint64_t seq;
     uint64_t epoch; /**< the sender's last committed checkpoint */
     uint64_t ticks; /**< the sender's raw counter when it sent (for the clock-offset estimate) */
+    uint8_t state;  /**< the sender's pair state (enum colo_pair_state), for the peer's status */
+    uint64_t boot_id;
+    uint64_t term;
+    uint64_t rep_boot;
+    uint32_t period_ms;
+    uint32_t miss;
 };
 
 /**
  * Encodes h into out (cap bytes). Returns COLO_HB_LEN, or 0 when cap is too small or h holds a
- * value the wire format cannot carry (path or role > 1, unknown flags, board not 'a'/'b'), so
- * decode accepts exactly what encode produces. Any context: pure.
+ * value the wire format cannot carry (path or role > 1, unknown flags, board not 'a'/'b',
+ * boot_id 0, state > COLO_HB_STATE_MAX, period_ms or miss 0 or above their maximum), so decode
+ * accepts exactly what encode produces. Any context: pure.
  */
 size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h);
 
@@ -107,6 +141,7 @@ struct colo_hb_path {
     uint64_t rx;         /**< valid heartbeats from the peer */
     uint64_t bad;        /**< datagrams refused (any enum colo_hb_err but OK) */
     uint64_t lost;       /**< heartbeats missing from the peer's sequence (saturates) */
+    uint64_t last_boot;  /**< boot_id of the last valid heartbeat on this path */
     uint64_t last_seq;   /**< seq of the last valid heartbeat on this path */
     bool heard;          /**< a valid heartbeat came in on this path at some time */
 };
@@ -116,9 +151,8 @@ struct colo_hb_path {
  * `colo status` and may change period_ms and miss at any time (the next query uses them).
  */
 struct colo_hb_peer {
-    uint32_t
-        period_ms; /**< the heartbeat period (ours and the peer's: they are configured alike) */
-    uint32_t miss; /**< the peer is silent on a path after period_ms * miss (the window) */
+    uint32_t period_ms; /**< our own heartbeat period (the stall rule) */
+    uint32_t miss;      /**< our own window is period_ms * miss */
     struct colo_hb_path path[COLO_HB_PATHS];
     /** The newest valid heartbeat from the peer on either path: by seq, so a copy that comes in
      *  late on the slower path does not roll epoch back; a restart of the peer's sequence
@@ -134,6 +168,8 @@ struct colo_hb_peer {
     uint64_t last_tick_us; /**< our own last colo_hb_tick (valid once ticked) */
     bool ticked;           /**< colo_hb_tick has run at least once */
     uint64_t stalls;       /**< times colo_hb_tick found that we had been stalled ourselves */
+    uint64_t restarts;     /**< times the peer's boot_id changed */
+    uint64_t old_boot;     /**< the peer's boot before the last restart (0: none) */
     char peer_board;       /**< the peer's board id: datagrams from any other are counted bad */
 };
 
@@ -149,10 +185,13 @@ void colo_hb_peer_init(struct colo_hb_peer *p, char peer_board, uint32_t period_
  * checks that it comes from the expected peer and names the path it arrived on (a datagram that
  * crossed to the other path proves nothing about the path it names). A valid one counts in
  * path[path].rx, refreshes that path's window and, when it is the newest, `last` and the clock
- * offset; a refused one only counts in path[path].bad (nowhere if path > 1). A seq below the
- * path's last one means the peer restarted: the path's sequence starts again there. A seq
- * above it by more than one counts the difference in `lost` (not on a path's first heartbeat:
- * we may have booted after the peer). Returns COLO_HB_OK or why the datagram was refused.
+ * offset; a refused one only counts in path[path].bad (nowhere if path > 1). A boot_id other
+ * than the path's last one means the peer restarted: the path's sequence starts again there
+ * (and `last` is replaced, and `restarts` counts it once); a late datagram of the boot before
+ * is refused (COLO_HB_E_OLD_BOOT). Within one boot, a seq above the
+ * path's last by more than one counts the difference in `lost` (not on a path's first
+ * heartbeat: we may have booted after the peer); a seq at or below it is a duplicate or a late
+ * copy: it refreshes the path but not `last`. Returns COLO_HB_OK or why the datagram was refused.
  * Engine context (hypervisor main loop), e.g. from the UDP receive callbacks it polls.
  */
 enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *buf, size_t len,
@@ -175,8 +214,15 @@ enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *b
 void colo_hb_tick(struct colo_hb_peer *p, uint64_t now_us);
 
 /**
- * A valid heartbeat came in on path (or its window was restarted) at most period_ms * miss
- * before now_us. False for a path never heard and for path > 1. Engine context.
+ * How long the peer may be silent on a path before it counts as silent there: the period_ms *
+ * miss it advertised in its newest heartbeat (ours before we heard it), in us. Engine context.
+ */
+uint64_t colo_hb_peer_window_us(const struct colo_hb_peer *p);
+
+/**
+ * A valid heartbeat came in on path (or its window was restarted) at most the peer's window
+ * (colo_hb_peer_window_us) before now_us. False for a path never heard and for path > 1.
+ * Engine context.
  */
 bool colo_hb_path_alive(const struct colo_hb_peer *p, unsigned path, uint64_t now_us);
 
