@@ -568,6 +568,7 @@ void colo_pair_init(struct colo_pair *p, const struct colo_pair_cfg *cfg, uint64
     p->cfg.witnesses = MIN(cfg->witnesses, COLO_WITNESS_MAX);
     p->cfg.lease_ms = MIN(MAX(cfg->lease_ms, 1u), COLO_WITNESS_TTL_MAX);
     colo_hb_peer_init(&p->peer, cfg->board == 'a' ? 'b' : 'a', cfg->period_ms, cfg->miss);
+    colo_pair_set_hb(p, cfg->period_ms, cfg->miss);
     p->since_us = now_us;
     if (cfg->primary) {
         p->primary_role = true;
@@ -801,8 +802,9 @@ bool colo_pair_peer_down(struct colo_pair *p, uint64_t now_us)
     return true;
 }
 
+/* Settings the heartbeat can carry (the fuzz target found a period it could not). */
 void colo_pair_set_hb(struct colo_pair *p, uint32_t period_ms, uint32_t miss)
 {
-    p->peer.period_ms = MAX(period_ms, 1u);
-    p->peer.miss = MAX(miss, 1u);
+    p->peer.period_ms = MIN(MAX(period_ms, 1u), COLO_HB_PERIOD_MAX);
+    p->peer.miss = MIN(MAX(miss, 1u), COLO_HB_MISS_MAX);
 }
