@@ -11,7 +11,7 @@
 // - every released output is on one line of descent: a later release, and any replica a board
 //   resumes, descends from all released before (guest states form a tree: a takeover starts a
 //   branch at its replica's checkpoint, a fresh boot a new root, allowed only once no board
-//   holds anything that descends from what was released, i.e. after two faults);
+//   holds anything that descends from what was released);
 // and, for each single fault from the protected steady state, that the service (a board with the
 // guest and its output flowing) is back within a bound once the datagrams flow. A deliberately
 // broken model (a primary that releases on silence) must be caught, so the checker can fail.
@@ -137,8 +137,11 @@ static void release(struct point p)
         W->rel = p;
     } else if (descends(W->rel, p)) {
         /* older output going out late: on the line already */
-    } else if (!holds_descendant(W->rel) && W->faults >= 2) {
-        W->rel = p; /* every copy of what clients saw is gone: a double fault */
+    } else if (!holds_descendant(W->rel)) {
+        /* Every copy of what clients saw is gone (an unprotected guest died, or both copies
+         * did): nothing could have kept it. A fresh guest beside a copy that could is the
+         * violation. */
+        W->rel = p;
     } else {
         fail_with("released output that is not on the line of what was released before");
     }
