@@ -59,7 +59,8 @@ const char *colo_pair_replica_name(const struct colo_pair *p)
     if (armed(p)) {
         return "yes";
     }
-    return p->dropped_boot ? "stale" : "no";
+    /* After a shutdown there is no guest to speak of: "no", as before "stale" existed. */
+    return p->dropped_boot && p->state != COLO_PAIR_SHUTDOWN ? "stale" : "no";
 }
 
 static void say(struct colo_pair *p, const char *what, const char *why)
@@ -97,6 +98,14 @@ static const struct colo_hb *live_peer(const struct colo_pair *p, uint64_t now)
 static bool fresh(const struct colo_pair *p, const struct colo_hb *h)
 {
     return h->boot_id != p->session_hb_boot || h->seq > p->session_hb_seq;
+}
+
+/* The session's peer, learnt from its first heartbeat after the session started unheard. */
+static void adopt_peer(struct colo_pair *p, const struct colo_hb *h)
+{
+    p->session_peer = h->boot_id;
+    p->session_hb_boot = h->boot_id;
+    p->session_hb_seq = h->seq ? h->seq - 1 : 0;
 }
 
 static bool session_silent(const struct colo_pair *p, uint64_t now)
@@ -418,6 +427,12 @@ static void react_primary(struct colo_pair *p, uint64_t now)
     const struct colo_hb *h = live_peer(p, now);
     uint64_t me = p->cfg.boot_id;
 
+    /* A session that started before the peer was ever heard: its first heartbeat names it. */
+    if (h && !p->session_peer && h->role == COLO_HB_ROLE_SECONDARY &&
+        (p->state == COLO_PAIR_PROTECTING || p->state == COLO_PAIR_DECIDING)) {
+        adopt_peer(p, h);
+    }
+
     /* The peer runs the guest it took over: this copy gives way, unless it is the protected
      * one (then the peer's is the stale copy and it will fence itself on our heartbeat). */
     if (h && h->role == COLO_HB_ROLE_PRIMARY && (h->flags & COLO_HB_F_GUEST_RUNNING)) {
@@ -445,6 +460,11 @@ static void react_primary(struct colo_pair *p, uint64_t now)
         } else if (h && h->role == COLO_HB_ROLE_SECONDARY &&
                    !(h->flags & (COLO_HB_F_PROTECTED | COLO_HB_F_GUEST_RUNNING))) {
             go_alone(p, "fresh guest; the peer holds no replica", now);
+        } else if (!p->cfg.auto_protect && !p->peer.heard_any &&
+                   now - MIN(now, p->since_us) > window_us(p)) {
+            /* Run by hand (cv.colo_auto=0): a board alone on its network runs its guest
+             * after a window, as a standalone machine; the operator owns that choice. */
+            go_alone(p, "no peer heard for a window (protection is started by hand)", now);
         }
         break;
     case COLO_PAIR_DECIDING:
@@ -476,9 +496,11 @@ static void react_primary(struct colo_pair *p, uint64_t now)
         if (p->want_protect) {
             bool listening =
                 h && h->role == COLO_HB_ROLE_SECONDARY && (h->flags & COLO_HB_F_LISTENING);
-            bool unknown = !p->peer.heard_any &&
-                           now - MIN(now, p->since_us) >= (uint64_t)RETRY_CONNECT_MS * 1000u;
-            if (listening || unknown) {
+            uint64_t retry = (uint64_t)RETRY_CONNECT_MS * 1000u;
+            bool paced = !p->connect_us || now - MIN(now, p->connect_us) >= retry;
+            bool unknown = !p->peer.heard_any && now - MIN(now, p->since_us) >= retry;
+            if ((listening || unknown) && paced) {
+                p->connect_us = now;
                 enter(p, COLO_PAIR_CONNECTING, now);
                 p->cfg.ops->connect(p->cfg.ctx);
             }
@@ -507,6 +529,11 @@ static void react_secondary(struct colo_pair *p, uint64_t now)
         return;
     }
     const struct colo_hb *h = live_peer(p, now);
+    if (h && !p->rep_boot && h->role == COLO_HB_ROLE_PRIMARY) {
+        /* Armed by a session that started before the primary was heard: this is it. */
+        adopt_peer(p, h);
+        p->rep_boot = h->boot_id;
+    }
     /* What counts as "the primary went on without this replica": SHUTDOWN; WANT_DROP naming
      * this board's boot (sent only after a session with it ended); ALONE from the ALONE state
      * (a CONNECTING primary's ALONE flag is about the time before this session). */
@@ -524,7 +551,7 @@ static void react_secondary(struct colo_pair *p, uint64_t now)
     }
     if (p->peer_down) {
         start_claim(p, "the operator says the primary is down", now);
-    } else if (h && h->boot_id != p->rep_boot && h->role == COLO_HB_ROLE_PRIMARY) {
+    } else if (h && p->rep_boot && h->boot_id != p->rep_boot && h->role == COLO_HB_ROLE_PRIMARY) {
         start_claim(p, "the primary restarted", now);
     } else if (h && h->boot_id == p->rep_boot && fresh(p, h) && h->role == COLO_HB_ROLE_SECONDARY &&
                !(h->flags & COLO_HB_F_GUEST_RUNNING) &&
@@ -660,7 +687,7 @@ void colo_pair_session_committed(struct colo_pair *p, uint64_t epoch, uint64_t n
         return;
     }
     if (p->state == COLO_PAIR_SYNCING || armed(p)) {
-        p->rep_boot = p->session_peer ? p->session_peer : 1;
+        p->rep_boot = p->session_peer; /* 0: learnt from the primary's first heartbeat */
         p->dropped_boot = 0;
         if (p->state == COLO_PAIR_SYNCING) {
             enter(p, COLO_PAIR_ARMED, now_us);
@@ -758,6 +785,7 @@ bool colo_pair_start(struct colo_pair *p, uint64_t now_us)
     p->want_protect = true;
     if (p->state == COLO_PAIR_ALONE) {
         p->since_us = now_us - MIN(now_us, (uint64_t)RETRY_CONNECT_MS * 1000u);
+        p->connect_us = 0;
     }
     react(p, now_us);
     return true;

@@ -123,7 +123,8 @@ struct colo_pair {
     /** The peer's newest heartbeat when the session started: a flag in one sent before says
      *  nothing about this session's replica. */
     uint64_t session_hb_boot, session_hb_seq;
-    uint64_t since_us; /**< entered the current state */
+    uint64_t since_us;   /**< entered the current state */
+    uint64_t connect_us; /**< the last connect (attempts are RETRY_CONNECT_MS apart) */
     uint64_t hb_seq;
     uint64_t max_term, won_term;
     uint8_t rec_mode;        /**< the witness record's mode as this board last won it */
@@ -180,7 +181,8 @@ bool colo_pair_output_free(const struct colo_pair *p);
 /** This board runs the guest now (as the primary, in any primary state but SHUTDOWN). Pure. */
 bool colo_pair_runs_guest(const struct colo_pair *p);
 
-/** The replica: "yes" (ARMED/CLAIMING), "stale", "no". Pure. */
+/** The replica: "yes" (ARMED/CLAIMING), "stale" (dropped), "no" (none, or the guest shut
+ *  down). Pure. */
 const char *colo_pair_replica_name(const struct colo_pair *p);
 
 #endif
