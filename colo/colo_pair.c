@@ -63,12 +63,17 @@ const char *colo_pair_replica_name(const struct colo_pair *p)
     return p->dropped_boot && p->state != COLO_PAIR_SHUTDOWN ? "stale" : "no";
 }
 
-static void say(struct colo_pair *p, const char *what, const char *why)
+/* p->why = why, cut to fit. */
+static void keep_why(struct colo_pair *p, const char *why)
 {
-    size_t n = strlen(why);
-    n = MIN(n, sizeof(p->why) - 1);
+    size_t n = MIN(strlen(why), sizeof(p->why) - 1);
     memcpy(p->why, why, n);
     p->why[n] = '\0';
+}
+
+static void say(struct colo_pair *p, const char *what, const char *why)
+{
+    keep_why(p, why);
     if (p->cfg.ops->event) {
         p->cfg.ops->event(p->cfg.ctx, what, p->why);
     }
@@ -771,9 +776,7 @@ void colo_pair_guest_shutdown(struct colo_pair *p, uint64_t now_us)
 
 static bool refuse(struct colo_pair *p, const char *why)
 {
-    size_t n = MIN(strlen(why), sizeof(p->why) - 1);
-    memcpy(p->why, why, n);
-    p->why[n] = '\0';
+    keep_why(p, why);
     return false;
 }
 
