@@ -557,6 +557,9 @@ static void react_secondary(struct colo_pair *p, uint64_t now)
     if (p->peer_down) {
         start_claim(p, "the operator says the primary is down", now);
     } else if (h && p->rep_boot && h->boot_id != p->rep_boot && h->role == COLO_HB_ROLE_PRIMARY) {
+        colo_log_warn("pair: the primary's boot %016llx (seq %llu) is not the replica's %016llx",
+                      (unsigned long long)h->boot_id, (unsigned long long)h->seq,
+                      (unsigned long long)p->rep_boot);
         start_claim(p, "the primary restarted", now);
     } else if (h && h->boot_id == p->rep_boot && fresh(p, h) && h->role == COLO_HB_ROLE_SECONDARY &&
                !(h->flags & COLO_HB_F_GUEST_RUNNING) &&

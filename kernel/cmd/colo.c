@@ -9,7 +9,7 @@
 #include <cv/shell.h>
 
 #define COLO_USAGE                                                                                 \
-    "colo start|stop|status|history|failover|switchover|measure <pages>|"                          \
+    "colo start|stop|status|history|failover|switchover|peer-down|measure <pages>|"                \
     "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss|buffer-kib <n>|"          \
     "set verify on|off"
 
@@ -218,6 +218,19 @@ static int cmd_colo(int argc, char **argv)
             return 1;
         case COLO_BOARD_NO_REPLICA:
             cv_printf("colo: no committed checkpoint to fail over to\n");
+            return 1;
+        default:
+            return unavailable();
+        }
+    }
+    if (strcmp(sub, "peer-down") == 0) {
+        const char *why;
+        switch (colo_board_peer_down(&why)) {
+        case COLO_BOARD_OK:
+            cv_printf("colo: peer declared down\n");
+            return 0;
+        case COLO_BOARD_REFUSED:
+            cv_printf("colo: peer-down refused: %s\n", why);
             return 1;
         default:
             return unavailable();

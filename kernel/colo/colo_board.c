@@ -25,6 +25,7 @@
 
 #include <colo/filter.h>
 #include <colo/hb.h>
+#include <colo/pair.h>
 #include <colo/primary.h>
 #include <colo/secondary.h>
 
@@ -53,27 +54,27 @@ enum link_phase {
 };
 
 /*
- * The board's part in the pair. The engine objects (pri, sec) live one session each; what must
- * outlast a session is kept here: the replica's validity, whether this board took the guest
- * over, why the last session ended, whether the guest's held output may still go out.
+ * The board's part in the pair. The engine objects (pri, sec) live one session each; who runs
+ * the guest and when its output may go is decided by the pair machine (colo/colo_pair.c), which
+ * this file feeds with the sessions' events and heartbeats and which acts through pair_ops.
  */
 static struct {
     struct vm *vm;
     bool ready;
     enum cv_role role; /* changes on failover (-> primary) and fencing (-> secondary) */
     enum link_phase phase;
-    bool want_protect; /* primary: keep (re-)entering protection until `colo stop` */
-    bool booting;      /* primary at boot: guest held until the peer check is done */
-    uint64_t boot_until_us;
-    bool deciding; /* primary: session lost, output held until the peer's fate is known */
-    uint64_t decide_since_us, decide_seq;
-    bool degraded;  /* primary: the guest runs unprotected */
-    bool takeover;  /* this board took the guest over (failover or switchover) */
-    bool fenced;    /* this board gave the guest up because the peer took it over */
-    bool rep_valid; /* secondary: the held guest is exactly checkpoint rep_epoch */
-    uint64_t rep_epoch;
+    struct colo_pair pair;
+    bool degraded;    /* primary: shown as "degraded" (runs or waits unprotected after a loss) */
+    bool sess_open;   /* a session's start went to the pair machine and its end not yet */
+    bool sec_stopped; /* secondary: `colo stop` typed; no listening until `colo start` */
+    uint64_t sec_seen_epoch;
+    /* calls into the pair machine do not nest: session events its ops cause wait here */
+    bool in_pair;
+    bool pend_start;
+    uint8_t pend_end; /* 1 + enum colo_pair_end */
+    enum colo_pair_state pair_before;
+    uint64_t takeover_t0_us, takeover_t1_us, takeover_last_hb_us, takeover_epoch;
     char why[160]; /* the board's own reason for its state (failover, fencing, ...) */
-    uint64_t retry_at_us;
     uint64_t attempts;
     struct colo_pri_settings set;
     uint32_t output_delay_ms;
@@ -97,8 +98,6 @@ static struct {
     uint8_t *filter_buf; /* FILTER_BYTES; the filter may use less (colo set buffer-kib) */
     struct net_stage stage;
     /* heartbeats */
-    struct colo_hb_peer peer;
-    uint64_t hb_seq;
     uint64_t boot_id; /* this boot's id in heartbeats: a restart shows as a new one */
     unsigned announce_left;
     uint64_t failovers, last_gap_us;
@@ -116,6 +115,57 @@ static struct colo_secondary sec;
 
 static void sec_listen(void);
 static void pri_connect(void);
+static void pair_drain(void);
+
+/* Every call into the pair machine goes through PAIR(), so that a session event its ops cause
+ * (a connect that fails at once, a lost connection) waits until the machine has returned. */
+static void pair_enter(void)
+{
+    cb.pair_before = cb.pair.state;
+    cb.in_pair = true;
+}
+
+static void pair_leave(void)
+{
+    cb.in_pair = false;
+    pair_drain();
+}
+
+#define PAIR(call) (pair_enter(), (call), pair_leave())
+
+static void pair_session_start(void)
+{
+    cb.sess_open = true;
+    cb.sec_seen_epoch = 0;
+    if (cb.in_pair) {
+        cb.pend_start = true;
+    } else {
+        PAIR(colo_pair_session_start(&cb.pair, time_now_us()));
+    }
+}
+
+static void pair_session_end(enum colo_pair_end why)
+{
+    if (cb.in_pair) {
+        cb.pend_end = (uint8_t)(1 + why);
+    } else {
+        PAIR(colo_pair_session_end(&cb.pair, why, time_now_us()));
+    }
+}
+
+static void pair_drain(void)
+{
+    while (!cb.in_pair && (cb.pend_start || cb.pend_end)) {
+        if (cb.pend_start) {
+            cb.pend_start = false;
+            PAIR(colo_pair_session_start(&cb.pair, time_now_us()));
+        } else {
+            enum colo_pair_end why = (enum colo_pair_end)(cb.pend_end - 1);
+            cb.pend_end = 0;
+            PAIR(colo_pair_session_end(&cb.pair, why, time_now_us()));
+        }
+    }
+}
 
 /* ---- the VM interface (colo/include/colo/vm.h) over this board's VM ---- */
 
@@ -276,19 +326,23 @@ static const char *state_name(void)
         return "unavailable";
     }
     if (cb.role == CV_ROLE_PRIMARY) {
-        if (cb.booting) {
+        switch (cb.pair.state) {
+        case COLO_PAIR_BOOT_CHECK:
             return "peer-check";
-        }
-        if (colo_primary_active(&pri)) {
-            return colo_pri_state_name(pri.state);
-        }
-        if (cb.deciding || cb.degraded) {
+        case COLO_PAIR_PROTECTING:
+            return colo_primary_active(&pri) ? colo_pri_state_name(pri.state) : "connecting";
+        case COLO_PAIR_DECIDING:
             return "degraded";
+        case COLO_PAIR_SHUTDOWN:
+            return "stopped";
+        case COLO_PAIR_CONNECTING:
+            return cb.degraded ? "degraded" : "connecting";
+        default:
+            if (cb.degraded) {
+                return "degraded";
+            }
+            return pri.state == COLO_PRI_IDLE ? "none" : "stopped";
         }
-        if (cb.phase == LINK_CONNECTING) {
-            return "connecting";
-        }
-        return pri.state == COLO_PRI_IDLE ? "none" : "stopped";
     }
     if (cb.phase == LINK_OFF) {
         return "stopped";
@@ -313,7 +367,7 @@ static const char *state_name(void)
 
 static uint64_t epoch_now(void)
 {
-    return cb.role == CV_ROLE_PRIMARY ? pri.st.epoch : cb.rep_epoch;
+    return cb.role == CV_ROLE_PRIMARY ? pri.st.epoch : cb.pair.epoch;
 }
 
 static const char *reason_text(void)
@@ -442,9 +496,9 @@ static void on_commit(void *ctx, uint64_t epoch)
     colo_filter_commit(&cb.filter, epoch);
     net_guest_tx_kick();
     /* A new secondary holds our guest: the takeover is complete. */
-    cb.takeover = false;
     cb.degraded = false;
     cb.why[0] = '\0';
+    PAIR(colo_pair_session_committed(&cb.pair, epoch, time_now_us()));
 }
 
 /* ---- the primary's session ---- */
@@ -455,7 +509,7 @@ static void pri_connected(void *ctx)
     if (!stage_ready()) {
         colo_link_shutdown();
         cb.phase = LINK_OFF;
-        cb.want_protect = false;
+        pair_session_end(COLO_PAIR_END_LOST);
         return;
     }
     cb.phase = LINK_SESSION;
@@ -464,6 +518,7 @@ static void pri_connected(void *ctx)
     cb.hist_seen = 0;
     colo_primary_start(&pri);
     schedule(BUSY_POLL_US);
+    pair_session_start();
     maybe_event();
 }
 
@@ -471,6 +526,9 @@ static void pri_rx(void *ctx, const void *data, size_t len)
 {
     (void)ctx;
     colo_primary_rx(&pri, data, len);
+    if (!cb.in_pair) {
+        colo_pair_session_rx(&cb.pair, time_now_us());
+    }
 }
 
 static void pri_lost(void *ctx, const char *why)
@@ -478,12 +536,13 @@ static void pri_lost(void *ctx, const char *why)
     (void)ctx;
     if (colo_primary_active(&pri)) {
         log_warn("colo: replication link: %s", why);
-        colo_primary_conn_lost(&pri);
-    } else if (cb.phase == LINK_CONNECTING && cb.attempts <= 1) {
-        log_info("colo: the secondary is not reachable yet (%s); retrying", why);
-    }
-    if (cb.phase == LINK_CONNECTING) {
-        cb.retry_at_us = time_now_us() + RETRY_US;
+        colo_primary_conn_lost(&pri); /* the poll hands the end to the pair machine */
+    } else if (cb.phase == LINK_CONNECTING) {
+        if (cb.attempts <= 1) {
+            log_info("colo: the secondary is not reachable yet (%s); retrying", why);
+        }
+        cb.phase = LINK_OFF;
+        pair_session_end(COLO_PAIR_END_LOST);
     }
     maybe_event();
 }
@@ -495,49 +554,44 @@ static void pri_connect(void)
     const struct cv_config *c = config_get();
     cb.attempts++;
     cb.phase = LINK_CONNECTING;
-    cb.retry_at_us = colo_link_connect(c->peer_ip, (uint16_t)c->colo_port, &pri_ops)
-                         ? 0
-                         : time_now_us() + RETRY_US;
-}
-
-/* The guest runs on unprotected: its held output may go, and protection is sought again. */
-static void degrade(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void degrade(const char *fmt, ...)
-{
-    colo_filter_flush(&cb.filter);
-    net_guest_tx_kick();
-    cb.deciding = false;
-    cb.degraded = true;
-    va_list ap;
-    va_start(ap, fmt);
-    cv_vsnprintf(cb.why, sizeof(cb.why), fmt, ap);
-    va_end(ap);
-    log_warn("colo: primary degraded: %s", cb.why);
-    if (cb.want_protect) {
-        cb.phase = LINK_CONNECTING;
-        cb.retry_at_us = time_now_us() + RETRY_US;
-        schedule(IDLE_POLL_US * 20);
-    } else {
+    if (!colo_link_connect(c->peer_ip, (uint16_t)c->colo_port, &pri_ops)) {
         cb.phase = LINK_OFF;
+        pair_session_end(COLO_PAIR_END_LOST);
     }
-    maybe_event();
 }
 
 /* ---- the secondary's session ---- */
 
-static void track_replica(void)
+/* After the secondary engine took bytes: a new commit, or the session's end, for the machine. */
+static void sec_track(void)
 {
-    if (sec.st.replica) {
-        cb.rep_valid = true;
-        cb.rep_epoch = sec.st.epoch;
-    } else if (sec.st.sync_pages > 0 || sec.st.reason == COLO_ABORT_DIVERGED ||
-               sec.st.reason == COLO_ABORT_SHUTDOWN) {
-        /* A new synchronisation overwrote it, it diverged, or its guest is gone. */
-        cb.rep_valid = false;
+    if (sec.st.replica && sec.st.epoch != cb.sec_seen_epoch) {
+        cb.sec_seen_epoch = sec.st.epoch;
+        PAIR(colo_pair_session_committed(&cb.pair, sec.st.epoch, time_now_us()));
     }
+    if (!cb.sess_open || (sec.st.state != COLO_SEC_CLOSED && sec.st.state != COLO_SEC_FAILED)) {
+        return;
+    }
+    cb.sess_open = false;
+    enum colo_pair_end why = COLO_PAIR_END_LOST;
+    switch (sec.st.reason) {
+    case COLO_ABORT_STOPPED:
+        why = COLO_PAIR_END_STOPPED;
+        break;
+    case COLO_ABORT_SHUTDOWN:
+        why = COLO_PAIR_END_SHUTDOWN;
+        break;
+    case COLO_ABORT_SWITCHOVER:
+        why = sec.st.replica ? COLO_PAIR_END_SWITCHOVER : COLO_PAIR_END_LOST;
+        break;
+    case COLO_ABORT_DIVERGED:
+        PAIR(colo_pair_replica_invalid(&cb.pair, time_now_us()));
+        break;
+    default:
+        break;
+    }
+    pair_session_end(why);
 }
-
-static void failover(const char *why, bool planned);
 
 /*
  * The undo area, allocated once: at boot on a secondary, when the first primary connects on a
@@ -589,6 +643,7 @@ static void sec_connected(void *ctx)
     cb.phase = LINK_SESSION;
     cb.sessions++;
     cb.why[0] = '\0';
+    pair_session_start();
     maybe_event();
 }
 
@@ -596,11 +651,10 @@ static void sec_rx(void *ctx, const void *data, size_t len)
 {
     (void)ctx;
     colo_secondary_rx(&sec, data, len);
-    track_replica();
-    if (sec.st.reason == COLO_ABORT_SWITCHOVER && cb.rep_valid) {
-        failover("planned switchover", true);
-        return;
+    if (!cb.in_pair) {
+        colo_pair_session_rx(&cb.pair, time_now_us());
     }
+    sec_track();
     maybe_event();
 }
 
@@ -611,10 +665,10 @@ static void sec_lost(void *ctx, const char *why)
         log_warn("colo: replication link: %s", why);
     }
     colo_secondary_conn_lost(&sec);
-    track_replica();
     if (cb.phase != LINK_OFF) {
         cb.phase = LINK_LISTENING;
     }
+    sec_track();
     maybe_event();
 }
 
@@ -637,14 +691,15 @@ bool colo_board_guest_held(char *why, size_t len)
     char peer[16];
     peer_str(peer, sizeof(peer));
     if (cb.role == CV_ROLE_SECONDARY) {
-        if (cb.rep_valid) {
+        enum colo_pair_state st = cb.pair.state;
+        if (st == COLO_PAIR_ARMED || st == COLO_PAIR_CLAIMING) {
             cv_snprintf(why, len,
                         "this board holds the replica of %s (checkpoint %llu); use colo failover",
-                        peer, (unsigned long long)cb.rep_epoch);
+                        peer, (unsigned long long)cb.pair.epoch);
         } else if (cb.phase == LINK_SESSION) {
             cv_snprintf(why, len, "a COLO session with %s is replicating into this guest", peer);
-        } else if (cb.fenced) {
-            cv_snprintf(why, len, "%s took the guest over; this board's copy is stale", peer);
+        } else if (cb.pair.fences || cb.pair.dropped_boot) {
+            cv_snprintf(why, len, "%s runs the guest; this board's copy is stale", peer);
         } else {
             return false;
         }
@@ -667,199 +722,206 @@ static void announce(void)
     net_announce(c->guest_mac, c->guest_ip);
 }
 
-/* This board's held replica becomes the running guest. */
-static void failover(const char *why, bool planned)
+/* ---- the pair machine's ops: what its decisions do on this board ---- */
+
+static void op_hold(void *ctx)
 {
-    struct vm *vm = cb.vm;
-    uint64_t t0 = time_now_us();
-    uint64_t last_hb = MAX(cb.peer.path[0].last_rx_us, cb.peer.path[1].last_rx_us);
-    if (sec.st.state != COLO_SEC_CLOSED && sec.st.state != COLO_SEC_FAILED) {
+    (void)ctx;
+    colo_filter_start(&cb.filter, UINT64_MAX);
+}
+
+static void op_release(void *ctx)
+{
+    (void)ctx;
+    colo_filter_flush(&cb.filter);
+    net_guest_tx_kick();
+}
+
+static void op_connect(void *ctx)
+{
+    (void)ctx;
+    pri_connect();
+    schedule(IDLE_POLL_US * 20);
+}
+
+static void op_listen(void *ctx)
+{
+    (void)ctx;
+    if (!cb.sec_stopped && cb.phase != LINK_LISTENING && cb.phase != LINK_SESSION) {
+        undo_ready();
+        sec_listen();
+    }
+}
+
+static void op_end_session(void *ctx)
+{
+    (void)ctx;
+    if (colo_primary_active(&pri)) {
+        colo_primary_conn_lost(&pri);
+    }
+    if (cb.role == CV_ROLE_SECONDARY && sec.st.state != COLO_SEC_CLOSED &&
+        sec.st.state != COLO_SEC_FAILED) {
         colo_secondary_conn_lost(&sec); /* a partial checkpoint is dropped, never applied */
     }
     colo_link_shutdown();
+    cb.phase = LINK_OFF;
+    cb.sess_open = false;
+}
+
+/* This board's held replica becomes the running guest. */
+static bool op_take_over(void *ctx, uint64_t epoch)
+{
+    (void)ctx;
+    struct vm *vm = cb.vm;
+    cb.takeover_t0_us = time_now_us();
+    cb.takeover_last_hb_us = MAX(cb.pair.peer.path[0].last_rx_us, cb.pair.peer.path[1].last_rx_us);
     /*
      * The replica's virtual-counter offset was relative to the primary's system counter:
      * shift it by the two boards' counter difference (from heartbeats) so the guest's clock
      * goes on from where it was, plus the real time that passed.
      */
-    if (cb.peer.heard_any) {
-        vm_arch_shift_virtual_time(vm, cb.peer.clock_offset_ticks);
+    if (cb.pair.peer.heard_any) {
+        vm_arch_shift_virtual_time(vm, cb.pair.peer.clock_offset_ticks);
     }
     vm_arch_sync_guest_code(vm);
     cb.role = CV_ROLE_PRIMARY;
-    cb.takeover = true;
-    cb.want_protect = true;
     cb.degraded = true;
-    cb.rep_valid = false;
-    cb.phase = LINK_CONNECTING;
-    cb.retry_at_us = time_now_us() + RETRY_US;
+    cb.phase = LINK_OFF;
     memset(&pri.st, 0, sizeof(pri.st));
-    pri.st.epoch = cb.rep_epoch;
+    pri.st.epoch = epoch;
     pri.state = COLO_PRI_IDLE;
-    set_why("took over from the primary at checkpoint %llu (%s)", (unsigned long long)cb.rep_epoch,
-            why);
+    cb.takeover_epoch = epoch;
     vm_resume(vm);
     cb.announce_left = ANNOUNCE_ROUNDS;
     announce();
     cb.failovers++;
-    uint64_t t1 = time_now_us();
-    cb.last_gap_us = planned || !last_hb ? t1 - t0 : t1 - last_hb;
-    char peer[16];
-    peer_str(peer, sizeof(peer));
-    cv_print_line("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
-                  "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"",
-                  peer, (unsigned long long)cb.rep_epoch, planned ? "yes" : "no",
-                  (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0), why);
-    cb.shown_state = state_name();
+    cb.takeover_t1_us = time_now_us();
     schedule(IDLE_POLL_US * 20);
+    return true;
 }
 
 /* The peer runs the guest now: this board's copy and its held output must never be used. */
-static void fence(const char *why)
+static void op_fence(void *ctx)
 {
+    (void)ctx;
     colo_filter_discard(&cb.filter);
     vm_pause(cb.vm);
-    if (colo_primary_active(&pri)) {
-        colo_primary_conn_lost(&pri);
-        vm_pause(cb.vm); /* the engine resumes a guest when a session ends */
-    }
     v_log_stop(cb.vm);
-    colo_link_shutdown();
     cb.role = CV_ROLE_SECONDARY;
-    cb.want_protect = cb.deciding = cb.degraded = cb.takeover = cb.booting = false;
-    cb.rep_valid = false;
-    cb.fenced = true;
-    set_why("%s", why);
-    log_warn("colo: guest held: %s", why);
-    sec_listen();
-    event("fenced");
+    cb.degraded = false;
 }
 
-/* ---- heartbeats ---- */
-
-static bool peer_is_running_primary(void)
+static void op_send_hb(void *ctx, const struct colo_hb *h)
 {
-    const struct colo_hb *h = &cb.peer.last;
-    return cb.peer.heard_any && colo_hb_peer_alive(&cb.peer, time_now_us()) &&
-           h->role == COLO_HB_ROLE_PRIMARY && (h->flags & COLO_HB_F_GUEST_RUNNING);
-}
-
-static void hb_send(void)
-{
+    (void)ctx;
     const struct cv_config *c = config_get();
-    struct colo_hb h = {.role = cb.role == CV_ROLE_PRIMARY ? COLO_HB_ROLE_PRIMARY
-                                                           : COLO_HB_ROLE_SECONDARY,
-                        .board = (uint8_t)c->board,
-                        .seq = ++cb.hb_seq,
-                        .epoch = epoch_now(),
-                        .ticks = timer_arch_ticks(),
-                        .boot_id = cb.boot_id,
-                        .period_ms = cb.peer.period_ms,
-                        .miss = cb.peer.miss};
-    if (cb.vm->state == VM_RUNNING) {
-        h.flags |= COLO_HB_F_GUEST_RUNNING;
-    }
-    if ((cb.role == CV_ROLE_PRIMARY && pri.state == COLO_PRI_PROTECTED &&
-         colo_primary_active(&pri)) ||
-        (cb.role == CV_ROLE_SECONDARY && cb.rep_valid)) {
-        h.flags |= COLO_HB_F_PROTECTED;
-    }
-    if (cb.role == CV_ROLE_SECONDARY && cb.phase == LINK_LISTENING) {
-        h.flags |= COLO_HB_F_LISTENING;
-    }
-    if (cb.takeover) {
-        h.flags |= COLO_HB_F_TAKEOVER;
-    }
     uint16_t port = (uint16_t)(c->colo_port + HB_PORT_OFFSET);
     const uint32_t ip[COLO_HB_PATHS] = {c->peer_ip, c->peer_svc_ip};
+    struct colo_hb m = *h;
     for (unsigned path = 0; path < COLO_HB_PATHS; path++) {
         uint8_t buf[COLO_HB_LEN];
-        h.path = (uint8_t)path;
-        size_t n = colo_hb_encode(buf, sizeof(buf), &h);
+        m.path = (uint8_t)path;
+        size_t n = colo_hb_encode(buf, sizeof(buf), &m);
         colo_hb_link_send(path, ip[path], port, buf, n);
     }
+}
+
+static void op_send_witness(void *ctx, unsigned i, const void *buf, size_t len)
+{
+    (void)ctx;
+    const struct cv_witness_set *ws = &config_get()->witness;
+    if (i < ws->n) {
+        colo_hb_link_witness_send(ws->w[i].ip, ws->w[i].port, buf, len);
+    }
+}
+
+static void op_event(void *ctx, const char *what, const char *why)
+{
+    (void)ctx;
+    if (strcmp(what, "failover") == 0) {
+        char peer[16];
+        peer_str(peer, sizeof(peer));
+        bool planned = strstr(why, "switchover") != NULL;
+        uint64_t t0 = cb.takeover_t0_us, t1 = cb.takeover_t1_us;
+        cb.last_gap_us = planned || !cb.takeover_last_hb_us ? t1 - t0 : t1 - cb.takeover_last_hb_us;
+        set_why("took over from the primary at checkpoint %llu (%s)",
+                (unsigned long long)cb.takeover_epoch, why);
+        cv_print_line("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
+                      "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"",
+                      peer, (unsigned long long)cb.takeover_epoch, planned ? "yes" : "no",
+                      (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0),
+                      why);
+        cb.shown_state = state_name();
+    } else if (strcmp(what, "fenced") == 0) {
+        set_why("%s", why);
+        log_warn("colo: guest held: %s", why);
+        event("fenced");
+    } else if (strcmp(what, "alone") == 0) {
+        if (cb.pair_before == COLO_PAIR_DECIDING && cb.pair.want_protect) {
+            cb.degraded = true;
+            set_why("%s", why);
+            log_warn("colo: primary degraded: %s", why);
+        } else {
+            log_info("colo: %s; the guest's output goes out", why);
+        }
+    } else if (strcmp(what, "dropped") == 0) {
+        /* `reason` keeps the session's own (`colo status` shows replica=stale). */
+        log_warn("colo: replica dropped: %s", why);
+    } else {
+        if (strcmp(what, "shutdown") == 0) {
+            set_why("%s", why);
+        }
+        log_info("colo: %s: %s", what, why);
+    }
+}
+
+static const struct colo_pair_ops pair_ops = {
+    .hold_output = op_hold,
+    .release_output = op_release,
+    .connect = op_connect,
+    .listen = op_listen,
+    .end_session = op_end_session,
+    .take_over = op_take_over,
+    .fence = op_fence,
+    .send_hb = op_send_hb,
+    .send_witness = op_send_witness,
+    .event = op_event,
+};
+
+/* ---- heartbeats and witnesses ---- */
+
+/* A reply counts only from the address and port it was asked of: which witness answered is
+ * what the majority is counted by. */
+static void witness_rx(void *ctx, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    (void)ctx;
+    const struct cv_witness_set *ws = &config_get()->witness;
+    for (unsigned i = 0; i < ws->n; i++) {
+        if (ws->w[i].ip == ip && ws->w[i].port == port) {
+            PAIR(colo_pair_witness_rx(&cb.pair, i, data, len, time_now_us()));
+            maybe_event();
+            return;
+        }
+    }
+    cb.pair.witness_bad++;
 }
 
 static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
 {
     (void)ctx;
-    colo_hb_rx(&cb.peer, path, data, len, time_now_us(), timer_arch_ticks());
+    PAIR(colo_pair_hb_rx(&cb.pair, path, data, len, time_now_us(), timer_arch_ticks()));
+    maybe_event();
 }
 
-/* Every heartbeat period: send, then act on what the peer's silence or claims mean. */
+/* Every heartbeat period: the machine sends and acts on what the peer's silence or claims
+ * mean. */
 static void hb_tick(void *ctx)
 {
     (void)ctx;
-    uint64_t now = time_now_us();
-    colo_hb_tick(&cb.peer, now);
-    hb_send();
+    PAIR(colo_pair_tick(&cb.pair, time_now_us(), timer_arch_ticks()));
     if (cb.announce_left) {
         cb.announce_left--;
         announce();
-    }
-    bool dead = colo_hb_peer_dead(&cb.peer, now);
-    if (cb.role == CV_ROLE_SECONDARY) {
-        if (dead && cb.rep_valid && cb.phase != LINK_OFF) {
-            failover("primary silent on both paths", false);
-        }
-        maybe_event();
-        return;
-    }
-    if (cb.booting) {
-        /* A restarted primary must not start a second copy of a guest its peer runs. */
-        if (peer_is_running_primary()) {
-            cb.booting = false;
-            fence("the peer already runs the guest (this board restarted after a takeover)");
-            return;
-        }
-        if (now >= cb.boot_until_us) {
-            cb.booting = false;
-            colo_filter_flush(&cb.filter);
-            net_guest_tx_kick();
-            log_info("colo: no peer runs the guest; its output goes out");
-            if (cb.want_protect) {
-                pri_connect();
-                schedule(IDLE_POLL_US * 20);
-            }
-        }
-        maybe_event();
-        return;
-    }
-    /* A peer that took the guest over wins over a primary without a working session. */
-    if (peer_is_running_primary() && (cb.peer.last.flags & COLO_HB_F_TAKEOVER) && !cb.takeover &&
-        !(colo_primary_active(&pri) && pri.state == COLO_PRI_PROTECTED)) {
-        fence("the peer took the guest over");
-        return;
-    }
-    if (colo_primary_active(&pri) && dead) {
-        colo_primary_conn_lost(&pri);
-        colo_link_shutdown();
-    }
-    if (cb.deciding) {
-        /* Held output may go only once we know the peer did not take over. */
-        bool fresh = cb.peer.heard_any && cb.peer.last.seq > cb.decide_seq &&
-                     colo_hb_peer_alive(&cb.peer, now) &&
-                     cb.peer.last.role == COLO_HB_ROLE_SECONDARY;
-        uint64_t window = colo_hb_peer_window_us(&cb.peer);
-        if (dead || !cb.peer.heard_any) {
-            degrade("%s", "secondary lost on both paths");
-        } else if (fresh && now - cb.decide_since_us >= 2ull * cb.peer.period_ms * 1000) {
-            degrade("replication session lost (%s); secondary alive, not taking over",
-                    pri.st.reason_text);
-        } else if (now - cb.decide_since_us >= window) {
-            degrade("replication session lost (%s)", pri.st.reason_text);
-        }
-    }
-    /* Re-protect when a secondary is there to take us. */
-    if (cb.want_protect && cb.phase == LINK_CONNECTING && !colo_primary_active(&pri) &&
-        !cb.deciding && cb.vm->state == VM_RUNNING && cb.retry_at_us && now >= cb.retry_at_us) {
-        bool listening = cb.peer.heard_any && colo_hb_peer_alive(&cb.peer, now) &&
-                         (cb.peer.last.flags & COLO_HB_F_LISTENING);
-        if (listening || !cb.peer.heard_any) {
-            pri_connect();
-        } else {
-            cb.retry_at_us = now + RETRY_US / 4;
-        }
     }
     maybe_event();
 }
@@ -899,39 +961,32 @@ void colo_board_poll(void)
         /* The session just ended; the engine closed the transport. */
         cb.stop_pending = false;
         colo_link_shutdown();
+        cb.phase = LINK_OFF;
+        cb.sess_open = false;
+        enum colo_pair_end why = COLO_PAIR_END_LOST;
         switch (pri.st.reason) {
         case COLO_ABORT_STOPPED:
-            colo_filter_flush(&cb.filter);
-            net_guest_tx_kick();
-            cb.want_protect = false;
-            cb.phase = LINK_OFF;
+            /* Held output stays held until the secondary says it dropped its replica: the
+             * STOPPED message may never have reached it. */
+            why = COLO_PAIR_END_STOPPED;
             unschedule();
             break;
         case COLO_ABORT_SHUTDOWN:
-            colo_filter_flush(&cb.filter);
-            cb.want_protect = false;
-            cb.phase = LINK_OFF;
-            set_why("the guest shut down; both boards stopped");
+            colo_filter_flush(&cb.filter); /* committed with the shutdown */
+            why = COLO_PAIR_END_SHUTDOWN;
             unschedule();
             break;
         case COLO_ABORT_SWITCHOVER:
             /* Everything the guest sent was committed; it stays held here from now on. */
             colo_filter_flush(&cb.filter);
-            fence("planned switchover: the peer runs the guest now");
+            net_guest_tx_kick();
+            why = COLO_PAIR_END_SWITCHOVER;
             break;
         default:
-            /* Lost: hold the output until the peer's heartbeats tell whether it took over. */
-            cb.deciding = true;
-            cb.decide_since_us = time_now_us();
-            cb.decide_seq = cb.peer.heard_any ? cb.peer.last.seq : 0;
-            cb.phase = LINK_CONNECTING;
-            cb.retry_at_us = 0;
+            cb.degraded = true;
             break;
         }
-    } else if (cb.phase == LINK_CONNECTING && cb.retry_at_us && !cb.deciding &&
-               !cb.peer.heard_any && time_now_us() >= cb.retry_at_us) {
-        /* No heartbeats to go by (no service path?): retry on the timer alone. */
-        pri_connect();
+        pair_session_end(why);
     }
     maybe_event();
 }
@@ -1007,7 +1062,6 @@ void colo_board_init(struct vm *vm)
     cb.stage =
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
-    colo_hb_peer_init(&cb.peer, c->board == 'a' ? 'b' : 'a', c->hb_period_ms, c->hb_miss);
     cb.boot_id = boot_id_make(c);
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
@@ -1015,28 +1069,35 @@ void colo_board_init(struct vm *vm)
              "%u ms x %u%s",
              config_role_name(cb.role), cb.stage_pages, c->staging_mib, c->checkpoint_delay_ms,
              c->colo_port, c->hb_period_ms, c->hb_miss, cb.verify ? ", verification on" : "");
-    if (hb) {
-        hv_periodic_start(HV_PERIODIC_HEARTBEAT, (uint64_t)c->hb_period_ms * 1000, hb_tick, NULL);
+    if (!hb) {
+        log_warn("colo: no heartbeat path: the peer cannot be heard, nor this board by it");
     }
-    cb.want_protect = cb.role == CV_ROLE_PRIMARY && c->colo_auto;
+    if (c->witness.n) {
+        char w[CV_WITNESS_MAX * 22 + 8];
+        bool ok = colo_hb_link_witness_init(witness_rx, NULL);
+        log_info("colo: witnesses %s (a majority of %u decides), lease %u ms%s",
+                 config_fmt_witnesses(&c->witness, w, sizeof(w)), c->witness.n / 2 + 1,
+                 c->witness_lease_ms, ok ? "" : ": unreachable, no witness link");
+    }
+    struct colo_pair_cfg pc = {.board = c->board,
+                               .primary = cb.role == CV_ROLE_PRIMARY,
+                               .auto_protect = c->colo_auto != 0,
+                               .boot_id = cb.boot_id,
+                               .period_ms = c->hb_period_ms,
+                               .miss = c->hb_miss,
+                               .witnesses = c->witness.n,
+                               .lease_ms = c->witness_lease_ms,
+                               .ops = &pair_ops};
+    memcpy(pc.pair_id, c->guest_mac, sizeof(pc.pair_id));
     if (cb.role == CV_ROLE_SECONDARY) {
         undo_ready();
-        sec_listen();
-    } else if (hb && vm->state == VM_RUNNING) {
-        /*
-         * For one dead-peer window the guest's output is held: if a peer already runs the
-         * guest (this board restarted after a failover), this copy gives way before anything
-         * it did was seen.
-         */
-        colo_filter_start(&cb.filter, UINT64_MAX);
-        cb.booting = true;
-        cb.boot_until_us = time_now_us() + (uint64_t)c->hb_period_ms * c->hb_miss * 1000;
-        log_info("colo: guest output held for %u ms: checking that no peer runs the guest",
-                 c->hb_period_ms * c->hb_miss);
-    } else if (cb.want_protect) {
-        pri_connect();
-        schedule(IDLE_POLL_US * 20);
+    } else {
+        /* If a peer already runs the guest (this board restarted after a failover), this copy
+         * gives way before anything it did was seen. */
+        log_info("colo: guest output held: checking that no peer runs the guest");
     }
+    PAIR(colo_pair_init(&cb.pair, &pc, time_now_us()));
+    hv_periodic_start(HV_PERIODIC_HEARTBEAT, (uint64_t)c->hb_period_ms * 1000, hb_tick, NULL);
     event("init");
 }
 
@@ -1076,10 +1137,10 @@ static const char *path_state(unsigned path, uint64_t now)
     if (!colo_hb_link_has_path(path)) {
         return "none";
     }
-    if (!cb.peer.path[path].heard) {
+    if (!cb.pair.peer.path[path].heard) {
         return "unknown";
     }
-    return colo_hb_path_alive(&cb.peer, path, now) ? "alive" : "dead";
+    return colo_hb_path_alive(&cb.pair.peer, path, now) ? "alive" : "dead";
 }
 
 void colo_board_print_status(void)
@@ -1097,15 +1158,36 @@ void colo_board_print_status(void)
               cb.stage_pages, cb.verify ? "on" : "off");
     cv_printf("hb_period_ms=%u\nhb_miss=%u\nhb_replication=%s\nhb_service=%s\npeer_alive=%s\n"
               "peer_role=%s\ntakeover=%s\nfailovers=%llu\nlast_failover_gap_ms=%llu\n",
-              cb.peer.period_ms, cb.peer.miss, path_state(0, now), path_state(1, now),
-              !cb.peer.heard_any                  ? "unknown"
-              : colo_hb_peer_alive(&cb.peer, now) ? "yes"
-                                                  : "no",
-              !cb.peer.heard_any                          ? "unknown"
-              : cb.peer.last.role == COLO_HB_ROLE_PRIMARY ? "primary"
-                                                          : "secondary",
-              cb.takeover ? "yes" : "no", (unsigned long long)cb.failovers,
+              cb.pair.peer.period_ms, cb.pair.peer.miss, path_state(0, now), path_state(1, now),
+              !cb.pair.peer.heard_any                  ? "unknown"
+              : colo_hb_peer_alive(&cb.pair.peer, now) ? "yes"
+                                                       : "no",
+              !cb.pair.peer.heard_any                          ? "unknown"
+              : cb.pair.peer.last.role == COLO_HB_ROLE_PRIMARY ? "primary"
+                                                               : "secondary",
+              cb.pair.took_over ? "yes" : "no", (unsigned long long)cb.failovers,
               (unsigned long long)(cb.last_gap_us / 1000));
+    const struct colo_pair *pp = &cb.pair;
+    char wl[CV_WITNESS_MAX * 22 + 8];
+    cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"
+              "fences=%llu\nboot_id=%016llx\n",
+              colo_pair_state_name(pp->state),
+              pp->peer.heard_any ? colo_pair_state_name((enum colo_pair_state)pp->peer.last.state)
+                                 : "unknown",
+              (unsigned long long)pp->peer.restarts,
+              config_fmt_witnesses(&config_get()->witness, wl, sizeof(wl)),
+              (unsigned long long)pp->drops, (unsigned long long)pp->fences,
+              (unsigned long long)cb.boot_id);
+    if (pp->cfg.witnesses) {
+        uint64_t left = pp->lease_until_us > now ? pp->lease_until_us - now : 0;
+        cv_printf("witness_lease_ms=%u\nwitness_lease_left_ms=%llu\nwitness_term=%llu\n"
+                  "witness_requests=%llu\nwitness_replies=%llu\nwitness_bad=%llu\n"
+                  "claims=%llu\n",
+                  pp->cfg.lease_ms, (unsigned long long)(left / 1000),
+                  (unsigned long long)pp->won_term, (unsigned long long)pp->witness_tx,
+                  (unsigned long long)pp->witness_rx, (unsigned long long)pp->witness_bad,
+                  (unsigned long long)pp->claims);
+    }
     if (cb.role == CV_ROLE_PRIMARY) {
         const struct colo_pri_stats *s = &pri.st;
         const struct colo_filter_stats *f = &cb.filter.st;
@@ -1139,7 +1221,7 @@ void colo_board_print_status(void)
     } else {
         const struct colo_status *s = &sec.st;
         cv_printf("checkpoints=%llu\nreplica=%s\n", (unsigned long long)s->checkpoints,
-                  cb.rep_valid ? "yes" : "no");
+                  colo_pair_replica_name(&cb.pair));
         cv_printf("last_dirty_pages=%llu\nlast_state_bytes=%llu\nsync_pages=%llu\n",
                   (unsigned long long)s->last_pages, (unsigned long long)s->last_state_bytes,
                   (unsigned long long)s->sync_pages);
@@ -1209,8 +1291,8 @@ void colo_board_get_settings(struct colo_board_settings *s)
 {
     *s = (struct colo_board_settings){.checkpoint_delay_ms = cb.set.delay_ms,
                                       .output_delay_ms = cb.output_delay_ms,
-                                      .hb_period_ms = cb.peer.period_ms,
-                                      .hb_miss = cb.peer.miss,
+                                      .hb_period_ms = cb.pair.peer.period_ms,
+                                      .hb_miss = cb.pair.peer.miss,
                                       .dirty_threshold = cb.set.dirty_threshold,
                                       .buffer_capacity = cb.filter.cap,
                                       .verify = cb.verify};
@@ -1271,14 +1353,14 @@ enum colo_board_result colo_board_set(enum colo_board_setting what, uint64_t v, 
         if (!set_in_range("hb_period", v, lo, hi)) {
             return COLO_BOARD_OUT_OF_RANGE;
         }
-        cb.peer.period_ms = (uint32_t)v;
+        colo_pair_set_hb(&cb.pair, (uint32_t)v, cb.pair.peer.miss);
         hv_periodic_start(HV_PERIODIC_HEARTBEAT, v * 1000, hb_tick, NULL);
         return COLO_BOARD_OK;
     case COLO_SET_HB_MISS:
         if (!set_in_range("hb_miss", v, lo, hi)) {
             return COLO_BOARD_OUT_OF_RANGE;
         }
-        cb.peer.miss = (uint32_t)v;
+        colo_pair_set_hb(&cb.pair, cb.pair.peer.period_ms, (uint32_t)v);
         return COLO_BOARD_OK;
     case COLO_SET_OUTPUT_DELAY:
         if (!set_in_range("output_delay", v, lo, hi)) {
@@ -1322,10 +1404,23 @@ enum colo_board_result colo_board_failover(void)
     if (cb.role != CV_ROLE_SECONDARY) {
         return COLO_BOARD_WRONG_ROLE;
     }
-    if (!cb.rep_valid) {
-        return COLO_BOARD_NO_REPLICA;
+    bool ok;
+    PAIR(ok = colo_pair_failover(&cb.pair, time_now_us()));
+    return ok ? COLO_BOARD_OK : COLO_BOARD_NO_REPLICA;
+}
+
+enum colo_board_result colo_board_peer_down(const char **why)
+{
+    *why = "";
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
     }
-    failover("operator request", false);
+    bool ok;
+    PAIR(ok = colo_pair_peer_down(&cb.pair, time_now_us()));
+    if (!ok) {
+        *why = cb.pair.why;
+        return COLO_BOARD_REFUSED;
+    }
     return COLO_BOARD_OK;
 }
 
@@ -1350,22 +1445,20 @@ enum colo_board_result colo_board_start(void)
             return COLO_BOARD_WAITING;
         }
         cb.why[0] = '\0';
+        cb.sec_stopped = false;
         sec_listen();
         return cb.phase == LINK_OFF ? COLO_BOARD_LISTEN_FAILED : COLO_BOARD_OK;
     }
-    if (cb.want_protect && cb.phase != LINK_OFF) {
+    enum colo_pair_state st = cb.pair.state;
+    if (cb.pair.want_protect && (st == COLO_PAIR_CONNECTING || st == COLO_PAIR_PROTECTING)) {
         return COLO_BOARD_STARTED;
     }
-    if (cb.vm->state != VM_RUNNING && !cb.booting) {
+    if (cb.vm->state != VM_RUNNING && st != COLO_PAIR_BOOT_CHECK) {
         return COLO_BOARD_NOT_RUNNING;
     }
-    cb.want_protect = true;
     cb.attempts = 0;
     cb.why[0] = '\0';
-    if (!cb.booting) {
-        pri_connect();
-        schedule(IDLE_POLL_US * 20);
-    }
+    PAIR(colo_pair_start(&cb.pair, time_now_us()));
     return COLO_BOARD_OK;
 }
 
@@ -1380,22 +1473,20 @@ enum colo_board_result colo_board_stop(void)
         }
         colo_link_shutdown();
         cb.phase = LINK_OFF;
+        cb.sec_stopped = true;
+        cb.sess_open = false;
+        /* A secondary that stops protecting gives its replica up, and says so. */
+        PAIR(colo_pair_session_end(&cb.pair, COLO_PAIR_END_STOPPED, time_now_us()));
         return COLO_BOARD_OK;
     }
-    bool was = cb.want_protect;
-    cb.want_protect = false;
+    bool was = cb.pair.want_protect;
+    PAIR(colo_pair_stop(&cb.pair, time_now_us()));
+    cb.degraded = false;
     if (colo_primary_active(&pri)) {
-        /* Ends after the checkpoint under way (the poll then finds the session over). */
+        /* Ends after the checkpoint under way (the poll then finds the session over and the
+         * machine holds the output until the secondary has dropped its replica). */
         colo_primary_stop(&pri);
         cb.stop_pending = colo_primary_active(&pri);
-    }
-    if (!colo_primary_active(&pri)) {
-        colo_link_shutdown();
-        colo_filter_flush(&cb.filter);
-        net_guest_tx_kick();
-        cb.phase = LINK_OFF;
-        cb.deciding = cb.degraded = false;
-        unschedule();
     }
     return was ? COLO_BOARD_OK : COLO_BOARD_NOT_STARTED;
 }

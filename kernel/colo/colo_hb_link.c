@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// UDP heartbeats on the replication and service netifs (cv/colo_hb_link.h).
+// UDP heartbeats on the replication and service netifs, and witness requests on the service
+// netif (cv/colo_hb_link.h).
 #include <cv/colo_hb_link.h>
 #include <cv/hvnet.h>
 #include <cv/log.h>
@@ -13,6 +14,9 @@ static struct {
     struct udp_pcb *pcb[COLO_HB_PATHS];
     colo_hb_link_rx_fn rx;
     void *ctx;
+    struct udp_pcb *wpcb; /* witness requests: an ephemeral port on the service netif */
+    colo_hb_link_witness_rx_fn wrx;
+    void *wctx;
 } hb;
 
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
@@ -30,6 +34,59 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     if (hb.rx) {
         hb.rx(hb.ctx, path, buf, n);
     }
+}
+
+static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len);
+
+static void on_witness_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                            u16_t port)
+{
+    (void)arg;
+    (void)pcb;
+    uint8_t buf[128];
+    u16_t n = pbuf_copy_partial(p, buf, (u16_t)MIN((size_t)p->tot_len, sizeof(buf)), 0);
+    pbuf_free(p);
+    if (hb.wrx && addr && IP_IS_V4(addr)) {
+        hb.wrx(hb.wctx, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(addr))), port, buf, n);
+    }
+}
+
+bool colo_hb_link_witness_init(colo_hb_link_witness_rx_fn rx, void *ctx)
+{
+    struct netif *nif = hvnet_service_netif();
+    hb.wrx = rx;
+    hb.wctx = ctx;
+    if (hb.wpcb) {
+        return true;
+    }
+    if (!nif) {
+        log_err("colo: no service LAN: the witnesses cannot be reached");
+        return false;
+    }
+    struct udp_pcb *pcb = udp_new();
+    if (!pcb) {
+        log_err("colo: no UDP pcb for the witnesses");
+        return false;
+    }
+    /* The witnesses are on the service LAN: their replies are what the clients' side of the
+     * network sees, which is what a partition is judged by. */
+    udp_bind_netif(pcb, nif);
+    if (udp_bind(pcb, netif_ip_addr4(nif), 0) != ERR_OK) {
+        log_err("colo: no local port for the witnesses");
+        udp_remove(pcb);
+        return false;
+    }
+    udp_recv(pcb, on_witness_recv, NULL);
+    hb.wpcb = pcb;
+    return true;
+}
+
+bool colo_hb_link_witness_send(uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    if (!hb.wpcb) {
+        return false;
+    }
+    return send_on(hb.wpcb, ip, port, data, len);
 }
 
 bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx)
@@ -68,9 +125,9 @@ bool colo_hb_link_has_path(unsigned path)
     return path < COLO_HB_PATHS && hb.pcb[path];
 }
 
-bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
+static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len)
 {
-    if (!colo_hb_link_has_path(path) || len > 0xffff) {
+    if (len > 0xffff) {
         return false;
     }
     struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
@@ -80,7 +137,12 @@ bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *da
     pbuf_take(p, data, (u16_t)len);
     ip_addr_t a;
     IP_ADDR4(&a, ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
-    err_t e = udp_sendto(hb.pcb[path], p, &a, port);
+    err_t e = udp_sendto(pcb, p, &a, port);
     pbuf_free(p);
     return e == ERR_OK;
+}
+
+bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    return colo_hb_link_has_path(path) && send_on(hb.pcb[path], ip, port, data, len);
 }

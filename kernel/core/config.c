@@ -20,7 +20,8 @@ enum key_type {
     KEY_MAC,
     KEY_ROLE,
     KEY_DIRTY_MODE,
-    KEY_U32, /* decimal, min..max */
+    KEY_WITNESS, /* none | ip[:port][,ip[:port]...] */
+    KEY_U32,     /* decimal, min..max */
 };
 
 struct config_key {
@@ -71,6 +72,12 @@ static const struct config_key keys[] = {
     {"dirty_mode", KEY_DIRTY_MODE, offsetof(struct cv_config, dirty_mode),
      "auto|wp|dbm: dirty logging by the CPU's dirty state where present, or write-protect faults",
      0, 0},
+    {"witness", KEY_WITNESS, offsetof(struct cv_config, witness),
+     "none|ip[:port][,ip[:port]...]: up to 3 witnesses on the service LAN (port 7790), a majority "
+     "decides what the two boards cannot",
+     0, 0},
+    {"witness_lease", KEY_U32, offsetof(struct cv_config, witness_lease_ms),
+     "ms of a witness lease: how long a board may release output on one grant", 100, 60000},
 };
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
@@ -98,6 +105,8 @@ void config_defaults(struct cv_config *c, char board)
     c->staging_mib = 64;
     c->colo_verify = 0;
     c->dirty_mode = CV_DIRTY_AUTO;
+    c->witness.n = 0;
+    c->witness_lease_ms = 1000;
 }
 
 const char *config_role_name(enum cv_role r)
@@ -199,6 +208,57 @@ static bool host_addr_ok(uint32_t ip)
     return (ip >> 24) != 0 && (ip >> 24) < 224 && (ip >> 24) != 127;
 }
 
+/* "none", or 1..CV_WITNESS_MAX comma-separated ip[:port], no address twice. */
+static bool parse_witnesses(const char *v, size_t len, struct cv_witness_set *out)
+{
+    struct cv_witness_set ws = {0};
+    if (len == 4 && memcmp(v, "none", 4) == 0) {
+        *out = ws;
+        return true;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && v[i] != ',') {
+            continue;
+        }
+        const char *e = v + start;
+        size_t elen = i - start;
+        const char *colon = memchr(e, ':', elen);
+        size_t alen = colon ? (size_t)(colon - e) : elen;
+        uint32_t ip, port = CV_WITNESS_PORT;
+        if (ws.n == CV_WITNESS_MAX || !config_parse_ip4(e, alen, &ip) || !host_addr_ok(ip) ||
+            (colon && (!parse_dec(colon + 1, elen - alen - 1, 65535, &port) || port == 0))) {
+            return false;
+        }
+        for (uint32_t j = 0; j < ws.n; j++) {
+            if (ws.w[j].ip == ip && ws.w[j].port == port) {
+                return false;
+            }
+        }
+        ws.w[ws.n++] = (struct cv_witness){ip, (uint16_t)port};
+        start = i + 1;
+    }
+    *out = ws;
+    return true;
+}
+
+const char *config_fmt_witnesses(const struct cv_witness_set *ws, char *buf, size_t n)
+{
+    if (!ws->n) {
+        cv_snprintf(buf, n, "none");
+        return buf;
+    }
+    size_t at = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < ws->n && at < n; i++) {
+        char ip[16];
+        int w = cv_snprintf(buf + at, n - at, "%s%s:%u", i ? "," : "",
+                            config_fmt_ip4(ws->w[i].ip, ip, sizeof(ip)), ws->w[i].port);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    return buf;
+}
+
 static bool parse_value(const struct config_key *k, struct cv_config *c, const char *v, size_t len)
 {
     uint8_t *field = (uint8_t *)c + k->offset;
@@ -257,6 +317,14 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
             return false;
         }
         memcpy(field, &m, sizeof(m));
+        return true;
+    }
+    case KEY_WITNESS: {
+        struct cv_witness_set ws;
+        if (!parse_witnesses(v, len, &ws)) {
+            return false;
+        }
+        memcpy(field, &ws, sizeof(ws));
         return true;
     }
     case KEY_U32: {
@@ -394,6 +462,13 @@ void config_dump(const struct cv_config *c)
             enum cv_dirty_mode m;
             memcpy(&m, field, sizeof(m));
             cv_printf("%s=%s\n", k->name, config_dirty_mode_name(m));
+            break;
+        }
+        case KEY_WITNESS: {
+            struct cv_witness_set ws;
+            char wb[CV_WITNESS_MAX * 22 + 8];
+            memcpy(&ws, field, sizeof(ws));
+            cv_printf("%s=%s\n", k->name, config_fmt_witnesses(&ws, wb, sizeof(wb)));
             break;
         }
         case KEY_U32: {

@@ -93,14 +93,17 @@ def test_checkpoints_verified(ctx):
         # The guest ran all along and still answers.
         assert stop_workload(rig) > 0
 
-        # colo stop ends both sides cleanly; the secondary keeps its last checkpoint.
+        # colo stop ends both sides cleanly. The guest goes on unprotected, so the secondary
+        # gives its replica up for good (it must never run once the primary's output is no
+        # longer covered), and the primary lets its output go only once it hears that.
         off = rig.log_offset("b")
         rig.console("a", "colo stop")
         rig.expect_log("b", r"colo: event=state role=secondary state=\w+ .*reason=\"stopped by "
                        r"the primary", 30, offset=off, what="the secondary's stop event")
-        a, b = status(rig, "a"), status(rig, "b")
-        assert a["state"] == "stopped", a
-        assert b["replica"] == "yes", b
+        a = wait_for(rig, "a", lambda s: s.get("state") == "stopped", 30, "the primary stopped")
+        assert a["pair"] == "alone", a
+        b = status(rig, "b")
+        assert b["replica"] == "stale" and b["pair"] == "stale", b
 
 
 def test_link_cut_keeps_last_checkpoint(ctx):
@@ -115,10 +118,14 @@ def test_link_cut_keeps_last_checkpoint(ctx):
                        what="the secondary noticing the cut")
         rig.expect_log("a", r"colo: event=state role=primary state=degraded", 60, offset=off_a,
                        what="the primary noticing the cut")
-        a, b = status(rig, "a"), status(rig, "b")
-        # The secondary holds exactly a committed checkpoint; a partial one was dropped.
-        assert b["replica"] == "yes" and int(b["epoch"]) >= 5, b
+        # The primary goes on alone only once the secondary, asked on the service LAN, has given
+        # its replica up: a stale replica must never be resumed (the review's first case). The
+        # replica it had was a committed checkpoint; a partial one was dropped.
+        b = wait_for(rig, "b", lambda s: s.get("replica") == "stale", 30, "the replica dropped")
+        a = status(rig, "a")
+        assert int(b["epoch"]) >= 5 and b["pair"] == "stale", b
         assert int(a["epoch"]) <= int(b["epoch"]), (a, b)
+        assert a["pair"] in ("alone", "connecting"), a
         # The primary's guest never stopped.
         assert stop_workload(rig) > 0
         st = kv(rig.console("a", "status"))

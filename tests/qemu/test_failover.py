@@ -75,8 +75,15 @@ class Client:
 
 
 def check_failover_event(rig, board, offset, timeout=60):
-    m, _ = rig.expect_log(board, r"colo: event=failover .*gap_ms=(\d+)", timeout, offset=offset,
-                          what=f"board {board} taking over")
+    try:
+        m, _ = rig.expect_log(board, r"colo: event=failover .*gap_ms=(\d+)", timeout,
+                              offset=offset, what=f"board {board} taking over")
+    except Exception:
+        for bd in ("a", "b"):
+            for line in rig.console_log(bd).splitlines():
+                if "event=" in line or "colo:" in line:
+                    print(f"  {bd}| {line}")
+        raise
     return int(m.group(1))
 
 

@@ -154,6 +154,51 @@ static void test_dirty_mode(void **state)
     assert_non_null(strstr(err, "boot only"));
 }
 
+/* cv.witness: none, or up to three ip[:port]; anything else keeps what was there. */
+static void test_witness(void **state)
+{
+    (void)state;
+    struct cv_config c;
+    char buf[96];
+    config_defaults(&c, 'a');
+    assert_int_equal(c.witness.n, 0);
+    assert_int_equal(config_parse_bootargs(&c, "cv.witness=203.0.113.5"), 0);
+    assert_int_equal(c.witness.n, 1);
+    assert_int_equal(c.witness.w[0].ip, IP(203, 0, 113, 5));
+    assert_int_equal(c.witness.w[0].port, CV_WITNESS_PORT);
+    assert_int_equal(
+        config_parse_bootargs(&c, "cv.witness=192.0.2.50:9000,192.0.2.51,192.0.2.50:9001"), 0);
+    assert_int_equal(c.witness.n, 3);
+    assert_int_equal(c.witness.w[0].port, 9000);
+    assert_int_equal(c.witness.w[2].port, 9001);
+    assert_string_equal(config_fmt_witnesses(&c.witness, buf, sizeof(buf)),
+                        "192.0.2.50:9000,192.0.2.51:7790,192.0.2.50:9001");
+    static const char *const bad[] = {
+        "cv.witness=",
+        "cv.witness=192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4", /* more than three */
+        "cv.witness=192.0.2.1,192.0.2.1",                     /* the same one twice */
+        "cv.witness=192.0.2.1:0",
+        "cv.witness=192.0.2.1:65536",
+        "cv.witness=192.0.2.1:",
+        "cv.witness=192.0.2.1,",
+        "cv.witness=255.255.255.255",
+        "cv.witness=nobody",
+        "cv.witness_lease=99",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        config_defaults(&c, 'a');
+        assert_int_equal(config_parse_bootargs(&c, bad[i]), 1);
+        assert_int_equal(c.witness.n, 0);
+        assert_int_equal(c.witness_lease_ms, 1000);
+    }
+    assert_int_equal(config_parse_bootargs(&c, "cv.witness=192.0.2.9 cv.witness=none"), 0);
+    assert_int_equal(c.witness.n, 0);
+    assert_string_equal(config_fmt_witnesses(&c.witness, buf, sizeof(buf)), "none");
+    char err[128];
+    assert_false(config_set("witness", "192.0.2.9", err, sizeof(err)));
+    assert_non_null(strstr(err, "boot only"));
+}
+
 static void test_good_value_after_bad(void **state)
 {
     (void)state;
@@ -215,7 +260,9 @@ static void test_init_and_dump(void **state)
                                              "dirty_threshold=0\n"
                                              "colo_staging_mib=64\n"
                                              "colo_verify=0\n"
-                                             "dirty_mode=auto\n");
+                                             "dirty_mode=auto\n"
+                                             "witness=none\n"
+                                             "witness_lease=1000\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init(boot_with(NULL));
@@ -264,11 +311,17 @@ static void test_u32_range(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_board_b_and_overrides),
-        cmocka_unit_test(test_prefix_optional), cmocka_unit_test(test_malformed_kept),
-        cmocka_unit_test(test_dirty_mode),      cmocka_unit_test(test_good_value_after_bad),
-        cmocka_unit_test(test_ip_helpers),      cmocka_unit_test(test_init_and_dump),
-        cmocka_unit_test(test_set_at_run_time), cmocka_unit_test(test_u32_range),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_board_b_and_overrides),
+        cmocka_unit_test(test_prefix_optional),
+        cmocka_unit_test(test_malformed_kept),
+        cmocka_unit_test(test_dirty_mode),
+        cmocka_unit_test(test_witness),
+        cmocka_unit_test(test_good_value_after_bad),
+        cmocka_unit_test(test_ip_helpers),
+        cmocka_unit_test(test_init_and_dump),
+        cmocka_unit_test(test_set_at_run_time),
+        cmocka_unit_test(test_u32_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,11 @@ void colo_board_show_state(void);
 /** Secondary: runs the held replica as the primary (prints the failover event line). Returns
  * OK, UNAVAILABLE, WRONG_ROLE or NO_REPLICA. */
 enum colo_board_result colo_board_failover(void);
+/** `colo peer-down`: the operator says the peer is powered off; a primary that holds its output
+ *  waiting for the peer (peer-check, degraded after a lost session) lets it go, a secondary
+ *  with a replica takes over. REFUSED with *why when the peer is still heard or nothing waits
+ *  for it. */
+enum colo_board_result colo_board_peer_down(const char **why);
 /** Protected primary: hands the guest to the secondary after the checkpoint under way. Returns
  * OK, UNAVAILABLE or REFUSED. */
 enum colo_board_result colo_board_switchover(void);

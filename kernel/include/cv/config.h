@@ -35,6 +35,23 @@ enum cv_dirty_mode {
     CV_DIRTY_HW,   /**< hardware dirty state; write-protect (with a warning) without it */
 };
 
+/** Most witnesses a pair may name (it then needs a majority of them). */
+#define CV_WITNESS_MAX 3u
+/** The witness service's default UDP port (tools/cv-witness). */
+#define CV_WITNESS_PORT 7790u
+
+/** One witness on the service LAN (cv.witness). */
+struct cv_witness {
+    uint32_t ip;
+    uint16_t port;
+};
+
+/** The witnesses a pair decides with: none, or up to CV_WITNESS_MAX (cv.witness). */
+struct cv_witness_set {
+    uint32_t n;
+    struct cv_witness w[CV_WITNESS_MAX];
+};
+
 struct cv_config {
     char board; /**< 'a' or 'b': which half of the pair */
     /* ---- networking ---- */
@@ -56,6 +73,8 @@ struct cv_config {
     uint32_t staging_mib;          /**< bounds one checkpoint, on each board */
     uint32_t colo_verify;          /**< 1: verification mode (CI) */
     enum cv_dirty_mode dirty_mode; /**< dirty-logging mechanism while protecting */
+    struct cv_witness_set witness; /**< the pair's witnesses (none: decide between the two) */
+    uint32_t witness_lease_ms;     /**< lease a witness grants; renewed every quarter of it */
 };
 
 /** Default checkpoint period (docs/benchmarks.md, "Choosing the checkpoint delay"). */
@@ -101,5 +120,7 @@ void config_dump(const struct cv_config *c);
 bool config_parse_ip4(const char *s, size_t len, uint32_t *out);
 /** Formats a host-order IPv4 address into buf (at least 16 bytes). Returns buf. */
 const char *config_fmt_ip4(uint32_t ip, char *buf, size_t n);
+/** Formats a witness set as cv.witness takes it ("none", or ip:port,...) into buf. */
+const char *config_fmt_witnesses(const struct cv_witness_set *ws, char *buf, size_t n);
 
 #endif
