@@ -547,7 +547,16 @@ static void pri_lost(void *ctx, const char *why)
     maybe_event();
 }
 
-static const struct colo_link_ops pri_ops = {pri_connected, pri_rx, pri_lost, NULL};
+/* The peer's TCP acknowledged our bytes: it lives, as far as the session can tell. */
+static void link_acked(void *ctx)
+{
+    (void)ctx;
+    if (!cb.in_pair) {
+        colo_pair_session_rx(&cb.pair, time_now_us());
+    }
+}
+
+static const struct colo_link_ops pri_ops = {pri_connected, pri_rx, pri_lost, NULL, link_acked};
 
 static void pri_connect(void)
 {
@@ -672,7 +681,7 @@ static void sec_lost(void *ctx, const char *why)
     maybe_event();
 }
 
-static const struct colo_link_ops sec_ops = {sec_connected, sec_rx, sec_lost, NULL};
+static const struct colo_link_ops sec_ops = {sec_connected, sec_rx, sec_lost, NULL, link_acked};
 
 static void sec_listen(void)
 {

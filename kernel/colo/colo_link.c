@@ -272,11 +272,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
-    (void)len;
     if (!is_current(arg, pcb)) {
         return drop_stale(pcb);
     }
     enter(pcb);
+    if (len && ln.ops.acked) {
+        ln.ops.acked(ln.ops.ctx);
+    }
     pump(pcb);
     return leave(pcb);
 }

@@ -117,6 +117,11 @@ def test_rig_pair_cli_contract(ctx):
                                  text=True).stdout
         for b in "ab":
             assert info[f"board_{b}_pid"] in ns_pids.split(), (b, ns_pids)
+        # So does the witness, on the client's address, and the boards are told of it.
+        assert info["witness"] == "192.0.2.1:7790", info
+        assert info["witness_pid"] in ns_pids.split(), (info["witness_pid"], ns_pids)
+        p = rig("console", "--name", name, "a", "net", "config")
+        assert "witness=192.0.2.1:7790\n" in p.stdout, p.stdout
 
         st = kv(rig("status", "--name", name).stdout)
         assert st["board_a_state"] == "running" and st["board_b_state"] == "running", st
@@ -185,6 +190,49 @@ def test_rig_faults(ctx):
         assert st["board_a_repl_link"] == "up" and st["board_a_svc_link"] == "up", st
         p = rig("fault", "--name", name, "a", "cut", check=False)
         assert p.returncode == 2, p
+
+        # isolate/rejoin: both links at once.
+        st = kv(rig("fault", "--name", name, "b", "isolate").stdout)
+        assert st["board_b_repl_link"] == "down" and st["board_b_svc_link"] == "down", st
+        st = kv(rig("fault", "--name", name, "b", "rejoin").stdout)
+        assert st["board_b_repl_link"] == "up" and st["board_b_svc_link"] == "up", st
+
+        # drop-udp: the boards' heartbeats are lost on both paths, nothing else is.
+        st = kv(rig("fault", "--name", name, "a", "drop-udp").stdout)
+        assert st["board_a_heartbeats"] == "dropped", st
+        deadline = time.monotonic() + 20
+        while r.udp_drops() < 20:
+            assert time.monotonic() < deadline, r.udp_drops()
+            time.sleep(0.5)
+        for b in "ab":  # both boards stop hearing each other within their window
+            deadline = time.monotonic() + 20
+            while True:
+                cs = kv(r.console(b, "colo status"))
+                if cs["hb_replication"] == "dead" and cs["hb_service"] == "dead":
+                    break
+                assert time.monotonic() < deadline, cs
+                time.sleep(0.5)
+        p = rig("exec", "--name", name, "ping", "-c", "1", "-W", "2", "192.0.2.2")
+        assert "1 received" in p.stdout, p.stdout  # the service LAN itself still passes
+        st = kv(rig("fault", "--name", name, "a", "allow-udp").stdout)
+        assert st["board_a_heartbeats"] == "passed", st
+        deadline = time.monotonic() + 20
+        while kv(r.console("b", "colo status"))["hb_replication"] != "alive":
+            assert time.monotonic() < deadline, "heartbeats did not come back"
+            time.sleep(0.5)
+        p = rig("exec", "--name", name, "tc", "qdisc", "show", "dev", "lo")
+        assert "htb" not in p.stdout, p.stdout
+
+        # The witness: killed and restarted, on the same records.
+        old = r.status()["witness_pid"]
+        st = kv(rig("fault", "--name", name, "witness", "kill").stdout)
+        assert st["witness_state"] == "dead", st
+        st = kv(rig("fault", "--name", name, "witness", "restart").stdout)
+        assert st["witness_state"] == "running" and st["witness_pid"] != old, st
+        with open(r.info()["witness_log"], encoding="utf-8") as f:
+            assert f.read().count("event=start") == 2
+        p = rig("fault", "--name", name, "witness", "cut", "service", check=False)
+        assert p.returncode != 0 and "witness" in p.stderr, p
 
         # Interactive attach on a pty: a concurrent `console CMD` is refused clearly; Ctrl-\
         # detaches (Ctrl-] stays the hypervisor's).
@@ -263,6 +311,24 @@ def test_rig_failed_up_cleans_up(ctx):
         assert_clean(name)
     finally:
         Rig(name).down()
+    assert_clean(name)
+
+
+def test_rig_no_witness(ctx):
+    name = "t-nowit"
+    fresh(name)
+    try:
+        info = kv(rig("up", "--name", name, "--build", ctx.build, "--no-witness",
+                      timeout=150).stdout)
+        assert info["witness"] == "none" and "witness_pid" not in info, info
+        p = rig("console", "--name", name, "a", "net", "config")
+        assert "witness=none\n" in p.stdout, p.stdout
+        st = kv(rig("status", "--name", name).stdout)
+        assert st["witness_state"] == "none", st
+        p = rig("fault", "--name", name, "witness", "kill", check=False)
+        assert p.returncode == 2 and "no witness" in p.stderr, p
+    finally:
+        rig("down", "--name", name, check=False)
     assert_clean(name)
 
 

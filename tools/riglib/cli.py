@@ -19,6 +19,9 @@ EPILOG = """examples:
   tools/rig exec ping -c 3 192.0.2.10   # in the client's namespace
   tools/rig fault b kill                # also freeze, thaw, restart
   tools/rig fault a cut replication     # and restore; also service
+  tools/rig fault b isolate             # both links cut (rejoin restores them)
+  tools/rig fault a drop-udp            # heartbeats to/from a lost on both paths (allow-udp)
+  tools/rig fault witness kill          # also restart, freeze, thaw
   tools/rig status
   tools/rig down
 Every subcommand takes --name NAME (default: $CVRIG_NAME or 'default'). See docs/rig.md."""
@@ -51,6 +54,8 @@ def parser():
                    help="extra cv.* boot arguments for both boards, e.g. 'cv.colo_verify=1'")
     p.add_argument("--timeout", type=float, default=BOOT_TIMEOUT,
                    help="seconds to wait for the prompts (default %(default)s)")
+    p.add_argument("--no-witness", action="store_true",
+                   help="no witness on the client (a pair gets one by default, cv.witness)")
 
     sub.add_parser("down", parents=[common], help="stop everything of a run (idempotent)")
     sub.add_parser("status", parents=[common], help="key=value state of each board")
@@ -69,7 +74,7 @@ def parser():
     p = sub.add_parser("fault", parents=[common], help="inject a fault into a board")
     p.add_argument("--timeout", type=float, default=None,
                    help="restart: seconds to wait for the prompt (default: up's)")
-    p.add_argument("board", help="a, b, primary or secondary")
+    p.add_argument("board", help="a, b, primary, secondary or witness")
     p.add_argument("action", choices=FAULTS)
     p.add_argument("link", nargs="?", choices=("replication", "service"),
                    help="for cut/restore")
@@ -86,7 +91,7 @@ def main(argv=None):
         require_root()
         if a.cmd == "up":
             rig = Rig(a.name, a.build, single=a.single, guest=a.guest, image=a.image, cpu=a.cpu,
-                      boot_timeout=a.timeout, bootargs=a.bootargs)
+                      boot_timeout=a.timeout, bootargs=a.bootargs, witness=not a.no_witness)
             try:
                 info = rig.up()
             except (KeyboardInterrupt, _Interrupted) as e:

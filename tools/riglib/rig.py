@@ -45,7 +45,16 @@ BOARDS = {
 PEER = {"a": "b", "b": "a"}
 ROLES = {"a": "a", "b": "b", "primary": "a", "secondary": "b"}
 LINKS = {"replication": "repl", "repl": "repl", "service": "svc", "svc": "svc"}
-FAULTS = ("kill", "freeze", "thaw", "restart", "cut", "restore")
+FAULTS = ("kill", "freeze", "thaw", "restart", "cut", "restore", "drop-udp", "allow-udp",
+          "isolate", "rejoin")
+WITNESS_FAULTS = ("kill", "freeze", "thaw", "restart")
+# The witness (tools/cv-witness) runs on the client, the way a user runs it on a host of the
+# service LAN; the boards are told of it with cv.witness.
+WITNESS_SCRIPT = os.path.join(ROOT, "tools", "cv-witness")
+WITNESS_PORT = 7790
+# Heartbeats go to the COLO port + 1 (kernel/colo/colo_board.c HB_PORT_OFFSET).
+HB_PORT_OFFSET = 1
+DEFAULT_COLO_PORT = 7100
 NAME_RX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 ESCAPE_BYTE = 0x1C  # Ctrl-\ detaches an interactive `rig console` (Ctrl-] is the hypervisor's)
 
@@ -171,7 +180,7 @@ class Rig:
     Rig whose run exists) picks up a run started elsewhere, e.g. by `tools/rig up`."""
 
     def __init__(self, name="default", build=None, single=False, guest="test", image=None,
-                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs=""):
+                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs="", witness=True):
         # Test runs in parallel checkouts keep apart by a prefix on every run name they use.
         name = os.environ.get("CVRIG_TEST_PREFIX", "") + (name or "")
         if not NAME_RX.match(name or ""):
@@ -194,6 +203,8 @@ class Rig:
         self.boot_timeout = boot_timeout
         # Extra cv.* boot arguments for both boards (cv/config.h), e.g. "cv.colo_verify=1".
         self.bootargs = " ".join(bootargs.split()) if bootargs else ""
+        # A pair gets a witness on the client unless told not to (a single board has no pair).
+        self.witness = bool(witness) and not single
         self.state = None
         self._procs = {}  # board -> Popen, for the QEMUs this process started (to reap them)
         self._lock = threading.RLock()
@@ -223,6 +234,7 @@ class Rig:
         self.single, self.guest, self.cpu = st["single"], st["guest"], st["cpu"]
         self.boot_timeout = st.get("boot_timeout", BOOT_TIMEOUT)
         self.bootargs = st.get("bootargs", "")
+        self.witness = bool(st.get("witness"))
         return st
 
     def _save(self):
@@ -284,13 +296,20 @@ class Rig:
                           "build": self.build, "image": self.image, "guest": self.guest,
                           "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
-                          "boards": {}}
+                          "boards": {}, "witness": None, "udp_dropped": []}
+            if self.witness:
+                wd = os.path.join(self.state_dir, "witness")
+                self.state["witness"] = {"pid": None, "starttime": None, "argv": None,
+                                         "state_dir": wd, "log": wd + ".log",
+                                         "ip": CLIENT_IP, "port": WITNESS_PORT}
             for b in self.boards():
                 self.state["boards"][b] = {**self._paths(b), **BOARDS[b], "pid": None,
                                            "starttime": None, "argv": None,
                                            "links": {"repl": "up", "svc": "up"}}
             self._save()
             self._net_up()
+            if self.witness:
+                self._witness_start()
             offsets = {b: self._log_size(b) for b in self.boards()}
             for b in self.boards():
                 self._start(b)
@@ -359,7 +378,7 @@ class Rig:
         peer_port = BOARDS[PEER[b]]["repl_port"]
         return qemu.argv(
             qemu.board_of(self.build), self.image, name=f"cvrig-{self.name}-{b}", cpu=self.cpu,
-            append=f"cv.board={b} {self.bootargs}".strip(),
+            append=f"cv.board={b} {self._witness_arg()}{self.bootargs}".strip(),
             nics=[qemu.nic("repl", f"socket,udp=127.0.0.1:{peer_port},"
                                    f"localaddr=127.0.0.1:{c['repl_port']}", c["repl_mac"]),
                   qemu.nic("svc", f"tap,ifname={c['tap']},script=no,downscript=no",
@@ -400,6 +419,146 @@ class Rig:
             except BaseException:
                 self._signal(b, signal.SIGKILL)
                 raise
+
+    # ---- the witness ----
+
+    def _witness_arg(self):
+        """The boards' cv.witness word (the caller's own bootargs come after and win)."""
+        w = (self.state or {}).get("witness")
+        return f"cv.witness={w['ip']}:{w['port']} " if w else ""
+
+    def _witness_start(self):
+        w = self.state["witness"]
+        argv = [sys.executable, WITNESS_SCRIPT, "--listen", w["ip"], "--port", str(w["port"]),
+                "--state-dir", w["state_dir"]]
+        offset = os.path.getsize(w["log"]) if os.path.exists(w["log"]) else 0
+        with open(w["log"], "ab") as log:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *argv],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        self._procs["witness"] = proc
+        stat = _proc_stat(proc.pid)
+        w.update(pid=proc.pid, starttime=stat[1] if stat else None, argv=argv)
+        self._save()
+        deadline = time.monotonic() + 10
+        while True:
+            with open(w["log"], encoding="utf-8", errors="replace") as f:
+                f.seek(offset)
+                text = f.read()
+            if "event=start" in text:
+                return
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RigError(f"the witness did not start: {text.strip()[-800:] or '(no output)'}")
+            time.sleep(0.02)
+
+    def _witness_state(self):
+        w = self.state.get("witness")
+        if not w:
+            return "none"
+        if self._procs.get("witness"):
+            self._procs["witness"].poll()
+        stat = _proc_stat(w["pid"]) if w.get("pid") else None
+        if stat is None or stat[1] != w.get("starttime") or stat[0] in "ZXx":
+            return "dead"
+        return "frozen" if stat[0] in "Tt" else "running"
+
+    def _witness_fault(self, what):
+        w = self.state.get("witness")
+        if not w:
+            raise RigUsage(f"run '{self.name}' has no witness (it was started with --no-witness "
+                           "or --single)")
+        if what not in WITNESS_FAULTS:
+            raise RigError(f"the witness takes {', '.join(WITNESS_FAULTS)}, not '{what}'")
+        alive = self._witness_state() != "dead"
+        sig = {"kill": signal.SIGKILL, "freeze": signal.SIGSTOP, "thaw": signal.SIGCONT,
+               "restart": signal.SIGKILL}[what]
+        if alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w["pid"], sig)
+        elif what in ("freeze", "thaw"):
+            raise RigError("the witness is dead; `restart` it")
+        want = {"kill": "dead", "restart": "dead", "freeze": "frozen", "thaw": "running"}[what]
+        deadline = time.monotonic() + 10
+        while self._witness_state() != want:
+            if time.monotonic() > deadline:
+                raise RigError(f"the witness did not become {want}")
+            time.sleep(0.02)
+        if what == "restart":
+            self._witness_start()
+        return self._witness_status()
+
+    def _witness_status(self):
+        w = self.state.get("witness")
+        return {"witness_pid": str(w["pid"]) if w else "none",
+                "witness_state": self._witness_state()}
+
+    # ---- heartbeat filters (drop-udp) ----
+
+    def _hb_port(self):
+        m = re.findall(r"(?:^|\s)cv\.colo_port=(\d+)(?=\s|$)", self.bootargs)
+        return (int(m[-1]) if m else DEFAULT_COLO_PORT) + HB_PORT_OFFSET
+
+    def _apply_udp_filters(self):
+        """Drops the heartbeat datagrams (UDP to the heartbeat port) between the boards on both
+        paths for every board in state["udp_dropped"], and nothing else: the checkpoint stream,
+        ARP, the guest's traffic and the witness's datagrams go on. Both paths are filtered in
+        the namespace, by u32 matches steering into a class whose queue holds nothing (a pfifo
+        of limit 0); the host kernel needs no netfilter for this. Replication: the QEMU socket
+        netdev's UDP on lo carries whole Ethernet frames, so the match is on the inner header
+        (outer IP 20 + UDP 8 + Ethernet 14 bytes: inner protocol at 51, inner UDP destination
+        port at 64). Service LAN: on the egress of each board's tap."""
+        ns = self.netns
+        dropped = self.state.get("udp_dropped", [])
+        port = self._hb_port()
+        devs = ["lo"] + [BOARDS[b]["tap"] for b in self.boards()]
+        for dev in devs:
+            _run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"],
+                 check=False)
+        if not dropped:
+            return
+
+        def tc(*a):
+            p = _run(["ip", "netns", "exec", ns, "tc", *a], check=False)
+            if p.returncode != 0:
+                raise RigError(f"tc {' '.join(a)} failed: {p.stderr.strip()}")
+
+        for dev in devs:
+            tc("qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "1",
+               "r2q", "100000")
+            tc("class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate",
+               "100gbit")
+            tc("class", "add", "dev", dev, "parent", "1:", "classid", "1:2", "htb", "rate",
+               "100gbit")
+            tc("qdisc", "add", "dev", dev, "parent", "1:2", "handle", "20:", "pfifo", "limit",
+               "0")
+        hexport = f"0x{port:04x}"
+        prio = 1
+        for b in dropped:
+            # Replication: the frames of b's cable, from or to b's socket port.
+            for at in (20, 22):  # outer UDP source, destination port
+                tc("filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio",
+                   str(prio), "u32", "match", "u16", f"0x{BOARDS[b]['repl_port']:04x}", "0xffff",
+                   "at", str(at), "match", "u8", "0x11", "0xff", "at", "51", "match", "u16",
+                   hexport, "0xffff", "at", "64", "flowid", "1:2")
+                prio += 1
+            # Service LAN: heartbeats to b (b's tap), and from b (the other boards' taps).
+            for o in self.boards():
+                match = ([] if o == b else
+                         ["match", "ip", "src", BOARDS[b]["svc_ip"] + "/32"])
+                tc("filter", "add", "dev", BOARDS[o]["tap"], "parent", "1:", "protocol", "ip",
+                   "prio", str(prio), "u32", "match", "ip", "protocol", "17", "0xff", *match,
+                   "match", "ip", "dport", str(port), "0xffff", "flowid", "1:2")
+                prio += 1
+
+    def udp_drops(self):
+        """Heartbeat datagrams the drop-udp filters have dropped so far (all devices)."""
+        total = 0
+        for dev in ["lo"] + [BOARDS[b]["tap"] for b in self.boards()]:
+            p = _run(["ip", "netns", "exec", self.netns, "tc", "-s", "qdisc", "show", "dev", dev],
+                     check=False)
+            m = re.search(r"qdisc pfifo 20:.*?dropped (\d+)", p.stdout, re.S)
+            total += int(m.group(1)) if m else 0
+        return total
 
     def _log_size(self, b):
         try:
@@ -527,10 +686,26 @@ class Rig:
         Returns the board's status lines as a dict."""
         require_root()
         with self._lock, self._state_flock():
+            if board == "witness":
+                self._load()
+                if what not in WITNESS_FAULTS or link is not None:
+                    raise RigError(f"the witness takes {', '.join(WITNESS_FAULTS)} (no link), "
+                                   f"not '{' '.join(filter(None, (what, link)))}'")
+                return self._witness_fault(what)
             b = self._board(board)  # reads state.json under the lock
             if what not in FAULTS:
                 raise RigError(f"unknown fault '{what}': one of {', '.join(FAULTS)}")
-            if what in ("cut", "restore"):
+            if what in ("drop-udp", "allow-udp", "isolate", "rejoin") and link is not None:
+                raise RigError(f"`{what}` takes no link")
+            if what in ("drop-udp", "allow-udp"):
+                dropped = [x for x in self.state.get("udp_dropped", []) if x != b]
+                self.state["udp_dropped"] = dropped + ([b] if what == "drop-udp" else [])
+                self._save()
+                self._apply_udp_filters()
+            elif what in ("isolate", "rejoin"):
+                for ln in ("repl", "svc"):
+                    self._set_link(b, ln, "down" if what == "isolate" else "up")
+            elif what in ("cut", "restore"):
                 if link is None or link not in LINKS:
                     raise RigError(f"`{what}` needs a link: replication or service")
                 self._set_link(b, LINKS[link], "down" if what == "cut" else "up")
@@ -814,6 +989,11 @@ class Rig:
                       pre + "repl_mac": st["repl_mac"], pre + "svc_ip": st["svc_ip"],
                       pre + "svc_mac": st["svc_mac"], pre + "tap": st["tap"],
                       pre + "repl_udp": f"127.0.0.1:{st['repl_port']}"})
+        w = self.state.get("witness")
+        d["witness"] = f"{w['ip']}:{w['port']}" if w else "none"
+        if w:
+            d.update(witness_pid=str(w["pid"]), witness_log=w["log"],
+                     witness_state_dir=w["state_dir"])
         return d
 
     def board_status(self, board):
@@ -823,7 +1003,9 @@ class Rig:
         st = self.state["boards"][b]
         pre = f"board_{b}_"
         return {pre + "pid": str(st["pid"]), pre + "state": self._pstate(b),
-                pre + "repl_link": st["links"]["repl"], pre + "svc_link": st["links"]["svc"]}
+                pre + "repl_link": st["links"]["repl"], pre + "svc_link": st["links"]["svc"],
+                pre + "heartbeats": ("dropped" if b in self.state.get("udp_dropped", [])
+                                     else "passed")}
 
     def status(self):
         self._load()
@@ -832,6 +1014,7 @@ class Rig:
              "netns_present": "yes" if self._netns_exists() else "no"}
         for b in self.boards():
             d.update(self._board_status(b))
+        d.update(self._witness_status())
         return d
 
     # ---- down ----

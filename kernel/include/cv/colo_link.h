@@ -30,6 +30,11 @@ struct colo_link_ops {
      */
     void (*lost)(void *ctx, const char *why);
     void *ctx;
+    /**
+     * Optional: the peer acknowledged bytes this side sent. Evidence that it is alive and
+     * reading even while it has nothing to say (a long pre-copy), where heartbeats are lost.
+     */
+    void (*acked)(void *ctx);
 };
 
 /**
