@@ -637,6 +637,16 @@ void colo_pair_tick(struct colo_pair *p, uint64_t now_us, uint64_t now_ticks)
     react(p, now_us);
     if (p->state != COLO_PAIR_OFF) {
         send_hb(p, now_ticks);
+        p->hb_sent_us = now_us;
+    }
+}
+
+void colo_pair_keepalive(struct colo_pair *p, uint64_t now_us, uint64_t now_ticks)
+{
+    if (p->state != COLO_PAIR_OFF &&
+        now_us - MIN(now_us, p->hb_sent_us) >= (uint64_t)p->peer.period_ms * 1000u) {
+        send_hb(p, now_ticks);
+        p->hb_sent_us = now_us;
     }
 }
 

@@ -446,6 +446,9 @@ static void filter_emit(void *ctx, const uint8_t *frame, size_t len)
 {
     (void)ctx;
     net_guest_emit(frame, len);
+    /* A commit's release can hold the loop for many frames (a full guest ring is waited out
+     * per frame): the peer must go on hearing this board meanwhile. */
+    colo_pair_keepalive(&cb.pair, time_now_us(), timer_arch_ticks());
 }
 
 static enum net_verdict stage_process(struct net_stage *st, const uint8_t *frame, size_t len)

@@ -219,6 +219,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 13:
             colo_pair_peer_down(&P, now);
             break;
+        case 14:
+            colo_pair_keepalive(&P, now, now * 24);
+            break;
         default:
             colo_pair_set_hb(&P, fz_u16(&f), fz_u16(&f));
             break;

@@ -29,6 +29,8 @@ CLIENT = os.path.join(ROOT, "tools", "counter-client")
 
 
 def start_workload(rig):
+    # What is typed before the guest's UART is up is lost: wait for its prompt first.
+    rig.expect_log("a", r"testguest: ready", 60, what="the test guest booting")
     rig.guest_console("a", WORKLOAD, re.escape(WORKLOAD) + r"\r?\n")
 
 

@@ -1100,6 +1100,29 @@ static void test_udp_lost_session_up(void **state)
     free(W);
 }
 
+static void test_keepalive(void **state)
+{
+    (void)state;
+    /* A long loop's keepalive sends a heartbeat once a period has passed since the last, and
+     * nothing else: no state changes, no decision. */
+    script(0, "fair1");
+    struct colo_pair *m = &W->b[0].m;
+    enum colo_pair_state s0 = m->state;
+    uint64_t seq = m->hb_seq, t = m->hb_sent_us;
+    memset(W->hb_in, 0, sizeof(W->hb_in));
+    colo_pair_keepalive(m, t + PERIOD_MS * 1000u - 1, ticks_now());
+    assert_int_equal(m->hb_seq, seq);
+    assert_false(W->hb_in[0][0] || W->hb_in[0][1]);
+    colo_pair_keepalive(m, t + PERIOD_MS * 1000u, ticks_now());
+    assert_int_equal(m->hb_seq, seq + 1);
+    assert_true(W->hb_in[0][0] || W->hb_in[0][1]);
+    assert_int_equal(m->state, s0);
+    /* Only once per period however often it is called. */
+    colo_pair_keepalive(m, t + PERIOD_MS * 1000u + 10, ticks_now());
+    assert_int_equal(m->hb_seq, seq + 1);
+    free(W);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1111,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_primary_restart_peer_unreachable),
         cmocka_unit_test(test_lost_switchover_abort),
         cmocka_unit_test(test_udp_lost_session_up),
+        cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_model_catches_unsafe_rule),
         cmocka_unit_test(test_model_no_witness),
         cmocka_unit_test(test_model_one_witness),

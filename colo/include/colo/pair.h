@@ -126,6 +126,7 @@ struct colo_pair {
     uint64_t since_us;   /**< entered the current state */
     uint64_t connect_us; /**< the last connect (attempts are RETRY_CONNECT_MS apart) */
     uint64_t hb_seq;
+    uint64_t hb_sent_us; /**< the last heartbeat sent (tick or keepalive) */
     uint64_t max_term, won_term;
     uint8_t rec_mode;        /**< the witness record's mode as this board last won it */
     uint64_t lease_until_us; /**< owner: the majority-granted lease runs until then */
@@ -144,6 +145,13 @@ void colo_pair_init(struct colo_pair *p, const struct colo_pair_cfg *cfg, uint64
 
 /** Every heartbeat period (and after each input burst): send, check timers, act. Engine. */
 void colo_pair_tick(struct colo_pair *p, uint64_t now_us, uint64_t now_ticks);
+
+/**
+ * From inside a long loop of the board's (releasing a large held output, for one): sends the
+ * heartbeat the loop would otherwise delay, if a period has passed since the last one, and
+ * decides nothing (that waits for the next tick). Safe wherever the send_hb op is.
+ */
+void colo_pair_keepalive(struct colo_pair *p, uint64_t now_us, uint64_t now_ticks);
 
 /** A heartbeat datagram arrived on path. Engine context. */
 enum colo_hb_err colo_pair_hb_rx(struct colo_pair *p, unsigned path, const void *buf, size_t len,
