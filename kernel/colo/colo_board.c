@@ -525,13 +525,19 @@ static void pri_connected(void *ctx)
     maybe_event();
 }
 
+/* Bytes from the peer, or ours acknowledged by it: the session is alive. */
+static void session_heard(void)
+{
+    if (!cb.in_pair) {
+        colo_pair_session_rx(&cb.pair, time_now_us());
+    }
+}
+
 static void pri_rx(void *ctx, const void *data, size_t len)
 {
     (void)ctx;
     colo_primary_rx(&pri, data, len);
-    if (!cb.in_pair) {
-        colo_pair_session_rx(&cb.pair, time_now_us());
-    }
+    session_heard();
 }
 
 static void pri_lost(void *ctx, const char *why)
@@ -554,9 +560,7 @@ static void pri_lost(void *ctx, const char *why)
 static void link_acked(void *ctx)
 {
     (void)ctx;
-    if (!cb.in_pair) {
-        colo_pair_session_rx(&cb.pair, time_now_us());
-    }
+    session_heard();
 }
 
 static const struct colo_link_ops pri_ops = {pri_connected, pri_rx, pri_lost, NULL, link_acked};
@@ -663,9 +667,7 @@ static void sec_rx(void *ctx, const void *data, size_t len)
 {
     (void)ctx;
     colo_secondary_rx(&sec, data, len);
-    if (!cb.in_pair) {
-        colo_pair_session_rx(&cb.pair, time_now_us());
-    }
+    session_heard();
     sec_track();
     maybe_event();
 }
@@ -908,14 +910,13 @@ static void witness_rx(void *ctx, uint32_t ip, uint16_t port, const void *data, 
 {
     (void)ctx;
     const struct cv_witness_set *ws = &config_get()->witness;
-    for (unsigned i = 0; i < ws->n; i++) {
-        if (ws->w[i].ip == ip && ws->w[i].port == port) {
-            PAIR(colo_pair_witness_rx(&cb.pair, i, data, len, time_now_us()));
-            maybe_event();
-            return;
-        }
+    unsigned i = 0;
+    while (i < ws->n && !(ws->w[i].ip == ip && ws->w[i].port == port)) {
+        i++;
     }
-    cb.pair.witness_bad++;
+    /* From no witness asked (i == n): the machine refuses and counts it like garbage. */
+    PAIR(colo_pair_witness_rx(&cb.pair, i, data, len, time_now_us()));
+    maybe_event();
 }
 
 static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
@@ -1085,7 +1086,7 @@ void colo_board_init(struct vm *vm)
         log_warn("colo: no heartbeat path: the peer cannot be heard, nor this board by it");
     }
     if (c->witness.n) {
-        char w[CV_WITNESS_MAX * 22 + 8];
+        char w[CV_WITNESS_FMT_LEN];
         bool ok = colo_hb_link_witness_init(witness_rx, NULL);
         log_info("colo: witnesses %s (a majority of %u decides), lease %u ms%s",
                  config_fmt_witnesses(&c->witness, w, sizeof(w)), c->witness.n / 2 + 1,
@@ -1180,7 +1181,7 @@ void colo_board_print_status(void)
               cb.pair.took_over ? "yes" : "no", (unsigned long long)cb.failovers,
               (unsigned long long)(cb.last_gap_us / 1000));
     const struct colo_pair *pp = &cb.pair;
-    char wl[CV_WITNESS_MAX * 22 + 8];
+    char wl[CV_WITNESS_FMT_LEN];
     cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"
               "fences=%llu\nboot_id=%016llx\n",
               colo_pair_state_name(pp->state),

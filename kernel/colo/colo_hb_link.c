@@ -19,6 +19,32 @@ static struct {
     void *wctx;
 } hb;
 
+static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    if (len > 0xffff) {
+        return false;
+    }
+    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+    if (!p) {
+        return false;
+    }
+    pbuf_take(p, data, (u16_t)len);
+    ip_addr_t a;
+    IP_ADDR4(&a, ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+    err_t e = udp_sendto(pcb, p, &a, port);
+    pbuf_free(p);
+    return e == ERR_OK;
+}
+
+/* Heartbeats and witness replies are small: a longer datagram is copied cut to the buffer,
+ * and its decoder rejects it by its length all the same. Frees p. */
+static u16_t take(struct pbuf *p, uint8_t *buf, size_t cap)
+{
+    u16_t n = pbuf_copy_partial(p, buf, (u16_t)MIN((size_t)p->tot_len, cap), 0);
+    pbuf_free(p);
+    return n;
+}
+
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                     u16_t port)
 {
@@ -27,16 +53,11 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     (void)port;
     unsigned path = (unsigned)(uintptr_t)arg;
     uint8_t buf[128];
-    /* Heartbeats are small: a longer datagram is passed cut to the buffer, and the decoder
-     * rejects it by its length all the same. */
-    u16_t n = pbuf_copy_partial(p, buf, (u16_t)MIN((size_t)p->tot_len, sizeof(buf)), 0);
-    pbuf_free(p);
+    u16_t n = take(p, buf, sizeof(buf));
     if (hb.rx) {
         hb.rx(hb.ctx, path, buf, n);
     }
 }
-
-static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len);
 
 static void on_witness_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                             u16_t port)
@@ -44,8 +65,7 @@ static void on_witness_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, cons
     (void)arg;
     (void)pcb;
     uint8_t buf[128];
-    u16_t n = pbuf_copy_partial(p, buf, (u16_t)MIN((size_t)p->tot_len, sizeof(buf)), 0);
-    pbuf_free(p);
+    u16_t n = take(p, buf, sizeof(buf));
     if (hb.wrx && addr && IP_IS_V4(addr)) {
         hb.wrx(hb.wctx, lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(addr))), port, buf, n);
     }
@@ -123,23 +143,6 @@ bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx)
 bool colo_hb_link_has_path(unsigned path)
 {
     return path < COLO_HB_PATHS && hb.pcb[path];
-}
-
-static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len)
-{
-    if (len > 0xffff) {
-        return false;
-    }
-    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
-    if (!p) {
-        return false;
-    }
-    pbuf_take(p, data, (u16_t)len);
-    ip_addr_t a;
-    IP_ADDR4(&a, ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
-    err_t e = udp_sendto(pcb, p, &a, port);
-    pbuf_free(p);
-    return e == ERR_OK;
 }
 
 bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)

@@ -466,7 +466,7 @@ void config_dump(const struct cv_config *c)
         }
         case KEY_WITNESS: {
             struct cv_witness_set ws;
-            char wb[CV_WITNESS_MAX * 22 + 8];
+            char wb[CV_WITNESS_FMT_LEN];
             memcpy(&ws, field, sizeof(ws));
             cv_printf("%s=%s\n", k->name, config_fmt_witnesses(&ws, wb, sizeof(wb)));
             break;

@@ -120,6 +120,8 @@ void config_dump(const struct cv_config *c);
 bool config_parse_ip4(const char *s, size_t len, uint32_t *out);
 /** Formats a host-order IPv4 address into buf (at least 16 bytes). Returns buf. */
 const char *config_fmt_ip4(uint32_t ip, char *buf, size_t n);
+/** Room for config_fmt_witnesses() of a full set: "255.255.255.255:65535," (22) each. */
+#define CV_WITNESS_FMT_LEN (CV_WITNESS_MAX * 22u + 8u)
 /** Formats a witness set as cv.witness takes it ("none", or ip:port,...) into buf. */
 const char *config_fmt_witnesses(const struct cv_witness_set *ws, char *buf, size_t n);
 
