@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <colo/input.h>
 #include <colo/primary.h>
 
 #include "colo_util.h"
@@ -146,6 +147,7 @@ void colo_primary_start(struct colo_primary *p)
     p->holding = false;
     p->shutdown = false;
     p->cur = 0;
+    p->input_epoch = 1;
     p->early = false;
     uint8_t b[COLO_HDR_SIZE + COLO_HELLO_LEN + COLO_CRC_SIZE];
     struct colo_hello h = p->cfg.local;
@@ -153,6 +155,30 @@ void colo_primary_start(struct colo_primary *p)
         h.caps &= ~COLO_CAP_VERIFY;
     }
     send_msg(p, b, colo_encode_hello(b, sizeof(b), 0, &h));
+}
+
+bool colo_primary_input(struct colo_primary *p, const void *frame, size_t len)
+{
+    /* Before the first pause everything the guest receives is in the first checkpoint. */
+    if ((p->state != COLO_PRI_SYNC && p->state != COLO_PRI_PROTECTED) ||
+        !(p->st.caps & COLO_CAP_INPUT) || p->input_epoch < 2 || len < COLO_INPUT_MIN ||
+        len > COLO_INPUT_MAX) {
+        return false;
+    }
+    uint8_t b[COLO_HDR_SIZE + COLO_INPUT_MAX + COLO_CRC_SIZE];
+    size_t n = colo_encode(b, sizeof(b), COLO_MSG_INPUT, p->input_epoch, frame, (uint32_t)len);
+    if (!n || space(p) < n) {
+        p->st.input_skipped++;
+        return false;
+    }
+    if (!send_msg(p, b, n)) {
+        finish(p, COLO_ABORT_CONN_LOST, false, "send failed forwarding input");
+        return false;
+    }
+    p->bytes_ck -= n; /* not part of the checkpoint's transfer size */
+    p->st.input_frames++;
+    p->st.input_bytes += len;
+    return true;
 }
 
 void colo_primary_request(struct colo_primary *p)
@@ -343,6 +369,7 @@ static void pause_and_stage(struct colo_primary *p)
             p->cfg.verify_hashes[pfn] = vm->page_hash(vm->ctx, pfn);
         }
     }
+    p->input_epoch = p->cur + 1;
     if (p->cfg.on_pause) {
         p->cfg.on_pause(p->cfg.hook_ctx, p->cur);
     }

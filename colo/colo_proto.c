@@ -2,6 +2,7 @@
 // The COLO wire format: encoder, incremental decoder, payload parsers (colo_proto.h).
 #include <string.h>
 
+#include <colo/input.h>
 #include <colo/proto.h>
 
 #include "colo_util.h"
@@ -34,6 +35,7 @@ static const char *const msg_names[COLO_MSG_TYPE_COUNT] = {
     [COLO_MSG_HEARTBEAT] = "HEARTBEAT",
     [COLO_MSG_RAM_SYNC] = "RAM_SYNC",
     [COLO_MSG_VERIFY] = "VERIFY",
+    [COLO_MSG_INPUT] = "INPUT",
 };
 
 static const char *const abort_names[] = {
@@ -100,6 +102,8 @@ bool colo_len_ok(uint16_t type, uint32_t len)
         return len >= 4 && len <= 4 + COLO_ABORT_TEXT_MAX;
     case COLO_MSG_HEARTBEAT:
         return len == COLO_HEARTBEAT_LEN;
+    case COLO_MSG_INPUT:
+        return len >= COLO_INPUT_MIN && len <= COLO_INPUT_MAX;
     case COLO_MSG_VERIFY:
         return len >= COLO_VERIFY_HDR + 4 && len <= COLO_VERIFY_HDR + 4 * COLO_VERIFY_MAX &&
                (len - COLO_VERIFY_HDR) % 4 == 0;

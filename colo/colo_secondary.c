@@ -39,6 +39,7 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
     if (cfg->undo_map) {
         memset(cfg->undo_map, 0, (vm->ram_pages(vm->ctx) + 63) / 64 * sizeof(uint64_t));
     }
+    colo_input_init(&s->input, cfg->input_mem, cfg->input_cap);
     colo_dec_init(&s->dec);
 }
 
@@ -180,6 +181,10 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
     if (!s->cfg.verify_hashes || !s->cfg.verify_state) {
         mine &= ~COLO_CAP_VERIFY;
     }
+    if (!s->input.cap) {
+        mine &= ~COLO_CAP_INPUT;
+    }
+    colo_input_clear(&s->input); /* frames of another session's guest */
     struct colo_hello_ack ack = {.version = COLO_PROTO_VERSION,
                                  .caps = h.caps & mine,
                                  .stage_pages = s->cfg.stage_pages,
@@ -387,12 +392,29 @@ static void end_checkpoint(struct colo_secondary *s, const struct colo_msg *m)
     s->st.epoch = m->epoch;
     s->st.replica = true;
     s->st.checkpoints++;
+    colo_input_prune(&s->input, m->epoch);
     s->st.last_pages = s->npages;
     s->st.last_state_bytes = s->state_len;
     s->st.state = COLO_SEC_IDLE;
     s->npages = 0;
     s->state_len = 0;
     send_empty(s, COLO_MSG_VMSTATE_LOADED, m->epoch);
+}
+
+/*
+ * A frame the primary's guest received. It belongs to a checkpoint after the replica's and at
+ * most one past the one in flight (the primary takes one at a time), and epochs never go back:
+ * anything else is a primary this side must not trust with its replica's input.
+ */
+static void log_input(struct colo_secondary *s, const struct colo_msg *m)
+{
+    uint64_t e = m->epoch;
+    if (!(s->st.caps & COLO_CAP_INPUT) || e <= s->st.epoch || e > s->st.epoch + 2 ||
+        colo_input_add(&s->input, e, m->payload, m->len) == COLO_INPUT_BAD) {
+        finish(s, COLO_ABORT_PROTOCOL, true, "INPUT of epoch %llu with the replica at %llu%s",
+               (unsigned long long)e, (unsigned long long)s->st.epoch,
+               (s->st.caps & COLO_CAP_INPUT) ? "" : " (not agreed)");
+    }
 }
 
 static void handle(struct colo_secondary *s, const struct colo_msg *m)
@@ -427,6 +449,12 @@ static void handle(struct colo_secondary *s, const struct colo_msg *m)
         }
         handle_hello(s, m);
         return;
+    case COLO_MSG_INPUT:
+        if (st == COLO_SEC_IDLE || st == COLO_SEC_WAIT_SEND || st == COLO_SEC_RECEIVING) {
+            log_input(s, m);
+            return;
+        }
+        break;
     case COLO_MSG_GUEST_SHUTDOWN:
         if (st != COLO_SEC_IDLE) {
             break;

@@ -42,9 +42,10 @@ struct ck_record {
 
 #define FILTER_BYTES (4u << 20) /* guest output held per checkpoint interval, at most */
 #define FILTER_MIN_KIB 1u       /* below 2 nothing fits (the NIC asks room for a full-size frame) */
-#define FILTER_EARLY_PERMILLE 500 /* half full: checkpoint now rather than stall the guest */
-#define HB_PORT_OFFSET 1u         /* heartbeats on colo_port + 1 */
-#define ANNOUNCE_ROUNDS 3u        /* gratuitous ARP + RARP rounds after a takeover */
+#define FILTER_EARLY_PERMILLE 500    /* half full: checkpoint now rather than stall the guest */
+#define HB_PORT_OFFSET 1u            /* heartbeats on colo_port + 1 */
+#define ANNOUNCE_ROUNDS 3u           /* gratuitous ARP + RARP rounds after a takeover */
+#define INPUT_LOG_BYTES (256u << 10) /* secondary: the guest's input since the replica's epoch */
 
 enum link_phase {
     LINK_OFF,        /* not protecting (primary) / not listening (secondary) */
@@ -91,6 +92,9 @@ static struct {
     uint64_t *undo_pfns, *undo_map;
     bool undo_tried;
     uint8_t *msg;
+    uint8_t *input_log; /* INPUT_LOG_BYTES, or NULL: COLO_CAP_INPUT not offered */
+    uint32_t last_replayed;
+    uint64_t input_replayed;
     struct colo_hello hello;
     struct colo_pri_config pc;
     /* output commit */
@@ -297,7 +301,7 @@ static void make_hello(struct vm *vm)
     struct colo_hello *h = &cb.hello;
     memset(h, 0, sizeof(*h));
     h->ver_min = h->ver_max = COLO_PROTO_VERSION;
-    h->caps = COLO_CAP_VERIFY;
+    h->caps = COLO_CAP_VERIFY | COLO_CAP_INPUT;
     size_t blen = strlen(board_desc.name);
     memcpy(h->board, board_desc.name, MIN(blen, (size_t)COLO_BOARD_LEN - 1));
     h->ram_bytes = vm->ram.size;
@@ -449,6 +453,15 @@ static void filter_emit(void *ctx, const uint8_t *frame, size_t len)
     /* A commit's release can hold the loop for many frames (a full guest ring is waited out
      * per frame): the peer must go on hearing this board meanwhile. */
     colo_pair_keepalive(&cb.pair, time_now_us(), timer_arch_ticks());
+}
+
+/* The guest received a frame: the secondary's input log gets a copy (colo/input.h). */
+static void input_tap(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    if (cb.role == CV_ROLE_PRIMARY && colo_primary_active(&pri)) {
+        colo_primary_input(&pri, frame, len);
+    }
 }
 
 static enum net_verdict stage_process(struct net_stage *st, const uint8_t *frame, size_t len)
@@ -654,7 +667,9 @@ static void sec_connected(void *ctx)
                                  .undo_data = cb.undo_data,
                                  .undo_pfns = cb.undo_pfns,
                                  .undo_map = cb.undo_map,
-                                 .undo_pages = cb.vm->ram.size / COLO_PAGE_SIZE};
+                                 .undo_pages = cb.vm->ram.size / COLO_PAGE_SIZE,
+                                 .input_mem = cb.input_log,
+                                 .input_cap = cb.input_log ? INPUT_LOG_BYTES : 0};
     colo_secondary_init(&sec, &vmif, colo_link_transport(), &sc);
     cb.phase = LINK_SESSION;
     cb.sessions++;
@@ -782,6 +797,12 @@ static void op_end_session(void *ctx)
     cb.sess_open = false;
 }
 
+static void replay_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    net_guest_deliver(frame, len);
+}
+
 /* This board's held replica becomes the running guest. */
 static bool op_take_over(void *ctx, uint64_t epoch)
 {
@@ -808,6 +829,10 @@ static bool op_take_over(void *ctx, uint64_t epoch)
     vm_resume(vm);
     cb.announce_left = ANNOUNCE_ROUNDS;
     announce();
+    /* What the dead primary's guest had received since our checkpoint: the clients sent it once
+     * and would otherwise wait for their backed-off retransmission timers (colo/input.h). */
+    cb.last_replayed = colo_input_replay(&sec.input, epoch, replay_frame, NULL);
+    cb.input_replayed += cb.last_replayed;
     cb.failovers++;
     cb.takeover_t1_us = time_now_us();
     schedule(IDLE_POLL_US * 20);
@@ -861,10 +886,10 @@ static void op_event(void *ctx, const char *what, const char *why)
         set_why("took over from the primary at checkpoint %llu (%s)",
                 (unsigned long long)cb.takeover_epoch, why);
         cv_print_line("colo: event=failover role=primary state=degraded peer=%s epoch=%llu "
-                      "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\"",
+                      "planned=%s gap_ms=%llu takeover_us=%llu reason=\"%s\" replayed=%u",
                       peer, (unsigned long long)cb.takeover_epoch, planned ? "yes" : "no",
                       (unsigned long long)(cb.last_gap_us / 1000), (unsigned long long)(t1 - t0),
-                      why);
+                      why, cb.last_replayed);
         cb.shown_state = state_name();
     } else if (strcmp(what, "fenced") == 0) {
         set_why("%s", why);
@@ -1039,6 +1064,7 @@ void colo_board_init(struct vm *vm)
     cb.bitmap = page_alloc_buf(dirty_bitmap_words(pages) * sizeof(uint64_t));
     cb.msg = page_alloc_buf(COLO_PRI_MSG_CAP);
     uint8_t *fbuf = page_alloc_buf(FILTER_BYTES);
+    cb.input_log = page_alloc_buf(INPUT_LOG_BYTES); /* optional: only failover gets slower */
     if (page_pool_free() < (uint64_t)cb.stage_pages * COLO_PAGE_SIZE + (1u << 20) ||
         !cb.stage_pfns || !cb.stage_state || !cb.verify_state || !cb.hashes || !cb.bitmap ||
         !cb.msg || !fbuf) {
@@ -1075,6 +1101,7 @@ void colo_board_init(struct vm *vm)
     cb.stage =
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
+    net_guest_set_rx_tap(input_tap, NULL);
     cb.boot_id = boot_id_make(c);
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
@@ -1231,6 +1258,9 @@ void colo_board_print_status(void)
                   (unsigned long long)f->flushed_frames, (unsigned long long)f->discarded_frames);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
+        cv_printf("input_forwarded=%llu\ninput_skipped=%llu\ninput_replayed=%llu\n",
+                  (unsigned long long)s->input_frames, (unsigned long long)s->input_skipped,
+                  (unsigned long long)cb.input_replayed);
     } else {
         const struct colo_status *s = &sec.st;
         cv_printf("checkpoints=%llu\nreplica=%s\n", (unsigned long long)s->checkpoints,
@@ -1244,6 +1274,10 @@ void colo_board_print_status(void)
                   (unsigned long long)s->rollbacks, (unsigned long long)s->undo_log_bytes);
         cv_printf("bytes_tx=%llu\nbytes_rx=%llu\n", (unsigned long long)s->bytes_tx,
                   (unsigned long long)s->bytes_rx);
+        const struct colo_input *in = &sec.input;
+        cv_printf("input_log=%s\ninput_held=%u\ninput_logged=%llu\ninput_dropped=%llu\n",
+                  s->caps & COLO_CAP_INPUT ? "on" : "off", (unsigned)in->count,
+                  (unsigned long long)in->st.logged, (unsigned long long)in->st.dropped);
     }
     cv_printf("sessions=%llu\nreason=%s\n", (unsigned long long)cb.sessions, reason_text());
 }

@@ -265,6 +265,9 @@ static bool deliver(struct vnet *n, const uint8_t *frame, size_t len)
     n->stats.rx_frames++;
     n->stats.rx_bytes += len;
     push_used(n, q, head, (uint32_t)(VNET_HDR_LEN + len));
+    if (n->rx_tap) {
+        n->rx_tap(n->rx_tap_ctx, frame, len);
+    }
     return true;
 }
 

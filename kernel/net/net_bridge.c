@@ -137,6 +137,21 @@ void net_bridge_poll_link(void)
     }
 }
 
+void net_guest_set_rx_tap(void (*tap)(void *ctx, const uint8_t *frame, size_t len), void *ctx)
+{
+    if (guest_nic) {
+        guest_nic->rx_tap = tap;
+        guest_nic->rx_tap_ctx = ctx;
+    }
+}
+
+void net_guest_deliver(const uint8_t *frame, size_t len)
+{
+    if (guest_nic) {
+        vnet_rx(guest_nic, frame, len);
+    }
+}
+
 const struct vnet *net_bridge_guest_nic(void)
 {
     return guest_nic;

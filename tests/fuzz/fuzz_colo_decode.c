@@ -2,7 +2,8 @@
 // libFuzzer target for the COLO wire codec (colo/colo_proto.c) and the secondary's state machine
 // (colo/colo_secondary.c). Input: one mode byte, then the primary's byte stream. The mode picks
 // the chunking; bit 0: the connection drops at the end; bit 1: no verification buffers (so the
-// secondary must refuse COLO_CAP_VERIFY); bit 2: a VM without describe_state; bit 3: the stream
+// secondary must refuse COLO_CAP_VERIFY) and no input log (COLO_CAP_INPUT likewise); bit 2: a VM
+// without describe_state; bit 3: the stream
 // as it is (otherwise the harness first makes every message's framing and CRCs valid, so that
 // mutated epochs and payloads reach the state machine, colo_fuzz.h).
 //
@@ -22,7 +23,9 @@
 //   the secondary last sent VMSTATE_LOADED (or the initial state), at that epoch (an overflow
 //   checkpoint's RAM_SYNC is rolled back when the session ends uncommitted); without RAM_SYNC
 //   or a diverged commit it equals it even without the claim (a checkpoint that is not complete
-//   and verified never touches the VM).
+//   and verified never touches the VM);
+// - the input log stays inside its memory, and holds only frames of epochs after the replica's
+//   and at most two past it, oldest first, each replayed once.
 // Seeds: a session with verification (handshake, pre-copy by RAM_SYNC, three checkpoints, the
 // third with an overflow RAM_SYNC, shutdown) and its prefixes, one without verification, one of
 // state-only checkpoints (a few hundred bytes: mutates well), two that diverge, an abort; all
@@ -209,6 +212,9 @@ static bool tr_send(void *ctx, const void *buf, size_t len)
         uint32_t can = sec.cfg.local.caps;
         if (!sec.cfg.verify_hashes || !sec.cfg.verify_state) {
             can &= ~COLO_CAP_VERIFY;
+        }
+        if (!sec.cfg.input_cap) {
+            can &= ~COLO_CAP_INPUT;
         }
         FZ_CHECK((a.caps & ~(hello_caps & can)) == 0, "caps %x agreed; offered %x, can %x", a.caps,
                  hello_caps, can);
@@ -397,6 +403,40 @@ static bool same(const struct sim *a, const struct sim *b)
            memcmp(a->state, b->state, STATE_LEN) == 0;
 }
 
+static uint32_t replay_n;
+
+static void replayed(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    (void)frame;
+    FZ_CHECK(len >= COLO_INPUT_MIN && len <= COLO_INPUT_MAX, "replayed a %zu-byte frame", len);
+    replay_n++;
+}
+
+static void check_input_log(void)
+{
+    const struct colo_input *in = &sec.input;
+    FZ_CHECK(in->used <= in->cap && in->cap == sec.cfg.input_cap, "input log %zu of %zu bytes",
+             in->used, in->cap);
+    uint64_t last = 0;
+    uint32_t n = 0;
+    for (size_t off = 0; off < in->used; n++) {
+        uint64_t e = colo_get64(in->mem + off);
+        size_t len = colo_get16(in->mem + off + 8);
+        FZ_CHECK(e > sec.st.epoch && e <= sec.st.epoch + 2 && e >= last,
+                 "input of epoch %llu kept with the replica at %llu (previous %llu)",
+                 (unsigned long long)e, (unsigned long long)sec.st.epoch, (unsigned long long)last);
+        FZ_CHECK(len >= COLO_INPUT_MIN && len <= COLO_INPUT_MAX && off + 10 + len <= in->used,
+                 "input record of %zu bytes at %zu", len, off);
+        last = e;
+        off += 10 + len;
+    }
+    FZ_CHECK(n == in->count, "%u input records counted as %u", n, in->count);
+    replay_n = 0;
+    uint32_t r = colo_input_replay(&sec.input, sec.st.epoch, replayed, NULL);
+    FZ_CHECK(r == n && replay_n == n && sec.input.count == 0, "replayed %u of %u", replay_n, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) {
@@ -430,7 +470,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     committed_epoch = 0;
     closed = false;
     bool verify_bufs = !(mode & 2);
-    struct colo_sec_config cfg = {.local = local_hello(COLO_CAP_VERIFY),
+    static uint8_t input_log[1024]; /* small: a few frames, so that it fills */
+    struct colo_sec_config cfg = {.local = local_hello(COLO_CAP_VERIFY | COLO_CAP_INPUT),
                                   .stage_pfns = stage_pfns,
                                   .stage_data = stage_data[0],
                                   .stage_pages = NPAGES,
@@ -441,7 +482,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .undo_data = undo_data[0],
                                   .undo_pfns = undo_pfns,
                                   .undo_map = undo_map,
-                                  .undo_pages = NPAGES};
+                                  .undo_pages = NPAGES,
+                                  .input_mem = verify_bufs ? input_log : NULL,
+                                  .input_cap = verify_bufs ? sizeof(input_log) : 0};
     colo_secondary_init(&sec, (mode & 4) ? &ops_plain : &ops, &tr, &cfg);
     const uint8_t *p = data;
     size_t len = size;
@@ -470,6 +513,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(sec.npages <= NPAGES && sec.state_len <= sizeof(stage_state), "staging overrun");
     FZ_CHECK(sec.verify_next <= NPAGES, "verification cursor at %llu",
              (unsigned long long)sec.verify_next);
+    check_input_log();
     return 0;
 }
 
@@ -586,6 +630,18 @@ void fuzz_make_seeds(void)
     fuzz_write_seed("shutdown-conn-lost", seed, sn);
     seed[0] = 8; /* whole, framing left as it is */
     fuzz_write_seed("shutdown-raw", seed, sn);
+
+    /* The input log: frames while a checkpoint is made (epoch e + 1) and after its commit. */
+    put_start(0, COLO_CAP_INPUT);
+    put_sync();
+    for (uint64_t e = 1; e <= 3; e++) {
+        uint8_t f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 8, 0};
+        f[20] = (uint8_t)e;
+        sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e, f, sizeof(f));
+        put_checkpoint(e, &(struct ck){.no_pages = e != 1});
+        sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e + 1, f, sizeof(f));
+    }
+    fuzz_write_seed("input", seed, sn);
 
     put_start(2, 0); /* no verification buffers, none asked for */
     put_sync();

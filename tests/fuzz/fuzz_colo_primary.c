@@ -14,7 +14,8 @@
 //       runs before each), bits 3-4 transport room per poll (unlimited, one bulk message, two
 //       pages' worth, three bulk messages), bits 5-6 guest activity (none, a few pages, many,
 //       every page), bit 7 an event byte follows (request, stop, connection lost, link broken,
-//       reconnect); then len (0-255) bytes of the secondary's stream for colo_primary_rx.
+//       reconnect, the guest receives a frame); then len (0-255) bytes of the secondary's stream
+//       for colo_primary_rx.
 //
 // Checked, after every call into the primary:
 // - the guest is paused only in COLO_CK_PAUSED_SYNC, and always paused there; once the session
@@ -26,7 +27,8 @@
 //   may send, with the right epoch (requests count up from st.epoch + 1, a checkpoint's messages
 //   carry its request's epoch, VMSTATE_SEND only after the secondary's CHECKPOINT_REPLY, RAM_SYNC
 //   only after CHECKPOINT_READY), VERIFY only with the capability agreed, and bulk messages only
-//   where space() said they fit;
+//   where space() said they fit; INPUT only with COLO_CAP_INPUT agreed, after the first pause,
+//   tagged at most one past the checkpoint in flight, and only where it fits;
 // - a poll with no checkpoint outstanding never ends the session on a protocol error;
 // - end to end: everything sent is also fed to a real colo_secondary (the model secondary, its
 //   replies dropped), which must never fail but on the primary's own ABORT; whenever it commits
@@ -56,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 _Static_assert(NPAGES <= 64, "the simulated dirty log is one word");
 
-enum event { EV_REQUEST, EV_STOP, EV_CONN_LOST, EV_BREAK, EV_RESTART, EV_COUNT };
+enum event { EV_REQUEST, EV_STOP, EV_CONN_LOST, EV_BREAK, EV_RESTART, EV_INPUT, EV_COUNT };
 
 struct sim {
     uint8_t ram[NPAGES][COLO_PAGE_SIZE];
@@ -305,6 +307,15 @@ static void check_sent(const void *buf, size_t len, size_t room)
         FZ_CHECK(!colo_primary_active(&pri), "ABORT sent, but the session goes on");
         wire.abort_sent = true;
         break;
+    case COLO_MSG_INPUT:
+        /* After the checkpoint in flight at most; before the first pause nothing. */
+        FZ_CHECK((pri.st.caps & COLO_CAP_INPUT) && m.epoch >= 2 && m.epoch > pri.st.epoch &&
+                     m.epoch <= pri.st.epoch + 2 && m.epoch <= wire.replied + 1 && len <= room,
+                 "INPUT of epoch %llu (caps %x, committed %llu, replied %llu, %zu bytes, room "
+                 "%zu)",
+                 (unsigned long long)m.epoch, pri.st.caps, (unsigned long long)pri.st.epoch,
+                 (unsigned long long)wire.replied, len, room);
+        break;
     case COLO_MSG_HEARTBEAT:
     case COLO_MSG_GUEST_SHUTDOWN:
         break;
@@ -420,6 +431,7 @@ static uint8_t m_data[NPAGES][COLO_PAGE_SIZE];
 static uint8_t m_state[STATE_CAP], m_vstate[STATE_CAP];
 static uint8_t m_undo[NPAGES][COLO_PAGE_SIZE];
 static uint64_t m_undo_pfns[NPAGES], m_undo_map[1];
+static uint8_t m_input[2048];
 static uint32_t m_hashes[NPAGES];
 
 static struct colo_hello hello(uint32_t caps)
@@ -448,17 +460,17 @@ static void setup(uint8_t h0, uint8_t h1, uint8_t h2, uint8_t h3)
     clock_us = 1000000;
     log_fails = h1 & 0x40;
     /* The staging buffers end where their arrays end, so that ASan sees any use past them. */
-    struct colo_pri_config pc = {.local = hello(verify == 1 || verify == 3 ? COLO_CAP_VERIFY : 0),
-                                 .stage_pfns = stage_pfns + (NPAGES - sp),
-                                 .stage_data = stage_data[NPAGES - sp],
-                                 .stage_pages = sp,
-                                 .stage_state =
-                                     stage_state + ((h1 & 0x20) ? STATE_CAP - (STATE_LEN - 1) : 0),
-                                 .stage_state_cap = (h1 & 0x20) ? STATE_LEN - 1 : STATE_CAP,
-                                 .bitmap = bitmap,
-                                 .verify_hashes = verify == 1 || verify == 2 ? hashes : NULL,
-                                 .msg = msg,
-                                 .now_us = now_us};
+    struct colo_pri_config pc = {
+        .local = hello((verify == 1 || verify == 3 ? COLO_CAP_VERIFY : 0) | COLO_CAP_INPUT),
+        .stage_pfns = stage_pfns + (NPAGES - sp),
+        .stage_data = stage_data[NPAGES - sp],
+        .stage_pages = sp,
+        .stage_state = stage_state + ((h1 & 0x20) ? STATE_CAP - (STATE_LEN - 1) : 0),
+        .stage_state_cap = (h1 & 0x20) ? STATE_LEN - 1 : STATE_CAP,
+        .bitmap = bitmap,
+        .verify_hashes = verify == 1 || verify == 2 ? hashes : NULL,
+        .msg = msg,
+        .now_us = now_us};
     struct colo_pri_settings set = {.delay_ms = (h0 >> 4) & 7,
                                     .dirty_threshold = h2,
                                     .ack_timeout_ms = (h1 & 0x80) ? ACK_TIMEOUT_MS : 0};
@@ -487,7 +499,9 @@ static void open_session(void)
                                  .undo_data = m_undo[0],
                                  .undo_pfns = m_undo_pfns,
                                  .undo_map = m_undo_map,
-                                 .undo_pages = NPAGES};
+                                 .undo_pages = NPAGES,
+                                 .input_mem = m_input,
+                                 .input_cap = sizeof(m_input)};
     colo_secondary_init(&model, &s_ops, &s_tr, &sc);
     if (!strict) {
         /* Known issue: colo_primary_start() keeps the previous session's ack deadline, and the
@@ -567,6 +581,13 @@ static void event(uint8_t ev)
     case EV_BREAK:
         wire.broken = true;
         break;
+    case EV_INPUT: {
+        uint8_t f[64] = {0};
+        f[0] = ev;
+        bool sent = colo_primary_input(&pri, f, sizeof(f));
+        FZ_CHECK(!sent || colo_primary_active(&pri), "INPUT sent outside a session");
+        break;
+    }
     case EV_RESTART:
         /* A reconnect: the old connection is gone first, if it was not already. */
         colo_primary_conn_lost(&pri);
@@ -787,6 +808,16 @@ void fuzz_make_seeds(void)
     header(0 | 0 << 2 | 3 << 4, 0, 0, 2);
     session(0, 2, 1, 0);
     fuzz_write_seed("protected", seed, sn);
+
+    /* The input log agreed: frames the guest receives between and during checkpoints. */
+    header(0 | 0 << 2 | 2 << 4, 0, 0, 6);
+    handshake(POLLS(1), COLO_CAP_INPUT, NPAGES);
+    for (uint64_t e = 1; e <= 3; e++) {
+        rec(POLLS(1) | EVENT, EV_INPUT, 0, NULL, NULL);
+        checkpoint(e, 0, 1, 1);
+        rec(POLLS(1) | EVENT, EV_INPUT, 0, NULL, NULL);
+    }
+    fuzz_write_seed("input", seed, sn);
 
     /* One bulk message per poll: pre-copy, stream and VERIFY go message by message. */
     header(0 | 1 << 2 | 1 << 4, 0x80, 0, 3);

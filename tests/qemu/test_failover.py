@@ -16,7 +16,9 @@ the state the surviving board continues from):
     primary sends what the ring held, and the guest, which waits for the device without
     notifying it, talks again;
   - the primary killed during an overflow checkpoint (a guest reboot): the secondary rolls its
-    replica back from the undo log and takes over at the checkpoint before."""
+    replica back from the undo log and takes over at the checkpoint before;
+  - the primary killed after its guest received a request whose reply it still held: the new
+    primary's guest gets the request from the input log at once and answers it exactly once."""
 import os
 import re
 import sys
@@ -123,6 +125,46 @@ def test_replication_cut_no_split_brain(ctx):
                      int(s.get("sessions", 0)) >= 2, 240, "re-protection")
         res = c.finish()
         assert res["replies"] == 200, res
+
+
+def test_takeover_replays_input(ctx):
+    """A request reaches the primary's guest, which answers; the answer waits for a checkpoint
+    4 s away (output-delay 0), and the primary is killed meanwhile. The client sent the request
+    once, and its retransmission timer has backed off (its round trips take seconds here). The
+    secondary's input log holds the frame: the guest that takes over must answer within a
+    fraction of a second of the takeover, and exactly once (--no-gaps: the counter moves by one
+    per request across it)."""
+    with Rig(name="foreplay", build=ctx.build, bootargs=ARGS, witness=False) as rig:
+        protected(rig)
+        c = Client(rig, 5, every=1.0)
+        c.wait_replies(1, timeout=60)
+        # Connected (ARP and the handshake would not survive 4 s of held output): now slow.
+        for cmd in ("colo set output-delay 0", "colo set checkpoint-delay 4000"):
+            out = rig.console("a", cmd)
+            assert "usage" not in out, out
+        c.wait_replies(2, timeout=60)
+        # Request 3 leaves 1 s after reply 2, which came out at a commit: the next checkpoint
+        # is ~4 s after that one. Kill in between, once the secondary logged the request.
+        time.sleep(1.6)
+        b = status(rig, "b")
+        assert b.get("input_log") == "on" and int(b["input_held"]) >= 1, b
+        off_b = rig.log_offset("b")
+        rig.fault("a", "kill")
+        rig.console("b", "colo failover")
+        t_over = time.monotonic()
+        m, _ = rig.expect_log("b", r"colo: event=failover .* replayed=(\d+)", 30, offset=off_b,
+                              what="the takeover")
+        assert int(m.group(1)) >= 1, m.group(0)
+        c.wait_replies(3, timeout=30)
+        waited = time.monotonic() - t_over
+        # Without the log the client would resend only when its timer fires, seconds later.
+        assert waited < 0.6, f"reply 3 came {waited:.2f} s after the takeover: {c.replies[-1]}"
+        res = c.finish()
+        assert res["replies"] == 5, res
+        st = status(rig, "b")
+        assert st["role"] == "primary" and int(st["input_replayed"]) >= 1, st
+        print(f"  replayed {m.group(1)} frame(s); reply 3 {waited * 1000:.0f} ms after the "
+              f"takeover (client's wait {c.replies[2]['latency_ms']:.0f} ms)")
 
 
 def test_planned_switchover(ctx):

@@ -116,6 +116,7 @@ struct opts {
     unsigned bad_page_ckpt;  /* send a page number outside RAM in this checkpoint */
     unsigned bad_state_ckpt; /* send device state the VM rejects (CRCs fine) */
     unsigned overflow_ckpt;  /* send this checkpoint's pages as RAM_SYNC, like an overflow */
+    bool input;              /* INPUT frames while each checkpoint is made and after it */
 };
 
 static struct stream S;
@@ -163,6 +164,14 @@ static uint8_t *tail(struct stream *s)
 static size_t room(const struct stream *s)
 {
     return STREAM_CAP - s->len;
+}
+
+/* An INPUT message whose frame names its position in the stream (to check replay order). */
+static void add_input(struct stream *s, uint64_t epoch, unsigned done)
+{
+    uint8_t f[60] = {0};
+    snprintf((char *)f, sizeof(f), "frame %u of epoch %llu", s->n, (unsigned long long)epoch);
+    add(s, colo_encode(tail(s), room(s), COLO_MSG_INPUT, epoch, f, sizeof(f)), done);
 }
 
 static void build(const struct opts *o, const struct colo_hello *hello)
@@ -219,6 +228,10 @@ static void build(const struct opts *o, const struct colo_hello *hello)
             n = 0;
         }
         add(s, colo_encode(tail(s), room(s), COLO_MSG_VMSTATE_SEND, e, NULL, 0), e - 1);
+        if (o && o->input) {
+            /* Received after checkpoint e's pause: it belongs to checkpoint e + 1. */
+            add_input(s, e + 1, e - 1);
+        }
         uint32_t crc = 0;
         for (uint32_t i = 0; i < n; i += PAGES_PER_MSG) {
             static uint8_t data[PAGES_PER_MSG][COLO_PAGE_SIZE];
@@ -239,6 +252,9 @@ static void build(const struct opts *o, const struct colo_hello *hello)
         }
         struct colo_vmstate_size v = {.state_bytes = STATE_LEN, .page_count = n, .crc = crc};
         add(s, colo_encode_vmstate_size(tail(s), room(s), e, &v), e);
+        if (o && o->input) {
+            add_input(s, e + 1, e);
+        }
     }
     add(s, colo_encode(tail(s), room(s), COLO_MSG_GUEST_SHUTDOWN, NCKPT, NULL, 0), NCKPT);
 }
@@ -251,6 +267,8 @@ static uint8_t stage_state[256];
 static uint8_t undo_data[NPAGES][COLO_PAGE_SIZE];
 static uint64_t undo_pfns[NPAGES], undo_map[(NPAGES + 63) / 64];
 static uint64_t undo_pages = NPAGES; /* what start() gives the secondary */
+static uint8_t input_mem[4096];
+static size_t input_cap; /* what start() gives the secondary: 0, no input log */
 
 static void start(uint32_t stage_pages)
 {
@@ -259,8 +277,10 @@ static void start(uint32_t stage_pages)
     vm.paused = false;
     out_len = 0;
     closed = false;
+    struct colo_hello me = local_hello();
+    me.caps = COLO_CAP_INPUT; /* offered only with a log */
     struct colo_sec_config cfg = {
-        .local = local_hello(),
+        .local = me,
         .stage_pfns = stage_pfns,
         .stage_data = stage_data[0],
         .stage_pages = stage_pages,
@@ -270,6 +290,8 @@ static void start(uint32_t stage_pages)
         .undo_pfns = undo_pfns,
         .undo_map = undo_map,
         .undo_pages = undo_pages,
+        .input_mem = input_cap ? input_mem : NULL,
+        .input_cap = input_cap,
     };
     colo_secondary_init(&sec, &sim_ops, &tr, &cfg);
 }
@@ -692,6 +714,116 @@ static void test_overflow_rejected(void **state)
     assert_int_equal(sec.st.overflow_checkpoints, 0);
 }
 
+/* ---- the input log: what a takeover replays ---- */
+static char replayed[16][64];
+static unsigned nreplayed;
+
+static void collect(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    assert_int_equal(len, 60);
+    assert_true(nreplayed < ARRAY_SIZE(replayed));
+    memcpy(replayed[nreplayed++], frame, len);
+}
+
+/* After the stream was cut anywhere, a takeover replays exactly the INPUT frames delivered
+ * whole whose epoch is past the replica's, in order: none the replica already holds. */
+static void test_input_replay_cut_everywhere(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    h.caps = COLO_CAP_INPUT;
+    struct opts o = {.input = true};
+    build(&o, &h);
+    input_cap = sizeof(input_mem);
+    unsigned with_frames = 0;
+    for (unsigned i = 0; i < S.n; i++) {
+        for (unsigned whole = 0; whole < 2; whole++) {
+            size_t cut = S.off[i] + (whole ? S.mlen[i] : S.mlen[i] / 2);
+            run(S.buf, cut, i);
+            uint64_t e = check_vm();
+            unsigned want = 0;
+            char exp[16][64];
+            for (unsigned j = 0; j < S.n && S.off[j] + S.mlen[j] <= cut; j++) {
+                if (S.type[j] == COLO_MSG_INPUT && S.epoch[j] > e) {
+                    snprintf(exp[want++], 64, "frame %u of epoch %llu", j,
+                             (unsigned long long)S.epoch[j]);
+                }
+            }
+            nreplayed = 0;
+            assert_int_equal(colo_input_replay(&sec.input, e, collect, NULL), want);
+            assert_int_equal(nreplayed, want);
+            for (unsigned k = 0; k < want; k++) {
+                assert_string_equal(replayed[k], exp[k]);
+            }
+            with_frames += want > 0;
+            /* The log is spent: a second takeover has nothing to give. */
+            assert_int_equal(colo_input_replay(&sec.input, e, collect, NULL), 0);
+        }
+    }
+    assert_true(with_frames > 4);
+    input_cap = 0;
+}
+
+/* INPUT a correct primary never sends ends the session; the replica stays where it was. */
+static void test_input_refused(void **state)
+{
+    (void)state;
+    struct colo_hello h = local_hello();
+    h.caps = COLO_CAP_INPUT;
+    struct opts o = {.input = true};
+    build(&o, &h);
+    unsigned first = 0;
+    while (S.type[first] != COLO_MSG_INPUT) {
+        first++;
+    }
+    static const struct {
+        int64_t delta; /* added to the message's epoch */
+        bool log;      /* the secondary has an input log (and so agrees the capability) */
+        const char *why;
+    } cases[] = {{0, false, "not agreed"},
+                 {-2, true, "the replica's own epoch (it holds that frame)"},
+                 {1, true, "two past the checkpoint in flight"},
+                 {1ll << 40, true, "far ahead"}};
+    for (unsigned k = 0; k < ARRAY_SIZE(cases); k++) {
+        memcpy(work, S.buf, S.len);
+        colo_put64(work + S.off[first] + 8, S.epoch[first] + (uint64_t)cases[k].delta);
+        colo_put32(work + S.off[first] + 20, 0);
+        colo_put32(work + S.off[first] + 20, crc32c(0, work + S.off[first], COLO_HDR_SIZE));
+        input_cap = cases[k].log ? sizeof(input_mem) : 0;
+        host_console_clear();
+        run(work, S.len, k);
+        assert_int_equal(host_console_count("(not agreed)"), !cases[k].log);
+        assert_int_equal(check_vm(), S.ckpts_through[first]);
+        assert_int_equal(sec.st.reason, COLO_ABORT_PROTOCOL);
+        uint32_t reason;
+        acked(&reason);
+        assert_int_equal(reason, COLO_ABORT_PROTOCOL);
+        (void)cases[k].why;
+    }
+    /* A frame of an epoch before the last one logged (the primary's tags never go back). */
+    unsigned second = first + 1;
+    while (S.type[second] != COLO_MSG_INPUT) {
+        second++;
+    }
+    assert_int_equal(S.epoch[second], S.epoch[first]);
+    memcpy(work, S.buf, S.len);
+    colo_put64(work + S.off[first] + 8, S.epoch[first] + 1);
+    colo_put32(work + S.off[first] + 20, 0);
+    colo_put32(work + S.off[first] + 20, crc32c(0, work + S.off[first], COLO_HDR_SIZE));
+    input_cap = sizeof(input_mem);
+    run(work, S.len, 5);
+    assert_int_equal(sec.st.reason, COLO_ABORT_PROTOCOL);
+    /* A full log drops frames (the client retransmits them) and the session goes on. */
+    input_cap = 100; /* room for one 60-byte frame */
+    run(S.buf, S.len, 6);
+    assert_int_equal(sec.st.state, COLO_SEC_CLOSED);
+    assert_int_equal(check_vm(), NCKPT);
+    assert_true(sec.input.st.dropped > 0);
+    assert_int_equal(sec.input.st.logged + sec.input.st.dropped, 2 * NCKPT);
+    input_cap = 0;
+}
+
 static void test_undo_area_too_small(void **state)
 {
     (void)state;
@@ -727,6 +859,8 @@ int main(void)
         cmocka_unit_test(test_overflow_cut_everywhere),
         cmocka_unit_test(test_overflow_rejected),
         cmocka_unit_test(test_undo_area_too_small),
+        cmocka_unit_test(test_input_replay_cut_everywhere),
+        cmocka_unit_test(test_input_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,9 @@ struct colo_pri_stats {
     uint64_t early;        /**< checkpoints started by the dirty threshold or the staging limit */
     uint64_t paused_syncs; /**< checkpoints whose dirty set overflowed staging */
     uint64_t bytes_tx, bytes_rx;
+    /** INPUT: frames forwarded to the secondary's input log, and those left out because the
+     *  link had no room for them (they cost only a faster failover, never correctness). */
+    uint64_t input_frames, input_bytes, input_skipped;
     uint32_t caps;        /**< agreed in the handshake */
     uint32_t limit_pages; /**< pages one checkpoint may carry (min of both sides) */
     uint32_t reason;      /**< enum colo_abort_reason once ended */
@@ -128,6 +131,7 @@ struct colo_primary {
     uint32_t crc;
     uint64_t bytes_ck; /* bytes sent for this checkpoint */
     uint64_t next_due_us;
+    uint64_t input_epoch;    /* the checkpoint that will hold what the guest receives now */
     uint64_t count_at_us;    /* when dirty_count() last ran; 0: never in this session */
     uint64_t dirty_counts;   /* dirty_count() calls in this session (cost of the threshold check) */
     struct colo_decoder dec; /* last: large */
@@ -142,6 +146,13 @@ void colo_primary_start(struct colo_primary *p);
 bool colo_primary_rx(struct colo_primary *p, const void *data, size_t len);
 /** Streams, starts due checkpoints, checks timeouts. Returns false once the session has ended. */
 bool colo_primary_poll(struct colo_primary *p);
+/**
+ * The guest just received frame[0..len) (written into its RAM): forwards it to the secondary's
+ * input log (COLO_MSG_INPUT, tagged with the checkpoint that will contain it) when the session
+ * agreed COLO_CAP_INPUT, a checkpoint of this session has been taken, and the link has room at
+ * once; never waits. Returns true if it was sent.
+ */
+bool colo_primary_input(struct colo_primary *p, const void *frame, size_t len);
 /** Asks for a checkpoint at the next poll (e.g. the guest's output buffer filled up). */
 void colo_primary_request(struct colo_primary *p);
 /** The connection is gone: ends the session; the guest runs on (resumed if it was held). */

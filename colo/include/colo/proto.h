@@ -44,6 +44,8 @@
 
 /** Capability bits (HELLO caps, HELLO_ACK caps = the ones both sides use). */
 #define COLO_CAP_VERIFY 1u /**< checkpoints carry VERIFY: both sides compare whole RAM + state */
+/** The primary forwards the frames its guest receives (INPUT) for the secondary's input log. */
+#define COLO_CAP_INPUT 2u
 
 enum colo_msg_type {
     COLO_MSG_HELLO = 1,              /**< P->S: who I am (struct colo_hello) */
@@ -62,6 +64,7 @@ enum colo_msg_type {
     COLO_MSG_HEARTBEAT = 14,         /**< either way: sender's time in us (u64) */
     COLO_MSG_RAM_SYNC = 15,          /**< P->S: pre-copy pages, written at once (no replica yet) */
     COLO_MSG_VERIFY = 16,            /**< P->S: page hashes of the primary's RAM at the pause */
+    COLO_MSG_INPUT = 17, /**< P->S: a frame the guest received; epoch: the checkpoint to hold it */
     COLO_MSG_TYPE_COUNT,
 };
 

@@ -11,6 +11,7 @@
 #ifndef COLO_SECONDARY_H
 #define COLO_SECONDARY_H
 
+#include <colo/input.h>
 #include <colo/proto.h>
 #include <colo/transport.h>
 #include <colo/vm.h>
@@ -48,6 +49,10 @@ struct colo_sec_config {
     uint64_t *undo_pfns;
     uint64_t *undo_map;
     uint64_t undo_pages;
+    /** The input log (colo/input.h); COLO_CAP_INPUT is offered only with one (input_cap
+     *  bytes; a few times a checkpoint interval's worth of the guest's input). */
+    uint8_t *input_mem;
+    size_t input_cap;
 };
 
 struct colo_status {
@@ -80,8 +85,11 @@ struct colo_secondary {
     uint32_t npages;
     size_t state_len;
     uint32_t crc;
-    uint64_t verify_next;    /* next page whose VERIFY hash is due */
-    uint64_t undo_n;         /* pages in the undo log: replica pages overwritten since the commit */
+    uint64_t verify_next; /* next page whose VERIFY hash is due */
+    uint64_t undo_n;      /* pages in the undo log: replica pages overwritten since the commit */
+    /** Frames the primary's guest received since the replica's checkpoint; it outlives the
+     *  session (a takeover replays it: colo_input_replay), a new session clears it. */
+    struct colo_input input;
     struct colo_decoder dec; /* last: large */
 };
 

@@ -52,6 +52,9 @@ struct vnet {
     uint16_t pend_len[VNET_PENDING];
     unsigned pend_head, pend_count;
     uint8_t txbuf[VNET_HDR_LEN + ETH_MAX_FRAME];
+    /** Sees every frame once it is in the guest's RAM (the COLO input log); NULL: none. */
+    void (*rx_tap)(void *ctx, const uint8_t *frame, size_t len);
+    void *rx_tap_ctx;
 };
 
 void vnet_init(struct vnet *n, struct vm *vm, gpa_t base, uint32_t intid,
