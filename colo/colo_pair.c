@@ -754,6 +754,12 @@ void colo_pair_session_end(struct colo_pair *p, enum colo_pair_end why, uint64_t
     }
     switch (p->state) {
     case COLO_PAIR_SYNCING:
+        /* No replica of this primary's boot, and none will come without a new session: said
+         * as DROPPED, which is what lets a primary that lost the session mid-sync go on
+         * (it cannot tell a sync that failed from a commit it did not see). */
+        if (p->session_peer) {
+            p->dropped_boot = p->session_peer;
+        }
         enter(p, p->dropped_boot ? COLO_PAIR_STALE : COLO_PAIR_STANDBY, now_us);
         break;
     case COLO_PAIR_ARMED:

@@ -115,6 +115,9 @@ static void print_nic(struct netdev *dev)
               (unsigned long long)s->rx_drops, (unsigned long long)s->rx_errors,
               (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
               (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
+    cv_printf("urgent_tx=%llu\nurgent_deferred=%llu\nurgent_drops=%llu\n",
+              (unsigned long long)dev->urgent_tx, (unsigned long long)dev->urgent_deferred,
+              (unsigned long long)dev->urgent_drops);
 }
 
 /* The guest's emulated NIC and the bridge: rx = towards the guest, tx = from the guest. */

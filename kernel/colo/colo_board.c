@@ -42,10 +42,11 @@ struct ck_record {
 
 #define FILTER_BYTES (4u << 20) /* guest output held per checkpoint interval, at most */
 #define FILTER_MIN_KIB 1u       /* below 2 nothing fits (the NIC asks room for a full-size frame) */
-#define FILTER_EARLY_PERMILLE 500    /* half full: checkpoint now rather than stall the guest */
-#define HB_PORT_OFFSET 1u            /* heartbeats on colo_port + 1 */
-#define ANNOUNCE_ROUNDS 3u           /* gratuitous ARP + RARP rounds after a takeover */
-#define INPUT_LOG_BYTES (256u << 10) /* secondary: the guest's input since the replica's epoch */
+#define FILTER_EARLY_PERMILLE 500      /* half full: checkpoint now rather than stall the guest */
+#define HB_PORT_OFFSET 1u              /* heartbeats on colo_port + 1 */
+#define ANNOUNCE_ROUNDS 3u             /* gratuitous ARP + RARP rounds after a takeover */
+#define INPUT_LOG_BYTES (256u << 10)   /* secondary: the guest's input since the replica's epoch */
+#define URGENT_MAX_STALL_US 5000000ull /* the interrupt copies heartbeats this long at most */
 
 enum link_phase {
     LINK_OFF,        /* not protecting (primary) / not listening (secondary) */
@@ -95,6 +96,7 @@ static struct {
     uint8_t *input_log; /* INPUT_LOG_BYTES, or NULL: COLO_CAP_INPUT not offered */
     uint32_t last_replayed;
     uint64_t input_replayed;
+    uint64_t hb_urgent; /* rounds of heartbeats the urgent interrupt sent again */
     struct colo_hello hello;
     struct colo_pri_config pc;
     /* output commit */
@@ -953,6 +955,26 @@ static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
 
 /* Every heartbeat period: the machine sends and acts on what the peer's silence or claims
  * mean. */
+/*
+ * Interrupt context (hv_urgent_start): the main loop has not sent a heartbeat for one and a
+ * half periods, because it is inside a long loop (a guest reset clearing RAM, a release of a
+ * large held output, an overflow checkpoint's copy). The last heartbeats go out again as they
+ * were: a copy with the same seq is life and no news to the peer (colo/hb.h), and what they say
+ * is still true, since only the main loop changes the pair's state. A main loop silent for more
+ * than URGENT_MAX_STALL_US is a board that hangs, and it must look dead: the copies stop.
+ */
+static void hb_urgent(void *ctx)
+{
+    (void)ctx;
+    uint64_t now = time_now_us(), last = cb.pair.hb_sent_us;
+    uint64_t late = (uint64_t)cb.pair.peer.period_ms * 1500u;
+    if (last && now - last >= late && now - last <= URGENT_MAX_STALL_US) {
+        if (colo_hb_link_resend()) {
+            cb.hb_urgent++;
+        }
+    }
+}
+
 static void hb_tick(void *ctx)
 {
     (void)ctx;
@@ -1138,6 +1160,7 @@ void colo_board_init(struct vm *vm)
     }
     PAIR(colo_pair_init(&cb.pair, &pc, time_now_us()));
     hv_periodic_start(HV_PERIODIC_HEARTBEAT, (uint64_t)c->hb_period_ms * 1000, hb_tick, NULL);
+    hv_urgent_start((uint64_t)c->hb_period_ms * 1000, hb_urgent, NULL);
     event("init");
 }
 
@@ -1207,6 +1230,7 @@ void colo_board_print_status(void)
                                                                : "secondary",
               cb.pair.took_over ? "yes" : "no", (unsigned long long)cb.failovers,
               (unsigned long long)(cb.last_gap_us / 1000));
+    cv_printf("hb_urgent=%llu\n", (unsigned long long)cb.hb_urgent);
     const struct colo_pair *pp = &cb.pair;
     char wl[CV_WITNESS_FMT_LEN];
     cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"
@@ -1402,6 +1426,7 @@ enum colo_board_result colo_board_set(enum colo_board_setting what, uint64_t v, 
         }
         colo_pair_set_hb(&cb.pair, (uint32_t)v, cb.pair.peer.miss);
         hv_periodic_start(HV_PERIODIC_HEARTBEAT, v * 1000, hb_tick, NULL);
+        hv_urgent_start(v * 1000, hb_urgent, NULL);
         return COLO_BOARD_OK;
     case COLO_SET_HB_MISS:
         if (!set_in_range("hb_miss", v, lo, hi)) {

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // UDP heartbeats on the replication and service netifs, and witness requests on the service
 // netif (cv/colo_hb_link.h).
+#include <string.h>
+
 #include <cv/colo_hb_link.h>
+#include <cv/hv.h>
 #include <cv/hvnet.h>
 #include <cv/log.h>
+#include <cv/udp_frame.h>
 
+#include "lwip/etharp.h"
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -17,6 +22,11 @@ static struct {
     struct udp_pcb *wpcb; /* witness requests: an ephemeral port on the service netif */
     colo_hb_link_witness_rx_fn wrx;
     void *wctx;
+    struct netif *nif[COLO_HB_PATHS];
+    /* the last heartbeat sent on each path, as a frame, for colo_hb_link_resend() */
+    uint8_t again[COLO_HB_PATHS][ETH_MAX_FRAME];
+    uint16_t again_len[COLO_HB_PATHS]; /* 0: none */
+    uint16_t ip_id;
 } hb;
 
 static bool send_on(struct udp_pcb *pcb, uint32_t ip, uint16_t port, const void *data, size_t len)
@@ -135,6 +145,7 @@ bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx)
         }
         udp_recv(pcb, on_recv, (void *)(uintptr_t)i);
         hb.pcb[i] = pcb;
+        hb.nif[i] = nif[i];
         any = true;
     }
     return any;
@@ -145,7 +156,51 @@ bool colo_hb_link_has_path(unsigned path)
     return path < COLO_HB_PATHS && hb.pcb[path];
 }
 
+/* Keeps what send_on() just sent on path as a frame of its own, if the peer's MAC is known. */
+static void keep_for_again(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    struct netif *nif = hb.nif[path];
+    ip4_addr_t dst;
+    ip4_addr_set_u32(&dst, lwip_htonl(ip));
+    struct eth_addr *mac;
+    const ip4_addr_t *unused;
+    static uint8_t f[ETH_MAX_FRAME];
+    size_t n = 0;
+    if (etharp_find_addr(nif, &dst, &mac, &unused) >= 0) {
+        struct udp_frame_addr a = {.src_ip = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))),
+                                   .dst_ip = ip,
+                                   .src_port = hb.pcb[path]->local_port,
+                                   .dst_port = port,
+                                   .ttl = hb.pcb[path]->ttl,
+                                   .ip_id = hb.ip_id++};
+        memcpy(a.src_mac, nif->hwaddr, ETH_ALEN);
+        memcpy(a.dst_mac, mac->addr, ETH_ALEN);
+        n = udp_frame_build(f, sizeof(f), &a, data, len);
+    }
+    unsigned long s = cpu_arch_irq_save();
+    if (n) {
+        memcpy(hb.again[path], f, n);
+    }
+    hb.again_len[path] = (uint16_t)n;
+    cpu_arch_irq_restore(s);
+}
+
 bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
 {
-    return colo_hb_link_has_path(path) && send_on(hb.pcb[path], ip, port, data, len);
+    if (!colo_hb_link_has_path(path) || !send_on(hb.pcb[path], ip, port, data, len)) {
+        return false;
+    }
+    keep_for_again(path, ip, port, data, len);
+    return true;
+}
+
+unsigned colo_hb_link_resend(void)
+{
+    unsigned sent = 0;
+    for (unsigned i = 0; i < COLO_HB_PATHS; i++) {
+        if (hb.again_len[i] && netdev_tx_urgent(hb.nif[i]->state, hb.again[i], hb.again_len[i])) {
+            sent++;
+        }
+    }
+    return sent;
 }

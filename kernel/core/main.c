@@ -44,6 +44,60 @@ void hv_timer_expired(void)
     /* Nothing to do here: the main loop checks the deadlines after every exit. */
 }
 
+/*
+ * The urgent function runs from its own timer's interrupt, which preempts everything the
+ * hypervisor does outside cpu_arch_irq_save() (cv/hv.h). Its slot is written only with that
+ * interrupt kept out.
+ */
+static struct {
+    hv_periodic_fn fn;
+    void *ctx;
+    uint64_t period, next; /* ticks */
+    uint64_t runs;
+} urgent;
+
+void hv_urgent_start(uint64_t period_us, hv_periodic_fn fn, void *ctx)
+{
+    uint64_t p = timer_us_to_ticks(period_us);
+    unsigned long f = cpu_arch_irq_save();
+    urgent.fn = fn;
+    urgent.ctx = ctx;
+    urgent.period = p ? p : 1;
+    urgent.next = timer_arch_ticks() + urgent.period;
+    timer_arch_set_urgent(urgent.next);
+    cpu_arch_irq_restore(f);
+}
+
+void hv_urgent_stop(void)
+{
+    unsigned long f = cpu_arch_irq_save();
+    urgent.fn = NULL;
+    timer_arch_set_urgent(0);
+    cpu_arch_irq_restore(f);
+}
+
+void hv_urgent_expired(void)
+{
+    if (!urgent.fn) {
+        return;
+    }
+    uint64_t now = timer_arch_ticks();
+    if (now >= urgent.next) {
+        urgent.next += urgent.period;
+        if (urgent.next <= now) {
+            urgent.next = now + urgent.period; /* fell behind: skip, do not burst */
+        }
+        urgent.runs++;
+        urgent.fn(urgent.ctx);
+    }
+    timer_arch_set_urgent(urgent.next);
+}
+
+uint64_t hv_urgent_runs(void)
+{
+    return urgent.runs;
+}
+
 void hv_periodic_start(enum hv_periodic_id id, uint64_t period_us, hv_periodic_fn fn, void *ctx)
 {
     uint64_t p = timer_us_to_ticks(period_us);

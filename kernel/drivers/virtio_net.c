@@ -27,8 +27,9 @@ struct vnic {
     void *rx_ring, *tx_ring;
     uint64_t features;
     uint64_t resets;
-    bool tx_unkicked; /* frames published to the device but not yet notified */
-    bool broken;      /* re-initialisation failed: the NIC drops everything */
+    bool tx_unkicked;  /* frames published to the device but not yet notified */
+    uint32_t isr_seen; /* interrupt status acknowledged by vnic_irq_ack, for the next poll */
+    bool broken;       /* re-initialisation failed: the NIC drops everything */
     char name[8];
 };
 
@@ -137,21 +138,34 @@ static void vnic_recover(struct vnic *n)
     }
 }
 
+static void vnic_irq_ack(struct netdev *dev)
+{
+    struct vnic *n = to_vnic(dev);
+    if (!n->broken) {
+        n->isr_seen |= virtio_mmio_irq_ack(&n->mmio);
+    }
+}
+
 static void vnic_poll(struct netdev *dev)
 {
     struct vnic *n = to_vnic(dev);
     if (n->broken) {
         return;
     }
-    uint32_t isr = virtio_mmio_irq_ack(&n->mmio);
+    uint32_t isr = virtio_mmio_irq_ack(&n->mmio) | n->isr_seen;
+    n->isr_seen = 0;
     if ((isr & VIRTIO_MMIO_INT_CONFIG) &&
         (virtio_mmio_status(&n->mmio) & VIRTIO_STATUS_NEEDS_RESET)) {
+        netdev_tx_begin(dev);
         vnic_recover(n);
+        netdev_tx_end(dev);
         return;
     }
-    rx_process(n);
+    rx_process(n); /* its callbacks transmit through netdev_tx() */
+    netdev_tx_begin(dev);
     tx_reap(n);
     tx_kick(n);
+    netdev_tx_end(dev);
 }
 
 static bool vnic_link_up(struct netdev *dev)
@@ -166,10 +180,21 @@ static bool vnic_link_up(struct netdev *dev)
     return virtio_mmio_config16(&n->mmio, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
 }
 
+static void vnic_tx_flush(struct netdev *dev)
+{
+    struct vnic *n = to_vnic(dev);
+    if (!n->broken) {
+        tx_reap(n);
+        tx_kick(n);
+    }
+}
+
 static const struct netdev_ops vnic_ops = {
     .tx = vnic_tx,
     .poll = vnic_poll,
     .link_up = vnic_link_up,
+    .tx_flush = vnic_tx_flush,
+    .irq_ack = vnic_irq_ack,
 };
 
 /* Resets the device and brings it up with fresh rings over the same memory. */

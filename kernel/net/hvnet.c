@@ -42,7 +42,7 @@ static err_t hvnet_linkoutput(struct netif *nif, struct pbuf *p)
         pbuf_copy_partial(p, frame, len, 0);
         data = frame;
     }
-    if (!dev->ops->tx(dev, data, len)) {
+    if (!netdev_tx(dev, data, len)) {
         LINK_STATS_INC(link.drop);
         return ERR_OK; /* dropped like on a wire; TCP retransmits */
     }

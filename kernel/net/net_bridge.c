@@ -40,7 +40,7 @@ void net_guest_emit(const uint8_t *frame, size_t len)
      * tx_drops also counts the refused attempts.
      */
     uint64_t deadline = 0;
-    while (!service->ops->tx(service, frame, len)) {
+    while (!netdev_tx(service, frame, len)) {
         uint64_t now = time_now_us();
         if (deadline == 0) {
             deadline = now + EMIT_WAIT_US;

@@ -20,7 +20,9 @@ no moment do both boards run the guest with output enabled.
   - the secondary killed without a witness: the primary holds its output (the secondary might
     have taken over) until the operator says `colo peer-down`; the connection lives;
   - the witness killed: protection goes on; the primary then killed: no takeover without a
-    majority; the witness restarted: the takeover follows and the client's connection lives."""
+    majority; the witness restarted: the takeover follows and the client's connection lives;
+  - a live primary's main loop held for seconds (a guest reboot) under a 300 ms window: its
+    heartbeats go on from the urgent interrupt, and nothing fails over."""
 import json
 import os
 import sys
@@ -275,3 +277,37 @@ def test_witness_killed_then_primary(ctx):
         c.stop()
         print(f"  no takeover without the witness; {waited:.1f} s after its restart board b "
               f"took over (gap {gap} ms); the connection went on: {len(c.replies)} replies")
+
+
+def long_loop(ctx, name, witness):
+    """A live primary whose main loop is held for seconds (a guest reboot: the image reloaded,
+    all of RAM cleared, then an overflow checkpoint of all of it) keeps being heard: its
+    heartbeats come from the urgent timer's interrupt meanwhile, copies of the last ones. A
+    300 ms window must not take the guest over from it, and protection goes on. (With a witness
+    the primary's 1 s lease would also hold a takeover back for a while; without one nothing
+    but the heartbeats does.)"""
+    args = ARGS + " cv.hb_period=50 cv.hb_miss=6"
+    with Rig(name=name, build=ctx.build, bootargs=args, witness=witness) as rig:
+        protected(rig)
+        off_b = rig.log_offset("b")
+        u0 = int(status(rig, "a")["hb_urgent"])
+        rig.guest_console("a", "reset", r"testguest: ready", 120)
+        a = wait_for(rig, "a", lambda s: s.get("state") == "protected" and
+                     int(s.get("overflow_checkpoints", 0)) >= 1, 240, "protection after the reboot")
+        b = status(rig, "b")
+        assert "event=failover" not in rig.console_log("b", off_b), rig.console_log("b", off_b)
+        assert b["role"] == "secondary" and b["failovers"] == "0", b
+        urgent = int(a["hb_urgent"]) - u0
+        assert urgent >= 3, a
+        assert counter_now(rig) is not None
+        one_releases(rig)
+        print(f"  guest rebooted under a 300 ms window: {urgent} rounds of heartbeats from the "
+              f"interrupt, no failover, {a['overflow_checkpoints']} overflow checkpoint(s)")
+
+
+def test_long_loop_is_not_death(ctx):
+    long_loop(ctx, "pairlong", True)
+
+
+def test_long_loop_is_not_death_no_witness(ctx):
+    long_loop(ctx, "pairlongnw", False)

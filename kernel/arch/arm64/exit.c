@@ -98,9 +98,11 @@ static enum exit_reason handle_wfx(struct vcpu *v)
      */
     vgic_sync(&v->vm->arch.vgic);
     if (!vgic_has_pending(&v->vm->arch.vgic)) {
+        uint64_t f = arm64_irq_all_begin();
         dsb(sy);
         wfi();
         arm64_handle_host_irqs(v->vm);
+        arm64_irq_all_end(f);
     }
     return EXIT_IDLE;
 }
@@ -171,12 +173,19 @@ void vcpu_arch_run(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
     vgic_flush(&vm->arch.vgic);
+    /* Every interrupt must make the guest exit; the exit is handled with them still masked. */
+    uint64_t irqs = arm64_irq_all_begin();
     uint64_t kind = arm64_guest_enter(&vcpu->arch.regs);
     vcpu->arch.exit.kind = kind;
     vcpu->arch.exit.esr = read_sysreg(esr_el2);
     vcpu->arch.exit.far = read_sysreg(far_el2);
     vcpu->arch.exit.hpfar = read_sysreg(hpfar_el2);
     vgic_sync(&vm->arch.vgic);
+    if (kind == 1 || kind == 2) {
+        arm64_handle_host_irqs(vm);
+    }
+    /* From here the urgent timer may preempt the exit's handling (a guest reset takes long). */
+    arm64_irq_all_end(irqs);
 
     enum exit_reason r;
     switch (kind) {
@@ -187,7 +196,6 @@ void vcpu_arch_run(struct vcpu *vcpu)
         break;
     case 1:
     case 2:
-        arm64_handle_host_irqs(vm);
         r = EXIT_IRQ;
         break;
     default:

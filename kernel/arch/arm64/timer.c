@@ -41,6 +41,24 @@ void timer_arch_ack(void)
     write_sysreg(cnthp_ctl_el2, 0);
 }
 
+/* The EL1 physical timer is free: the guest's accesses to it are RAZ/WI (CNTHCTL_EL2.EL1PCEN
+ * clear, sysreg_emul.c), and EL2 may program it. */
+void timer_arch_set_urgent(uint64_t t)
+{
+    if (t == 0) {
+        write_sysreg(cntp_ctl_el0, 0);
+        return;
+    }
+    write_sysreg(cntp_cval_el0, t);
+    write_sysreg(cntp_ctl_el0, 1); /* ENABLE, not masked */
+    isb();
+}
+
+void timer_arch_ack_urgent(void)
+{
+    write_sysreg(cntp_ctl_el0, 0);
+}
+
 uint64_t time_now_us(void)
 {
     uint64_t t = timer_arch_ticks() - boot_ticks;

@@ -25,6 +25,15 @@
     b       hyp_fault
     .endm
 
+    // The urgent timer preempting the hypervisor (arm64_el2_irq): the caller-saved registers,
+    // the frame and link registers and ELR/SPSR are saved; EL2 code uses no FP/SIMD registers.
+    .macro  hyp_irq_entry
+    .balign 0x80
+    sub     sp, sp, #(24 * 8)
+    stp     x0, x1, [sp]
+    b       hyp_irq
+    .endm
+
     .section .text.vectors, "ax"
     .balign 0x800
     .global hyp_vectors
@@ -34,9 +43,9 @@ hyp_vectors:
     hyp_fault_entry 1
     hyp_fault_entry 2
     hyp_fault_entry 3
-    // Current EL with SP_EL2: a fault in the hypervisor itself.
+    // Current EL with SP_EL2: a fault in the hypervisor itself, or the urgent timer's IRQ.
     hyp_fault_entry 4
-    hyp_fault_entry 5
+    hyp_irq_entry
     hyp_fault_entry 6
     hyp_fault_entry 7
     // Lower EL, AArch64: the guest.
@@ -118,6 +127,38 @@ guest_exit:
     ldp     x27, x28, [sp], #16
     ldp     x29, x30, [sp], #16
     ret
+
+hyp_irq:
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    mrs     x0, elr_el2
+    mrs     x1, spsr_el2
+    stp     x30, x0, [sp, #160]
+    str     x1, [sp, #176]
+    bl      arm64_el2_irq
+    ldr     x1, [sp, #176]
+    ldp     x30, x0, [sp, #160]
+    msr     elr_el2, x0
+    msr     spsr_el2, x1
+    ldp     x18, x29, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp]
+    add     sp, sp, #(24 * 8)
+    eret
 
 // A fault at EL2: save everything into a frame on the stack and let C print the dump.
 hyp_fault:

@@ -100,6 +100,29 @@ FAKE void timer_arch_ack(void)
     fake_arch_deadline = 0;
 }
 
+uint64_t fake_arch_urgent;
+unsigned fake_arch_irq_depth; /* cpu_arch_irq_save() sections open */
+
+FAKE void timer_arch_set_urgent(uint64_t t)
+{
+    fake_arch_urgent = t;
+}
+
+FAKE void timer_arch_ack_urgent(void)
+{
+    fake_arch_urgent = 0;
+}
+
+FAKE unsigned long cpu_arch_irq_save(void)
+{
+    return fake_arch_irq_depth++;
+}
+
+FAKE void cpu_arch_irq_restore(unsigned long saved)
+{
+    fake_arch_irq_depth = (unsigned)saved;
+}
+
 /* ---- the VM and its vCPU ---- */
 
 FAKE const char *exit_arch_name(enum exit_reason r)

@@ -25,6 +25,13 @@ bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx);
 bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len);
 /** True if path has a bound socket (its NIC exists). Any context. */
 bool colo_hb_link_has_path(unsigned path);
+/**
+ * Sends once more, as they were, the datagrams the last colo_hb_link_send() sent on each path
+ * (Ethernet frames kept for this, built by hand: lwIP may be what was preempted). Paths whose
+ * peer address was not yet resolved are skipped. Returns the number of frames sent. Any
+ * context, the urgent interrupt's above all (netdev_tx_urgent).
+ */
+unsigned colo_hb_link_resend(void);
 
 /** Called for every datagram that reaches the witness socket, with its source (host order). */
 typedef void (*colo_hb_link_witness_rx_fn)(void *ctx, uint32_t ip, uint16_t port, const void *data,

@@ -44,6 +44,19 @@ void hv_periodic_stop(enum hv_periodic_id id);
 bool hv_wait_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_us);
 /** Called from the interrupt path when the hypervisor's deadline timer fired. */
 void hv_timer_expired(void);
+/**
+ * Calls fn(ctx) every period_us from the urgent timer's interrupt: it preempts the hypervisor
+ * wherever it runs, except inside cpu_arch_irq_save() sections, so that a long loop (a large
+ * release, a guest reset, a big copy) cannot delay it. fn may therefore use only what is made
+ * for that context (netdev_tx_urgent) and its own data, which the main context changes under
+ * cpu_arch_irq_save(). One user (the COLO heartbeats). Hypervisor context.
+ */
+void hv_urgent_start(uint64_t period_us, hv_periodic_fn fn, void *ctx);
+void hv_urgent_stop(void);
+/** Called from the interrupt path when the urgent timer fired. Interrupt context. */
+void hv_urgent_expired(void);
+/** Times fn ran (hv_urgent_start), for status lines. */
+uint64_t hv_urgent_runs(void);
 
 /* ---- arch hooks ---- */
 /** Sets up the interrupt controller and enables the hypervisor's interrupts. Boot context. */
@@ -52,6 +65,13 @@ bool cpu_arch_irq_init(void);
 void cpu_arch_irq_enable(uint32_t intid);
 /** Sleeps the CPU until an interrupt is pending, then handles host interrupts. */
 void cpu_arch_idle(struct vm *vm);
+/**
+ * Keeps the urgent interrupt (hv_urgent_start) out until cpu_arch_irq_restore(saved): for the
+ * few lines of main-context code that change what the urgent function reads. Nests. Any
+ * context.
+ */
+unsigned long cpu_arch_irq_save(void);
+void cpu_arch_irq_restore(unsigned long saved);
 /** Stops the CPU for good (after a panic or a refused boot). */
 NORETURN void cpu_arch_halt(void);
 /** Prints what the CPU knows about where the hypervisor stopped (panic). Any context. */

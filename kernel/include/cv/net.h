@@ -36,6 +36,11 @@ struct netdev_ops {
     void (*poll)(struct netdev *dev);
     /** Link state as the device reports it. */
     bool (*link_up)(struct netdev *dev);
+    /** Hands what tx() queued to the device now (reaps and notifies; no receive work). */
+    void (*tx_flush)(struct netdev *dev);
+    /** From the interrupt path: acknowledges the device's interrupt (its line drops) and
+     *  leaves the work to the next poll. NULL: the interrupt path polls. */
+    void (*irq_ack)(struct netdev *dev);
 };
 
 struct netdev {
@@ -47,6 +52,12 @@ struct netdev {
     void *rx_ctx;
     struct net_stats stats;
     uint32_t irq; /**< physical INTID, 0 if polled only */
+    /* netdev_tx_urgent(): a frame from the urgent interrupt that found the driver in use */
+    volatile unsigned busy; /**< main-context calls into the driver under way */
+    bool urgent_pending;
+    uint16_t urgent_len;
+    uint8_t urgent[ETH_MAX_FRAME];
+    uint64_t urgent_tx, urgent_deferred, urgent_drops;
 };
 
 /** Board NICs found at boot, in probe order. */
@@ -60,7 +71,26 @@ struct netdev *netdev_find(const char *name);
 bool netdev_register(struct netdev *dev);
 /** Polls every board NIC (main loop, and from the interrupt path for its IRQ). */
 void netdev_poll_all(void);
-/** Called by the interrupt path for a physical INTID; true if a NIC claimed it. */
+/** Queues one frame on dev (ops->tx); false when the ring is full. Hypervisor context. */
+bool netdev_tx(struct netdev *dev, const uint8_t *frame, size_t len);
+/** Reaps and receives on dev (ops->poll). Hypervisor context. */
+void netdev_poll(struct netdev *dev);
+/**
+ * Bracket a driver's own transmit-ring work outside ops->tx (in its poll: reaping, notifying,
+ * a reset), so that netdev_tx_urgent() waits for it. Nest. Hypervisor context.
+ */
+void netdev_tx_begin(struct netdev *dev);
+void netdev_tx_end(struct netdev *dev);
+/**
+ * Sends one frame at once from the urgent interrupt (hv_urgent_start), which may have
+ * preempted the main context inside this very driver: then the frame waits in the netdev
+ * (one slot, a newer frame replaces it) until that call returns, microseconds later. Returns
+ * false only when the device refused it. Any context.
+ */
+bool netdev_tx_urgent(struct netdev *dev, const uint8_t *frame, size_t len);
+/** Called by the interrupt path for a physical INTID; true if a NIC claimed it. Only
+ *  acknowledges it where the driver can: the main loop's netdev_poll_all() does the work, with
+ *  the urgent interrupt let in. */
 bool netdev_irq(uint32_t intid);
 
 /* ---- the guest's transmit pipeline ---- */

@@ -17,8 +17,18 @@ void inject_pabt(struct vcpu *vcpu, uint64_t far);
 enum exit_reason sysreg_trap(struct vcpu *vcpu, uint64_t esr);
 /** Handles an HVC or SMC call from the guest (SMCCC): PSCI and SMCCC discovery. */
 void smccc_call(struct vcpu *vcpu);
-/** Acknowledges and handles every pending physical interrupt. Hypervisor context. */
+/** Acknowledges and handles every pending physical interrupt. Hypervisor context, with every
+ *  interrupt signalled (inside arm64_irq_all_begin/end). */
 void arm64_handle_host_irqs(struct vm *vm);
+/** The IRQ taken at EL2 (vectors.S): the urgent timer. Interrupt context. */
+void arm64_el2_irq(void);
+/**
+ * Around guest entry, WFI and the polling of the CPU interface: interrupts masked at EL2 and
+ * every priority signalled (ICC_PMR_EL1 0xff), so that they make the guest exit, wake the
+ * WFI or show in ICC_IAR1_EL1. end() restores what begin() returned. Nests.
+ */
+uint64_t arm64_irq_all_begin(void);
+void arm64_irq_all_end(uint64_t saved);
 /** Boot-time EL2 set-up of the registers that control the guest. */
 void arm64_vcpu_setup_el2(struct vm *vm);
 

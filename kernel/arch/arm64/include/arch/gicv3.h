@@ -98,6 +98,7 @@ uint64_t icc_sre_el2_read(void);
 void icc_sre_el2_write(uint64_t v);
 void icc_sre_el1_write(uint64_t v);
 void icc_pmr_write(uint64_t v);
+uint64_t icc_pmr_read(void);
 void icc_bpr1_write(uint64_t v);
 void icc_ctlr_write(uint64_t v);
 void icc_igrpen1_write(uint64_t v);

@@ -11,6 +11,8 @@ struct vm;
 extern uint64_t fake_arch_ticks;
 /** The last deadline timer_arch_set_deadline() was given (0: none). */
 extern uint64_t fake_arch_deadline;
+extern uint64_t fake_arch_urgent;    /* timer_arch_set_urgent's deadline */
+extern unsigned fake_arch_irq_depth; /* cpu_arch_irq_save() sections open */
 /** system_arch_reset()/system_arch_off() calls. */
 extern unsigned fake_arch_resets, fake_arch_offs;
 
