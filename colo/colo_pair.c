@@ -858,3 +858,11 @@ void colo_pair_set_hb(struct colo_pair *p, uint32_t period_ms, uint32_t miss)
     p->peer.period_ms = MIN(MAX(period_ms, 1u), COLO_HB_PERIOD_MAX);
     p->peer.miss = MIN(MAX(miss, 1u), COLO_HB_MISS_MAX);
 }
+
+bool colo_pair_input_local(const struct colo_pair *p, uint64_t now_us)
+{
+    uint64_t period = (uint64_t)p->peer.period_ms * 1000u;
+    uint64_t heard = MAX(p->peer.path[0].last_rx_us, p->peer.path[1].last_rx_us);
+    heard = MAX(heard, p->session_rx_us);
+    return armed(p) && p->peer.heard_any && now_us - MIN(now_us, heard) >= period;
+}

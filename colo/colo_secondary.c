@@ -558,6 +558,12 @@ void colo_secondary_conn_lost(struct colo_secondary *s)
            mid ? " mid-checkpoint; partial checkpoint dropped" : "");
 }
 
+bool colo_secondary_local_input(struct colo_secondary *s, const void *frame, size_t len)
+{
+    return s->st.replica && s->input.cap &&
+           colo_input_add_local(&s->input, s->st.epoch, frame, len) == COLO_INPUT_OK;
+}
+
 void colo_secondary_stop(struct colo_secondary *s)
 {
     if (!ended(s)) {

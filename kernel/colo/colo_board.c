@@ -466,6 +466,17 @@ static void input_tap(void *ctx, const uint8_t *frame, size_t len)
     }
 }
 
+/* A frame for the guest reached this board while its replica is held: if the primary is
+ * silent, a client sent it into the dead window (colo_pair_input_local decides). */
+static void held_tap(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    if (cb.role == CV_ROLE_SECONDARY && !(frame[0] & 1) &&
+        colo_pair_input_local(&cb.pair, time_now_us())) {
+        colo_secondary_local_input(&sec, frame, len);
+    }
+}
+
 static enum net_verdict stage_process(struct net_stage *st, const uint8_t *frame, size_t len)
 {
     (void)st;
@@ -1123,7 +1134,7 @@ void colo_board_init(struct vm *vm)
     cb.stage =
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
-    net_guest_set_rx_tap(input_tap, NULL);
+    net_guest_set_rx_tap(input_tap, held_tap, NULL);
     cb.boot_id = boot_id_make(c);
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;

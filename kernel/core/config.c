@@ -95,8 +95,8 @@ void config_defaults(struct cv_config *c, char board)
     c->guest_ip = IP4(192, 0, 2, 10);
     c->role = b ? CV_ROLE_SECONDARY : CV_ROLE_PRIMARY;
     c->peer_svc_ip = IP4(192, 0, 2, b ? 2 : 3);
-    c->hb_period_ms = 100;
-    c->hb_miss = 10;
+    c->hb_period_ms = 50;
+    c->hb_miss = 6;
     c->colo_auto = 0;
     c->colo_port = 7100;
     c->checkpoint_delay_ms = CV_DEFAULT_CHECKPOINT_DELAY_MS;
@@ -106,7 +106,7 @@ void config_defaults(struct cv_config *c, char board)
     c->colo_verify = 0;
     c->dirty_mode = CV_DIRTY_AUTO;
     c->witness.n = 0;
-    c->witness_lease_ms = 1000;
+    c->witness_lease_ms = 300;
 }
 
 const char *config_role_name(enum cv_role r)

@@ -299,6 +299,9 @@ void vnet_rx(struct vnet *n, const uint8_t *frame, size_t len)
          * whose RAM must change only by checkpoints (its primary's guest gets these frames).
          */
         n->rx_held++;
+        if (n->held_tap) {
+            n->held_tap(n->rx_tap_ctx, frame, len);
+        }
         return;
     }
     if (n->pend_count == 0 && deliver(n, frame, len)) {

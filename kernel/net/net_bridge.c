@@ -137,10 +137,12 @@ void net_bridge_poll_link(void)
     }
 }
 
-void net_guest_set_rx_tap(void (*tap)(void *ctx, const uint8_t *frame, size_t len), void *ctx)
+void net_guest_set_rx_tap(void (*tap)(void *ctx, const uint8_t *frame, size_t len),
+                          void (*held)(void *ctx, const uint8_t *frame, size_t len), void *ctx)
 {
     if (guest_nic) {
         guest_nic->rx_tap = tap;
+        guest_nic->held_tap = held;
         guest_nic->rx_tap_ctx = ctx;
     }
 }

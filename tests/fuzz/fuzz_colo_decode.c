@@ -422,7 +422,7 @@ static void check_input_log(void)
     uint32_t n = 0;
     for (size_t off = 0; off < in->used; n++) {
         uint64_t e = colo_get64(in->mem + off);
-        size_t len = colo_get16(in->mem + off + 8);
+        size_t len = colo_get16(in->mem + off + 8) & ~COLO_INPUT_LOCAL;
         FZ_CHECK(e > sec.st.epoch && e <= sec.st.epoch + 2 && e >= last,
                  "input of epoch %llu kept with the replica at %llu (previous %llu)",
                  (unsigned long long)e, (unsigned long long)sec.st.epoch, (unsigned long long)last);

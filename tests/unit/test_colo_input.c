@@ -103,12 +103,41 @@ static void test_bounds(void **state)
     assert_int_equal(colo_input_replay(&in, 0, collect, &s), 0);
 }
 
+/* Local frames: kept after the replica, delivered, but not twice when the primary forwarded
+ * the very same frame. */
+static void test_local_frames(void **state)
+{
+    (void)state;
+    colo_input_init(&in, mem, sizeof(mem));
+    uint8_t f[60];
+    memset(f, 7, sizeof(f));
+    assert_int_equal(colo_input_add(&in, 5, f, sizeof(f)), COLO_INPUT_OK);
+    /* The replica is at 3 and the primary already tagged 5: the local frame goes after. */
+    assert_int_equal(colo_input_add_local(&in, 3, f, sizeof(f)), COLO_INPUT_OK);
+    assert_int_equal(in.last_epoch, 5);
+    memset(f, 8, sizeof(f));
+    assert_int_equal(colo_input_add_local(&in, 3, f, sizeof(f)), COLO_INPUT_OK);
+    assert_int_equal(in.st.local, 2);
+    struct seen s = {0};
+    assert_int_equal(colo_input_replay(&in, 3, collect, &s), 2);
+    assert_int_equal(s.first[0], 7);
+    assert_int_equal(s.first[1], 8);
+    assert_int_equal(s.len[1], 60); /* the mark is not part of the length */
+    assert_int_equal(in.st.dups, 1);
+    /* A local frame alone, replica at 9: it is epoch 10's and a commit of 10 drops it. */
+    assert_int_equal(colo_input_add_local(&in, 9, f, sizeof(f)), COLO_INPUT_OK);
+    assert_int_equal(in.last_epoch, 10);
+    colo_input_prune(&in, 10);
+    assert_int_equal(in.count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prune_and_replay),
         cmocka_unit_test(test_replay_in_order),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_local_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -189,7 +189,7 @@ static void test_witness(void **state)
         config_defaults(&c, 'a');
         assert_int_equal(config_parse_bootargs(&c, bad[i]), 1);
         assert_int_equal(c.witness.n, 0);
-        assert_int_equal(c.witness_lease_ms, 1000);
+        assert_int_equal(c.witness_lease_ms, 300);
     }
     assert_int_equal(config_parse_bootargs(&c, "cv.witness=192.0.2.9 cv.witness=none"), 0);
     assert_int_equal(c.witness.n, 0);
@@ -251,8 +251,8 @@ static void test_init_and_dump(void **state)
                                              "guest_ip=192.0.2.10\n"
                                              "role=secondary\n"
                                              "peer_svc_ip=192.0.2.2\n"
-                                             "hb_period=100\n"
-                                             "hb_miss=10\n"
+                                             "hb_period=50\n"
+                                             "hb_miss=6\n"
                                              "colo_auto=0\n"
                                              "colo_port=7100\n"
                                              "checkpoint_delay=100\n"
@@ -262,7 +262,7 @@ static void test_init_and_dump(void **state)
                                              "colo_verify=0\n"
                                              "dirty_mode=auto\n"
                                              "witness=none\n"
-                                             "witness_lease=1000\n");
+                                             "witness_lease=300\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init(boot_with(NULL));

@@ -1123,9 +1123,31 @@ static void test_keepalive(void **state)
     free(W);
 }
 
+static void test_input_local_gating(void **state)
+{
+    (void)state;
+    /* A secondary keeps frames that reach it itself only while armed and once the primary has
+     * been silent for a period on both paths and the session; never a primary. */
+    script(0, "fair1");
+    struct colo_pair *sec = &W->b[1].m, *pri = &W->b[0].m;
+    assert_int_equal(sec->state, COLO_PAIR_ARMED);
+    uint64_t heard = sec->peer.path[0].last_rx_us;
+    heard = heard > sec->peer.path[1].last_rx_us ? heard : sec->peer.path[1].last_rx_us;
+    heard = heard > sec->session_rx_us ? heard : sec->session_rx_us;
+    uint64_t period = PERIOD_MS * 1000u;
+    assert_false(colo_pair_input_local(sec, heard));
+    assert_false(colo_pair_input_local(sec, heard + period - 1));
+    assert_true(colo_pair_input_local(sec, heard + period));
+    assert_false(colo_pair_input_local(pri, heard + 10 * period));
+    sec->state = COLO_PAIR_STALE; /* a dropped replica never runs: nothing to give it */
+    assert_false(colo_pair_input_local(sec, heard + period));
+    free(W);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_local_gating),
         cmocka_unit_test(test_single_faults_keep_service),
         cmocka_unit_test(test_repl_cut_then_primary_dies),
         cmocka_unit_test(test_partition_both_alive),

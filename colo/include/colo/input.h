@@ -18,6 +18,11 @@
  * memory is the caller's; records are packed (epoch u64, length u16, frame), so the log holds
  * as many frames as fit, and a frame that does not fit is dropped (the client retransmits it,
  * as it would without the log). Pure computation: any context, not reentrant.
+ *
+ * Local frames: what reaches the secondary's own service port for the guest while the primary
+ * is silent (a switch floods the guest's address once the dead primary's port went down): a
+ * client's request sent into the dead window. They are kept too, marked, and a replay skips
+ * one that equals a forwarded frame it delivers (the same frame, seen on both boards).
  */
 #ifndef COLO_INPUT_H
 #define COLO_INPUT_H
@@ -29,12 +34,16 @@
 #define COLO_INPUT_MAX 1518u
 /** Log bytes one record of a len-byte frame takes. */
 #define COLO_INPUT_REC(len) (10u + (len))
+/** In a record's length field: the frame was received locally, not forwarded. */
+#define COLO_INPUT_LOCAL 0x8000u
 
 struct colo_input_stats {
     uint64_t logged;   /**< frames added */
     uint64_t dropped;  /**< frames that did not fit */
     uint64_t pruned;   /**< frames a commit made unnecessary */
     uint64_t replayed; /**< frames handed to a guest that took over */
+    uint64_t local;    /**< of the logged, frames received locally (colo_input_add_local) */
+    uint64_t dups;     /**< local frames a replay skipped: the forwarded copy went instead */
 };
 
 struct colo_input {
@@ -59,6 +68,12 @@ void colo_input_clear(struct colo_input *in);
 /** Appends one frame of epoch `epoch`. */
 enum colo_input_res colo_input_add(struct colo_input *in, uint64_t epoch, const void *frame,
                                    size_t len);
+/**
+ * Appends a frame the secondary received itself; it belongs after `epoch` (the replica's
+ * checkpoint), or after the newest frame logged if that is later. Same results as add.
+ */
+enum colo_input_res colo_input_add_local(struct colo_input *in, uint64_t epoch, const void *frame,
+                                         size_t len);
 /** Checkpoint `epoch` committed: drops the frames of it and of every epoch before it. */
 void colo_input_prune(struct colo_input *in, uint64_t epoch);
 /**

@@ -183,6 +183,14 @@ void colo_pair_set_hb(struct colo_pair *p, uint32_t period_ms, uint32_t miss);
 /** The state's name as `colo status` prints it ("protecting", ...). Pure. */
 const char *colo_pair_state_name(enum colo_pair_state s);
 
+/**
+ * A secondary keeps the frames for the guest that reach it itself (colo/input.h, local frames)
+ * only while it holds a valid replica and the primary has been silent for a heartbeat period
+ * on both paths and the session: when a switch floods the guest's address because the dead
+ * primary's port went down, not while the primary receives them too. Pure.
+ */
+bool colo_pair_input_local(const struct colo_pair *p, uint64_t now_us);
+
 /** The guest's output may leave without a commit now (ALONE/CONNECTING). Pure. */
 bool colo_pair_output_free(const struct colo_pair *p);
 

@@ -99,6 +99,11 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
 bool colo_secondary_rx(struct colo_secondary *s, const void *data, size_t len);
 /** The connection is gone: ends the session; a partly received checkpoint is dropped. */
 void colo_secondary_conn_lost(struct colo_secondary *s);
+/**
+ * A frame for the guest reached this board itself while it holds a replica (the board asks
+ * colo_pair_input_local() first): kept in the input log as a local frame. False if not kept.
+ */
+bool colo_secondary_local_input(struct colo_secondary *s, const void *frame, size_t len);
 /** Ends the session by the operator's wish (ABORT(stopped) to the primary); replica kept. */
 void colo_secondary_stop(struct colo_secondary *s);
 const char *colo_sec_state_name(enum colo_sec_state st);

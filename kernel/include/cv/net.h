@@ -127,9 +127,12 @@ bool net_guest_tx_room(size_t len);
 void net_guest_tx_kick(void);
 /**
  * tap(ctx, frame, len) sees each frame the guest's NIC has put into guest RAM, after it is
- * there (so a frame that waited for a receive buffer counts when it lands). Boot context.
+ * there (so a frame that waited for a receive buffer counts when it lands); held(ctx, ...)
+ * each frame dropped because the guest was not running (a secondary's held replica). Boot
+ * context.
  */
-void net_guest_set_rx_tap(void (*tap)(void *ctx, const uint8_t *frame, size_t len), void *ctx);
+void net_guest_set_rx_tap(void (*tap)(void *ctx, const uint8_t *frame, size_t len),
+                          void (*held)(void *ctx, const uint8_t *frame, size_t len), void *ctx);
 /** Hands one frame to the guest's NIC as if it had come from the service LAN. */
 void net_guest_deliver(const uint8_t *frame, size_t len);
 /** Adds a stage at the head of the pipeline. Boot context. */

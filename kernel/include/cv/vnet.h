@@ -54,6 +54,8 @@ struct vnet {
     uint8_t txbuf[VNET_HDR_LEN + ETH_MAX_FRAME];
     /** Sees every frame once it is in the guest's RAM (the COLO input log); NULL: none. */
     void (*rx_tap)(void *ctx, const uint8_t *frame, size_t len);
+    /** Sees every frame that arrived while the guest was not running (rx_held). */
+    void (*held_tap)(void *ctx, const uint8_t *frame, size_t len);
     void *rx_tap_ctx;
 };
 
