@@ -10,6 +10,7 @@
 
 #define COLO_USAGE                                                                                 \
     "colo start|stop|status|history|failover|switchover|peer-down|measure <pages>|"                \
+    "inject lose-abort|"                                                                           \
     "set checkpoint-delay|output-delay|dirty-threshold|hb-period|hb-miss|buffer-kib <n>|"          \
     "set verify on|off"
 
@@ -194,6 +195,16 @@ static int cmd_colo(int argc, char **argv)
             return unavailable();
         }
         return measure(argv[2]);
+    }
+    if (strcmp(sub, "inject") == 0) {
+        if (argc != 3 || strcmp(argv[2], "lose-abort") != 0) {
+            return shell_usage(&shell_cmd_colo);
+        }
+        if (colo_board_inject_lose_abort() != COLO_BOARD_OK) {
+            return unavailable();
+        }
+        cv_printf("colo: the next ABORT this board sends will be lost\n");
+        return 0;
     }
     if (argc != 2) {
         return shell_usage(&shell_cmd_colo);

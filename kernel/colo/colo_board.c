@@ -1492,6 +1492,15 @@ enum colo_board_result colo_board_failover(void)
     return ok ? COLO_BOARD_OK : COLO_BOARD_NO_REPLICA;
 }
 
+enum colo_board_result colo_board_inject_lose_abort(void)
+{
+    if (!cb.ready) {
+        return COLO_BOARD_UNAVAILABLE;
+    }
+    colo_link_lose_next(COLO_MSG_ABORT);
+    return COLO_BOARD_OK;
+}
+
 enum colo_board_result colo_board_peer_down(const char **why)
 {
     *why = "";

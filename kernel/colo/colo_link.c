@@ -55,6 +55,7 @@ static struct {
     enum pending cb_pending;
     size_t head, fill; /* ring: the next byte for TCP is ring[head]; fill bytes queued */
     uint64_t bytes_tx, bytes_rx;
+    uint16_t lose_type; /* colo_link_lose_next(): drop the next message of this type */
 } ln;
 
 static uint8_t ring[RING_SIZE];
@@ -479,11 +480,22 @@ void colo_link_shutdown(void)
     close_current(false);
 }
 
+void colo_link_lose_next(uint16_t type)
+{
+    ln.lose_type = type;
+}
+
 static bool link_send(void *ctx, const void *buf, size_t len)
 {
     (void)ctx;
     if (!ln.pcb || !ln.up || ln.broken) {
         return false;
+    }
+    const uint8_t *b = buf;
+    if (ln.lose_type && len >= 8 && (uint16_t)(b[6] | b[7] << 8) == ln.lose_type) {
+        log_warn("colo link: a %zu-byte message lost on purpose (colo inject)", len);
+        ln.lose_type = 0;
+        return true;
     }
     if (len > RING_SIZE - ln.fill) {
         if (!ln.warned_full) {

@@ -22,7 +22,9 @@ no moment do both boards run the guest with output enabled.
   - the witness killed: protection goes on; the primary then killed: no takeover without a
     majority; the witness restarted: the takeover follows and the client's connection lives;
   - a live primary's main loop held for seconds (a guest reboot) under a 300 ms window: its
-    heartbeats go on from the urgent interrupt, and nothing fails over."""
+    heartbeats go on from the urgent interrupt, and nothing fails over;
+  - a planned switchover whose ABORT is lost (`colo inject lose-abort`): the secondary takes
+    over from the heartbeats, the old primary holds; with and without a witness."""
 import json
 import os
 import sys
@@ -311,3 +313,39 @@ def test_long_loop_is_not_death(ctx):
 
 def test_long_loop_is_not_death_no_witness(ctx):
     long_loop(ctx, "pairlongnw", False)
+
+
+def lost_switchover_abort(ctx, name, witness):
+    """A planned switchover whose ABORT(switchover) never arrives (`colo inject lose-abort` on
+    the primary: the link then just closes after the last checkpoint). The old primary has
+    handed the guest over and holds it; the secondary sees only a lost session, learns from the
+    heartbeats that the primary gave the guest up, and takes over: never two secondaries (no
+    guest at all), never two guests with output."""
+    with Rig(name=name, build=ctx.build, bootargs=ARGS, witness=witness) as rig:
+        protected(rig)
+        c = Client(rig, 10**6)
+        c.wait_replies(30)
+        off_a, off_b = rig.log_offset("a"), rig.log_offset("b")
+        out = rig.console("a", "colo inject lose-abort")
+        assert "will be lost" in out, out
+        out = rig.console("a", "colo switchover")
+        assert "switchover after" in out, out
+        rig.expect_log("a", r"lost on purpose", 60, offset=off_a, what="the ABORT dropped")
+        rig.expect_log("b", r"colo: event=failover ", 60, offset=off_b,
+                       what="the secondary taking over without the ABORT")
+        sts = watch(rig, 5)
+        assert sts["b"]["role"] == "primary", sts
+        assert not output_enabled(sts["a"]), sts
+        n = len(c.replies)
+        c.wait_replies(n + 20, timeout=60)
+        replies = c.stop()
+        print(f"  ABORT(switchover) lost: b took over ({'witness' if witness else 'no witness'});"
+              f" {len(replies)} replies, counter +1 each")
+
+
+def test_lost_switchover_abort(ctx):
+    lost_switchover_abort(ctx, "pairabort", True)
+
+
+def test_lost_switchover_abort_no_witness(ctx):
+    lost_switchover_abort(ctx, "pairabortnw", False)

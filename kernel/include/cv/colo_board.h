@@ -141,5 +141,8 @@ enum colo_board_result colo_board_peer_down(const char **why);
 /** Protected primary: hands the guest to the secondary after the checkpoint under way. Returns
  * OK, UNAVAILABLE or REFUSED. */
 enum colo_board_result colo_board_switchover(void);
+/** `colo inject lose-abort`: the next ABORT this board sends on the replication link is lost
+ *  (tests of the pair's decisions). Returns OK or UNAVAILABLE. */
+enum colo_board_result colo_board_inject_lose_abort(void);
 
 #endif

@@ -87,4 +87,11 @@ struct colo_link_stats {
 /** Fills *out. Hypervisor context (main loop or shell). */
 void colo_link_stats(struct colo_link_stats *out);
 
+/**
+ * Fault injection for tests (`colo inject`): the next message of this COLO type that the
+ * engine sends is dropped as if the cable had lost it (send reports success). 0 cancels.
+ * Hypervisor context.
+ */
+void colo_link_lose_next(uint16_t type);
+
 #endif
