@@ -964,8 +964,6 @@ static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
     maybe_event();
 }
 
-/* Every heartbeat period: the machine sends and acts on what the peer's silence or claims
- * mean. */
 /*
  * Interrupt context (hv_urgent_start): the main loop has not sent a heartbeat for one and a
  * half periods, because it is inside a long loop (a guest reset clearing RAM, a release of a
@@ -986,6 +984,8 @@ static void hb_urgent(void *ctx)
     }
 }
 
+/* Every heartbeat period: the machine sends and acts on what the peer's silence or claims
+ * mean. */
 static void hb_tick(void *ctx)
 {
     (void)ctx;

@@ -53,8 +53,15 @@ static struct {
     hv_periodic_fn fn;
     void *ctx;
     uint64_t period, next; /* ticks */
-    uint64_t runs;
 } urgent;
+
+/* The deadline after one that came due at `now`: a period on, or a period from now if that
+ * fell behind (skipped rounds are not run in a burst). */
+static uint64_t next_deadline(uint64_t next, uint64_t period, uint64_t now)
+{
+    next += period;
+    return next <= now ? now + period : next;
+}
 
 void hv_urgent_start(uint64_t period_us, hv_periodic_fn fn, void *ctx)
 {
@@ -68,14 +75,6 @@ void hv_urgent_start(uint64_t period_us, hv_periodic_fn fn, void *ctx)
     cpu_arch_irq_restore(f);
 }
 
-void hv_urgent_stop(void)
-{
-    unsigned long f = cpu_arch_irq_save();
-    urgent.fn = NULL;
-    timer_arch_set_urgent(0);
-    cpu_arch_irq_restore(f);
-}
-
 void hv_urgent_expired(void)
 {
     if (!urgent.fn) {
@@ -83,19 +82,10 @@ void hv_urgent_expired(void)
     }
     uint64_t now = timer_arch_ticks();
     if (now >= urgent.next) {
-        urgent.next += urgent.period;
-        if (urgent.next <= now) {
-            urgent.next = now + urgent.period; /* fell behind: skip, do not burst */
-        }
-        urgent.runs++;
+        urgent.next = next_deadline(urgent.next, urgent.period, now);
         urgent.fn(urgent.ctx);
     }
     timer_arch_set_urgent(urgent.next);
-}
-
-uint64_t hv_urgent_runs(void)
-{
-    return urgent.runs;
 }
 
 void hv_periodic_start(enum hv_periodic_id id, uint64_t period_us, hv_periodic_fn fn, void *ctx)
@@ -118,10 +108,7 @@ static void run_due(void)
     for (unsigned i = 0; i < HV_PERIODIC__COUNT; i++) {
         struct periodic *p = &periodic[i];
         if (p->period && now >= p->next) {
-            p->next += p->period;
-            if (p->next <= now) {
-                p->next = now + p->period; /* fell behind: skip, do not burst */
-            }
+            p->next = next_deadline(p->next, p->period, now);
             p->fn(p->ctx);
             any = true;
         }

@@ -49,6 +49,25 @@ void netdev_tx_begin(struct netdev *dev)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* An urgent frame out at once, the transmit side idle: queued, handed to the device, counted.
+ * Marked busy meanwhile, without netdev_tx_end()'s flush of parked frames. */
+static bool urgent_now(struct netdev *dev, const uint8_t *frame, size_t len)
+{
+    netdev_tx_begin(dev);
+    bool ok = dev->ops->tx(dev, frame, len);
+    if (ok && dev->ops->tx_flush) {
+        dev->ops->tx_flush(dev);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    dev->busy--;
+    if (ok) {
+        dev->urgent_tx++;
+    } else {
+        dev->urgent_drops++;
+    }
+    return ok;
+}
+
 static void send_parked(struct netdev *dev)
 {
     while (dev->urgent_pending) {
@@ -58,18 +77,7 @@ static void send_parked(struct netdev *dev)
         memcpy(f, dev->urgent, len);
         dev->urgent_pending = false;
         cpu_arch_irq_restore(s);
-        netdev_tx_begin(dev);
-        bool ok = dev->ops->tx(dev, f, len);
-        if (ok && dev->ops->tx_flush) {
-            dev->ops->tx_flush(dev);
-        }
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        dev->busy--;
-        if (ok) {
-            dev->urgent_tx++;
-        } else {
-            dev->urgent_drops++;
-        }
+        urgent_now(dev, f, len);
     }
 }
 
@@ -110,17 +118,7 @@ bool netdev_tx_urgent(struct netdev *dev, const uint8_t *frame, size_t len)
         cpu_arch_irq_restore(s);
         return true;
     }
-    dev->busy++;
-    bool ok = dev->ops->tx(dev, frame, len);
-    if (ok && dev->ops->tx_flush) {
-        dev->ops->tx_flush(dev);
-    }
-    dev->busy--;
-    if (ok) {
-        dev->urgent_tx++;
-    } else {
-        dev->urgent_drops++;
-    }
+    bool ok = urgent_now(dev, frame, len);
     cpu_arch_irq_restore(s);
     return ok;
 }

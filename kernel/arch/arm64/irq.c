@@ -20,6 +20,12 @@
  * out): priority dropped but left active, for the main loop to handle. */
 static uint64_t deferred[1024 / 64];
 
+static void urgent_fired(void)
+{
+    timer_arch_ack_urgent();
+    hv_urgent_expired();
+}
+
 /* Handles one acknowledged, priority-dropped interrupt; false if it must stay active. */
 static bool dispatch(struct vm *vm, uint32_t intid)
 {
@@ -29,8 +35,7 @@ static bool dispatch(struct vm *vm, uint32_t intid)
         return false;
     }
     if (intid == board_desc.arch.timer.phys_ppi) {
-        timer_arch_ack_urgent();
-        hv_urgent_expired();
+        urgent_fired();
     } else if (intid == board_desc.arch.timer.hyp_ppi) {
         timer_arch_ack();
         hv_timer_expired();
@@ -78,8 +83,7 @@ void arm64_el2_irq(void)
         }
         gicv3_eoi(intid);
         if (intid == board_desc.arch.timer.phys_ppi) {
-            timer_arch_ack_urgent();
-            hv_urgent_expired();
+            urgent_fired();
             gicv3_deactivate(intid);
         } else {
             deferred[intid / 64] |= 1ull << (intid % 64);

@@ -52,11 +52,8 @@ void hv_timer_expired(void);
  * cpu_arch_irq_save(). One user (the COLO heartbeats). Hypervisor context.
  */
 void hv_urgent_start(uint64_t period_us, hv_periodic_fn fn, void *ctx);
-void hv_urgent_stop(void);
 /** Called from the interrupt path when the urgent timer fired. Interrupt context. */
 void hv_urgent_expired(void);
-/** Times fn ran (hv_urgent_start), for status lines. */
-uint64_t hv_urgent_runs(void);
 
 /* ---- arch hooks ---- */
 /** Sets up the interrupt controller and enables the hypervisor's interrupts. Boot context. */
