@@ -43,6 +43,45 @@ uint32_t colo_port_crc32c(uint32_t crc, const void *data, size_t len);
  */
 uint64_t colo_port_page_hash(const void *page);
 
+/* ---- cryptography (docs/security.md): implemented over a well-kept library (the hypervisor's
+ * port uses mbedTLS from Debian's source package), in general registers only at EL2 ---- */
+
+#define COLO_KEY_LEN 32u        /**< pre-shared and session keys: 256 bits */
+#define COLO_AEAD_NONCE_LEN 12u /**< ChaCha20-Poly1305 (RFC 8439) nonce */
+#define COLO_AEAD_TAG_LEN 16u   /**< its tag */
+#define COLO_SHA256_LEN 32u
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439): encrypts buf[0..len) in place and writes the tag over aad and
+ * the ciphertext. A key must never see the same nonce twice.
+ */
+void colo_port_aead_seal(const uint8_t key[COLO_KEY_LEN], const uint8_t nonce[COLO_AEAD_NONCE_LEN],
+                         const void *aad, size_t aad_len, void *buf, size_t len,
+                         uint8_t tag[COLO_AEAD_TAG_LEN]);
+/**
+ * The inverse: true and buf decrypted in place when the tag (compared in constant time) is right;
+ * false otherwise, with buf's content unspecified (it must not be used).
+ */
+bool colo_port_aead_open(const uint8_t key[COLO_KEY_LEN], const uint8_t nonce[COLO_AEAD_NONCE_LEN],
+                         const void *aad, size_t aad_len, void *buf, size_t len,
+                         const uint8_t tag[COLO_AEAD_TAG_LEN]);
+/** HMAC-SHA-256 (RFC 2104) of the concatenation of n pieces (ptr[i], len[i]). */
+void colo_port_hmac_sha256(const uint8_t *key, size_t key_len, size_t n, const void *const *ptr,
+                           const size_t *len, uint8_t out[COLO_SHA256_LEN]);
+/** HKDF-SHA-256 (RFC 5869), extract and expand; out_len at most 255 * 32. */
+void colo_port_hkdf_sha256(const void *salt, size_t salt_len, const void *ikm, size_t ikm_len,
+                           const void *info, size_t info_len, void *out, size_t out_len);
+/**
+ * len bytes from the board's random generator (a DRBG seeded from the CPU's RNDR and the
+ * firmware's seed, never lwIP's PRNG). False when the board has no entropy source: the caller
+ * must then refuse whatever needed the bytes.
+ */
+bool colo_port_random(void *buf, size_t len);
+/** Zeroes n bytes in a way the compiler cannot drop (keys, once used). */
+void colo_port_wipe(void *p, size_t n);
+/** a[0..n) == b[0..n), in time independent of the content. */
+bool colo_port_ct_equal(const void *a, const void *b, size_t n);
+
 #define colo_log_err(...) colo_port_log(COLO_LOG_ERR, __VA_ARGS__)
 #define colo_log_warn(...) colo_port_log(COLO_LOG_WARN, __VA_ARGS__)
 #define colo_log_info(...) colo_port_log(COLO_LOG_INFO, __VA_ARGS__)
