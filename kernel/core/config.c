@@ -22,6 +22,7 @@ enum key_type {
     KEY_DIRTY_MODE,
     KEY_WITNESS, /* none | ip[:port][,ip[:port]...] */
     KEY_U32,     /* decimal, min..max */
+    KEY_SECRET,  /* 64 hex digits: a struct cv_key */
 };
 
 struct config_key {
@@ -35,6 +36,8 @@ struct config_key {
 /* Keys `net config set` may change on a running board: each takes effect at its next use (the
  * next connection, heartbeat or announcement). The others shape boot-time set-up. */
 static const char *const runtime_keys[] = {"peer_ip", "peer_svc_ip", "guest_ip"};
+
+static bool key_given[2]; /* config_has_key(): by enum cv_key_id */
 
 static const struct config_key keys[] = {
     {"board", KEY_BOARD, offsetof(struct cv_config, board), "a|b, selects the defaults", 0, 0},
@@ -78,6 +81,12 @@ static const struct config_key keys[] = {
      0, 0},
     {"witness_lease", KEY_U32, offsetof(struct cv_config, witness_lease_ms),
      "ms of a witness lease: how long a board may release output on one grant", 100, 60000},
+    {"key", KEY_SECRET, offsetof(struct cv_config, key),
+     "the pair's 256-bit key, 64 hex digits (tools/cv-keygen)", 0, 0},
+    {"witness_key", KEY_SECRET, offsetof(struct cv_config, witness_key),
+     "the witnesses' 256-bit key, 64 hex digits (tools/cv-keygen)", 0, 0},
+    {"insecure", KEY_U32, offsetof(struct cv_config, insecure),
+     "1: protect without a key (unauthenticated link; tests only)", 0, 1},
 };
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((c) << 8) | (d))
@@ -335,6 +344,23 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
         memcpy(field, &x, sizeof(x));
         return true;
     }
+    case KEY_SECRET: {
+        struct cv_key key = {.set = true};
+        if (len != 2 * CV_KEY_LEN) {
+            return false;
+        }
+        for (size_t i = 0; i < CV_KEY_LEN; i++) {
+            int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                memset(&key, 0, sizeof(key));
+                return false;
+            }
+            key.k[i] = (uint8_t)(hi << 4 | lo);
+        }
+        memcpy(field, &key, sizeof(key));
+        memset(&key, 0, sizeof(key));
+        return true;
+    }
     case KEY_MAC: {
         uint8_t mac[6];
         if (!parse_mac(v, len, mac)) {
@@ -388,8 +414,9 @@ static unsigned apply(struct cv_config *c, const char *args, bool board_pass)
             continue;
         }
         if (!eq || !parse_value(k, c, eq + 1, wlen - (size_t)(eq + 1 - w))) {
-            log_warn("config: malformed '%.*s' (%s) ignored; keeping the default", (int)wlen, w,
-                     k->help);
+            /* A secret's value is not echoed, not even a malformed one (a typo of the key). */
+            log_warn("config: malformed '%.*s' (%s) ignored; keeping the default",
+                     (int)(k->type == KEY_SECRET ? (size_t)(name + nlen - w) : wlen), w, k->help);
             bad++;
         }
     }
@@ -421,12 +448,53 @@ void config_init(const struct boot_info *boot)
     const char *args = boot->cmdline;
     if (args) {
         config_parse_bootargs(c, args);
+        config_scrub_secrets((char *)(uintptr_t)args);
     }
+    key_given[CV_KEY_PAIR] = c->key.set;
+    key_given[CV_KEY_WITNESS] = c->witness_key.set;
     char r[16], p[16], s[16];
     log_info("config: board %c, replication %s/%u peer %s, service %s/%u%s", c->board,
              config_fmt_ip4(c->repl_ip.addr, r, sizeof(r)), c->repl_ip.prefix_len,
              config_fmt_ip4(c->peer_ip, p, sizeof(p)), config_fmt_ip4(c->svc_ip.addr, s, sizeof(s)),
              c->svc_ip.prefix_len, args ? "" : " (defaults: no bootargs)");
+}
+
+void config_scrub_secrets(char *args)
+{
+    for (char *p = args; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') {
+            p++;
+        }
+        char *w = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+            p++;
+        }
+        char *eq = memchr(w, '=', (size_t)(p - w));
+        if ((size_t)(p - w) < 3 || memcmp(w, "cv.", 3) != 0 || !eq) {
+            continue;
+        }
+        const struct config_key *k = find_key(w + 3, (size_t)(eq - w - 3));
+        if (k && k->type == KEY_SECRET) {
+            /* volatile: the compiler must not drop stores it sees no later read of */
+            for (volatile char *q = eq + 1; q < p; q++) {
+                *q = 'x';
+            }
+        }
+    }
+}
+
+void config_take_key(enum cv_key_id id, struct cv_key *out)
+{
+    struct cv_key *k = id == CV_KEY_WITNESS ? &config.witness_key : &config.key;
+    *out = *k;
+    for (volatile uint8_t *q = (volatile uint8_t *)k; q < (volatile uint8_t *)(k + 1); q++) {
+        *q = 0;
+    }
+}
+
+bool config_has_key(enum cv_key_id id)
+{
+    return key_given[id == CV_KEY_WITNESS ? CV_KEY_WITNESS : CV_KEY_PAIR];
 }
 
 void config_dump(const struct cv_config *c)
@@ -475,6 +543,16 @@ void config_dump(const struct cv_config *c)
             uint32_t x;
             memcpy(&x, field, sizeof(x));
             cv_printf("%s=%u\n", k->name, x);
+            break;
+        }
+        case KEY_SECRET: {
+            struct cv_key key;
+            memcpy(&key, field, sizeof(key));
+            bool given =
+                config_has_key(k->offset == offsetof(struct cv_config, witness_key) ? CV_KEY_WITNESS
+                                                                                    : CV_KEY_PAIR);
+            cv_printf("%s=%s\n", k->name, key.set || given ? "set" : "none");
+            memset(&key, 0, sizeof(key));
             break;
         }
         case KEY_MAC:

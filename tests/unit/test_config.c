@@ -262,12 +262,67 @@ static void test_init_and_dump(void **state)
                                              "colo_verify=0\n"
                                              "dirty_mode=auto\n"
                                              "witness=none\n"
-                                             "witness_lease=300\n");
+                                             "witness_lease=300\n"
+                                             "key=none\n"
+                                             "witness_key=none\n"
+                                             "insecure=0\n");
     /* No bootargs: board a's defaults. */
     host_console_clear();
     config_init(boot_with(NULL));
     assert_int_equal(config_get()->board, 'a');
     assert_non_null(strstr(host_console_text(), "defaults: no bootargs"));
+}
+
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+/* A key is parsed, never shown (dump, warnings), scrubbed from the boot arguments, and handed
+ * out once. */
+static void test_secret_keys(void **state)
+{
+    (void)state;
+    char args[] = "console=x cv.key=" KEY_HEX " cv.witness_key=" KEY_HEX " cv.board=a";
+    host_console_clear();
+    config_init(boot_with(args));
+    const struct cv_config *c = config_get();
+    assert_true(c->key.set && c->witness_key.set);
+    for (unsigned i = 0; i < CV_KEY_LEN; i++) {
+        assert_int_equal(c->key.k[i], i);
+    }
+    /* the firmware's copy of the string is gone, the rest of it intact */
+    assert_null(strstr(args, "0102030405"));
+    assert_non_null(strstr(args, "console=x cv.key=xxxxxxxx"));
+    assert_non_null(strstr(args, " cv.board=a"));
+    host_console_clear();
+    config_dump(c);
+    assert_non_null(strstr(host_console_text(), "key=set\nwitness_key=set\n"));
+    assert_null(strstr(host_console_text(), "0102"));
+    struct cv_key k;
+    config_take_key(CV_KEY_PAIR, &k);
+    assert_true(k.set);
+    assert_int_equal(k.k[31], 31);
+    assert_false(config_get()->key.set);
+    assert_int_equal(config_get()->key.k[31], 0);
+    config_take_key(CV_KEY_PAIR, &k);
+    assert_false(k.set);
+    assert_true(config_has_key(CV_KEY_PAIR));
+    /* still "set" once taken: the board has one */
+    host_console_clear();
+    config_dump(config_get());
+    assert_non_null(strstr(host_console_text(), "key=set\n"));
+
+    /* malformed: rejected without its value in the warning */
+    struct cv_config d;
+    config_defaults(&d, 'a');
+    host_console_clear();
+    assert_int_equal(config_parse_bootargs(&d, "cv.key=" KEY_HEX "0"), 1);
+    assert_int_equal(
+        config_parse_bootargs(
+            &d, "cv.key=zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        1);
+    assert_false(d.key.set);
+    assert_null(strstr(host_console_text(), "0102"));
+    assert_non_null(strstr(host_console_text(), "malformed 'cv.key'"));
+    config_init(boot_with(NULL));
 }
 
 static void test_set_at_run_time(void **state)
@@ -320,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_good_value_after_bad),
         cmocka_unit_test(test_ip_helpers),
         cmocka_unit_test(test_init_and_dump),
+        cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_set_at_run_time),
         cmocka_unit_test(test_u32_range),
     };

@@ -40,6 +40,13 @@ enum cv_dirty_mode {
 /** The witness service's default UDP port (tools/cv-witness). */
 #define CV_WITNESS_PORT 7790u
 
+/** A 256-bit pre-shared key (cv.key, cv.witness_key): 64 hex digits in the boot arguments. */
+#define CV_KEY_LEN 32u
+struct cv_key {
+    bool set;
+    uint8_t k[CV_KEY_LEN];
+};
+
 /** One witness on the service LAN (cv.witness). */
 struct cv_witness {
     uint32_t ip;
@@ -75,6 +82,11 @@ struct cv_config {
     enum cv_dirty_mode dirty_mode; /**< dirty-logging mechanism while protecting */
     struct cv_witness_set witness; /**< the pair's witnesses (none: decide between the two) */
     uint32_t witness_lease_ms;     /**< lease a witness grants; renewed every quarter of it */
+    /* ---- keys (docs/security.md): never printed; taken out by config_take_key() ---- */
+    struct cv_key key;         /**< the pair's key: the link, the heartbeats */
+    struct cv_key witness_key; /**< the witnesses' key */
+    /** 1: protect without a key (an unauthenticated, unencrypted link): tests that say so. */
+    uint32_t insecure;
 };
 
 /** Default checkpoint period (docs/benchmarks.md, "Choosing the checkpoint delay"). */
@@ -98,6 +110,12 @@ unsigned config_parse_bootargs(struct cv_config *c, const char *bootargs);
  * context, after board_arch_check().
  */
 void config_init(const struct boot_info *boot);
+/**
+ * Overwrites the values of the secret keys (cv.key=, cv.witness_key=) in a boot-argument string
+ * with 'x', so the firmware's copy (the device tree in RAM) no longer holds them once parsed.
+ * Pure; host-testable.
+ */
+void config_scrub_secrets(char *args);
 const char *config_role_name(enum cv_role r);
 /** "auto", "wp" or "dbm". */
 const char *config_dirty_mode_name(enum cv_dirty_mode m);
@@ -113,7 +131,21 @@ bool config_set(const char *name, const char *value, char *err, size_t errlen);
  * number. For settings that can also be changed at run time (`colo set`), so one table bounds both.
  */
 bool config_u32_range(const char *name, uint32_t *min, uint32_t *max);
-/** Prints every key as `name=value` lines (name without the "cv." prefix). */
+/** Which secret config_take_key() hands out. */
+enum cv_key_id {
+    CV_KEY_PAIR,
+    CV_KEY_WITNESS,
+};
+/**
+ * Copies a secret key out of the configuration in force into *out and zeroes it there, so that
+ * the one copy left lives with the module that uses it (config_get() shows every other field
+ * to any caller). A second call finds it taken: out->set is false then. Boot context.
+ */
+void config_take_key(enum cv_key_id id, struct cv_key *out);
+/** True when a key was configured at boot (also after it was taken). Any context. */
+bool config_has_key(enum cv_key_id id);
+/** Prints every key as `name=value` lines (name without the "cv." prefix); secret keys print
+ *  as `set` or `none`, never their value. */
 void config_dump(const struct cv_config *c);
 
 /** Parses a dotted quad ("192.0.2.1"), exactly len bytes of s. False if malformed. */
