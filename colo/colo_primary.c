@@ -90,8 +90,8 @@ static bool send_msg(struct colo_primary *p, const void *buf, size_t len)
 
 static void send_empty(struct colo_primary *p, uint16_t type, uint64_t epoch)
 {
-    uint8_t b[COLO_HDR_SIZE];
-    send_msg(p, b, colo_encode(b, sizeof(b), type, epoch, NULL, 0));
+    uint8_t b[COLO_HDR_SIZE + COLO_TRAILER_MAX];
+    send_msg(p, b, colo_encode(&p->tx, b, sizeof(b), type, epoch, NULL, 0));
 }
 
 static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, const char *fmt, ...)
@@ -112,8 +112,8 @@ static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, cons
     if (reason == COLO_ABORT_SHUTDOWN) {
         send_empty(p, COLO_MSG_GUEST_SHUTDOWN, p->st.epoch);
     } else if (tell_peer) {
-        uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_CRC_SIZE];
-        send_msg(p, b, colo_encode_abort(b, sizeof(b), p->cur, reason, p->st.reason_text));
+        uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_TRAILER_MAX];
+        send_msg(p, b, colo_encode_abort(&p->tx, b, sizeof(b), p->cur, reason, p->st.reason_text));
     }
     /* Whatever happened, the guest goes on (unprotected), except when it was handed over. */
     p->ck = COLO_CK_NONE;
@@ -133,8 +133,18 @@ static void finish(struct colo_primary *p, uint32_t reason, bool tell_peer, cons
 
 void colo_primary_start(struct colo_primary *p)
 {
+    colo_primary_start_sealed(p, NULL);
+}
+
+void colo_primary_start_sealed(struct colo_primary *p, const struct colo_session_keys *keys)
+{
     memset(&p->st, 0, sizeof(p->st));
     colo_dec_init(&p->dec);
+    colo_seal_off(&p->tx);
+    if (keys) {
+        colo_seal_init(&p->tx, keys->tx);
+        colo_dec_set_key(&p->dec, keys->rx);
+    }
     p->state = COLO_PRI_HANDSHAKE;
     p->ck = COLO_CK_NONE;
     p->got_ack = false;
@@ -149,12 +159,12 @@ void colo_primary_start(struct colo_primary *p)
     p->cur = 0;
     p->input_epoch = 1;
     p->early = false;
-    uint8_t b[COLO_HDR_SIZE + COLO_HELLO_LEN + COLO_CRC_SIZE];
+    uint8_t b[COLO_HDR_SIZE + COLO_HELLO_LEN + COLO_TRAILER_MAX];
     struct colo_hello h = p->cfg.local;
     if (!p->cfg.verify_hashes) {
         h.caps &= ~COLO_CAP_VERIFY;
     }
-    send_msg(p, b, colo_encode_hello(b, sizeof(b), 0, &h));
+    send_msg(p, b, colo_encode_hello(&p->tx, b, sizeof(b), 0, &h));
 }
 
 bool colo_primary_input(struct colo_primary *p, const void *frame, size_t len)
@@ -165,8 +175,9 @@ bool colo_primary_input(struct colo_primary *p, const void *frame, size_t len)
         len > COLO_INPUT_MAX) {
         return false;
     }
-    uint8_t b[COLO_HDR_SIZE + COLO_INPUT_MAX + COLO_CRC_SIZE];
-    size_t n = colo_encode(b, sizeof(b), COLO_MSG_INPUT, p->input_epoch, frame, (uint32_t)len);
+    uint8_t b[COLO_HDR_SIZE + COLO_INPUT_MAX + COLO_TRAILER_MAX];
+    size_t n =
+        colo_encode(&p->tx, b, sizeof(b), COLO_MSG_INPUT, p->input_epoch, frame, (uint32_t)len);
     if (!n || space(p) < n) {
         p->st.input_skipped++;
         return false;
@@ -250,8 +261,8 @@ static bool sync_one(struct colo_primary *p)
     if (n == 0) {
         return false;
     }
-    size_t len = colo_encode_pages(p->cfg.msg, COLO_PRI_MSG_CAP, COLO_MSG_RAM_SYNC, p->st.epoch + 1,
-                                   pfns, p->cfg.stage_data, n);
+    size_t len = colo_encode_pages(&p->tx, p->cfg.msg, COLO_PRI_MSG_CAP, COLO_MSG_RAM_SYNC,
+                                   p->st.epoch + 1, pfns, p->cfg.stage_data, n);
     if (!send_msg(p, p->cfg.msg, len)) {
         finish(p, COLO_ABORT_CONN_LOST, false, "send failed during synchronisation");
         return false;
@@ -402,30 +413,34 @@ static void stream(struct colo_primary *p)
     while (p->ck == COLO_CK_STREAM && space(p) >= COLO_PRI_MSG_CAP) {
         size_t len;
         if (!p->sent_begin) {
-            len = colo_encode(m, COLO_PRI_MSG_CAP, COLO_MSG_VMSTATE_SEND, p->cur, NULL, 0);
+            len = colo_encode(&p->tx, m, COLO_PRI_MSG_CAP, COLO_MSG_VMSTATE_SEND, p->cur, NULL, 0);
             p->sent_begin = true;
         } else if (p->sent_pages < p->npages) {
             uint32_t n = MIN(p->npages - p->sent_pages, COLO_PRI_PAGES_PER_MSG);
-            len = colo_encode_pages(m, COLO_PRI_MSG_CAP, COLO_MSG_RAM_PAGES, p->cur,
+            len = colo_encode_pages(&p->tx, m, COLO_PRI_MSG_CAP, COLO_MSG_RAM_PAGES, p->cur,
                                     p->cfg.stage_pfns + p->sent_pages,
                                     p->cfg.stage_data + (size_t)p->sent_pages * COLO_PAGE_SIZE, n);
-            p->crc = colo_port_crc32c(p->crc, m + COLO_HDR_SIZE, colo_get32(m + 16));
+            if (!p->tx.on) { /* sealed: the tags cover every byte and the order */
+                p->crc = colo_port_crc32c(p->crc, m + COLO_HDR_SIZE, colo_get32(m + 16));
+            }
             p->sent_pages += n;
         } else if (p->sent_state < p->state_len) {
             uint32_t n = (uint32_t)MIN(p->state_len - p->sent_state, COLO_PRI_CHUNK);
-            len = colo_encode(m, COLO_PRI_MSG_CAP, COLO_MSG_DEVICE_STATE, p->cur,
+            len = colo_encode(&p->tx, m, COLO_PRI_MSG_CAP, COLO_MSG_DEVICE_STATE, p->cur,
                               p->cfg.stage_state + p->sent_state, n);
-            p->crc = colo_port_crc32c(p->crc, p->cfg.stage_state + p->sent_state, n);
+            if (!p->tx.on) {
+                p->crc = colo_port_crc32c(p->crc, p->cfg.stage_state + p->sent_state, n);
+            }
             p->sent_state += n;
         } else if ((p->st.caps & COLO_CAP_VERIFY) && p->sent_verify < p->ram_pages) {
             uint32_t n = (uint32_t)MIN(p->ram_pages - p->sent_verify, COLO_PRI_CHUNK / 4 - 3);
-            len = colo_encode_verify(m, COLO_PRI_MSG_CAP, p->cur, p->sent_verify,
+            len = colo_encode_verify(&p->tx, m, COLO_PRI_MSG_CAP, p->cur, p->sent_verify,
                                      p->cfg.verify_hashes + p->sent_verify, n);
             p->sent_verify += n;
         } else {
             struct colo_vmstate_size v = {
                 .state_bytes = p->state_len, .page_count = p->npages, .crc = p->crc};
-            len = colo_encode_vmstate_size(m, COLO_PRI_MSG_CAP, p->cur, &v);
+            len = colo_encode_vmstate_size(&p->tx, m, COLO_PRI_MSG_CAP, p->cur, &v);
             p->ck = COLO_CK_WAIT_ACK;
         }
         if (!send_msg(p, m, len)) {
@@ -553,7 +568,11 @@ bool colo_primary_rx(struct colo_primary *p, const void *data, size_t len)
         len -= used;
         p->st.bytes_rx += used;
         if (r == COLO_DEC_ERROR) {
-            finish(p, COLO_ABORT_DECODE, true, "%s", colo_err_name(p->dec.err));
+            /* A sealed record that fails its tag is forged, replayed or damaged: the session
+             * cannot trust the stream past it (an attacker's bytes end it, never steer it). */
+            bool forged = p->dec.err == COLO_E_AUTH || p->dec.err == COLO_E_FRAMING;
+            finish(p, forged ? COLO_ABORT_AUTH : COLO_ABORT_DECODE, true, "%s",
+                   colo_err_name(p->dec.err));
         } else if (r == COLO_DEC_MSG) {
             handle(p, &m);
         }

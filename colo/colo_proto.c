@@ -16,6 +16,8 @@ static const char *const err_names[] = {
     [COLO_E_LENGTH] = "length over the limit for the type",
     [COLO_E_PAYLOAD_CRC] = "payload CRC mismatch",
     [COLO_E_PAYLOAD] = "malformed payload",
+    [COLO_E_AUTH] = "authentication tag mismatch",
+    [COLO_E_FRAMING] = "plain and sealed framing mixed",
 };
 
 static const char *const msg_names[COLO_MSG_TYPE_COUNT] = {
@@ -36,6 +38,9 @@ static const char *const msg_names[COLO_MSG_TYPE_COUNT] = {
     [COLO_MSG_RAM_SYNC] = "RAM_SYNC",
     [COLO_MSG_VERIFY] = "VERIFY",
     [COLO_MSG_INPUT] = "INPUT",
+    [COLO_MSG_AUTH_INIT] = "AUTH_INIT",
+    [COLO_MSG_AUTH_REPLY] = "AUTH_REPLY",
+    [COLO_MSG_AUTH_FINISH] = "AUTH_FINISH",
 };
 
 static const char *const abort_names[] = {
@@ -58,6 +63,7 @@ static const char *const abort_names[] = {
     [COLO_ABORT_DIVERGED] = "replica diverged",
     [COLO_ABORT_STOPPED] = "stopped by the operator",
     [COLO_ABORT_SWITCHOVER] = "planned switchover",
+    [COLO_ABORT_AUTH] = "authentication failed",
 };
 
 const char *colo_err_name(enum colo_err e)
@@ -104,6 +110,12 @@ bool colo_len_ok(uint16_t type, uint32_t len)
         return len == COLO_HEARTBEAT_LEN;
     case COLO_MSG_INPUT:
         return len >= COLO_INPUT_MIN && len <= COLO_INPUT_MAX;
+    case COLO_MSG_AUTH_INIT:
+        return len == COLO_AUTH_INIT_LEN;
+    case COLO_MSG_AUTH_REPLY:
+        return len == COLO_AUTH_REPLY_LEN;
+    case COLO_MSG_AUTH_FINISH:
+        return len == COLO_AUTH_FINISH_LEN;
     case COLO_MSG_VERIFY:
         return len >= COLO_VERIFY_HDR + 4 && len <= COLO_VERIFY_HDR + 4 * COLO_VERIFY_MAX &&
                (len - COLO_VERIFY_HDR) % 4 == 0;
@@ -112,48 +124,86 @@ bool colo_len_ok(uint16_t type, uint32_t len)
     }
 }
 
-static size_t msg_size(uint32_t len)
+static bool sealed(const struct colo_seal *tx)
 {
-    return COLO_HDR_SIZE + len + (len ? COLO_CRC_SIZE : 0);
+    return tx && tx->on;
 }
 
-/* Writes the header and the payload CRC around a payload already at out + COLO_HDR_SIZE. */
-static size_t frame(uint8_t *o, uint16_t type, uint64_t epoch, uint32_t len)
+static size_t msg_size(bool seal, uint32_t len)
 {
+    return COLO_HDR_SIZE + len + (seal ? COLO_TAG_SIZE : len ? COLO_CRC_SIZE : 0);
+}
+
+void colo_seal_init(struct colo_seal *s, const uint8_t key[COLO_KEY_LEN])
+{
+    memcpy(s->key, key, COLO_KEY_LEN);
+    s->ctr = 0;
+    s->on = true;
+}
+
+void colo_seal_off(struct colo_seal *s)
+{
+    colo_port_wipe(s->key, sizeof(s->key));
+    s->ctr = 0;
+    s->on = false;
+}
+
+/* The message number as the AEAD's nonce: 4 zero bytes, then the number (64 bits never wrap). */
+static void seal_nonce(uint64_t ctr, uint8_t nonce[COLO_AEAD_NONCE_LEN])
+{
+    colo_put32(nonce, 0);
+    colo_put64(nonce + 4, ctr);
+}
+
+/*
+ * Writes the header around a payload already at out + COLO_HDR_SIZE, then either seals the
+ * payload in place (the tag after it) or appends the payload CRC.
+ */
+static size_t frame(struct colo_seal *tx, uint8_t *o, uint16_t type, uint64_t epoch, uint32_t len)
+{
+    bool seal = sealed(tx);
     colo_put32(o, COLO_MAGIC);
-    colo_put16(o + 4, COLO_PROTO_VERSION);
+    colo_put16(o + 4, seal ? COLO_PROTO_VERSION_SEALED : COLO_PROTO_VERSION);
     colo_put16(o + 6, type);
     colo_put64(o + 8, epoch);
     colo_put32(o + 16, len);
     colo_put32(o + 20, 0);
+    if (seal) {
+        uint8_t nonce[COLO_AEAD_NONCE_LEN];
+        seal_nonce(tx->ctr++, nonce);
+        colo_port_aead_seal(tx->key, nonce, o, COLO_HDR_SIZE, o + COLO_HDR_SIZE, len,
+                            o + COLO_HDR_SIZE + len);
+        return msg_size(true, len);
+    }
     colo_put32(o + 20, colo_port_crc32c(0, o, COLO_HDR_SIZE));
     if (len) {
         colo_put32(o + COLO_HDR_SIZE + len, colo_port_crc32c(0, o + COLO_HDR_SIZE, len));
     }
-    return msg_size(len);
+    return msg_size(false, len);
 }
 
-static bool fits(uint16_t type, uint32_t len, size_t cap)
+static bool fits(const struct colo_seal *tx, uint16_t type, uint32_t len, size_t cap)
 {
-    return colo_len_ok(type, len) && msg_size(len) <= cap;
+    return colo_len_ok(type, len) && msg_size(sealed(tx), len) <= cap;
 }
 
-size_t colo_encode(void *out, size_t cap, uint16_t type, uint64_t epoch, const void *payload,
-                   uint32_t len)
+size_t colo_encode(struct colo_seal *tx, void *out, size_t cap, uint16_t type, uint64_t epoch,
+                   const void *payload, uint32_t len)
 {
-    if (!fits(type, len, cap) || (len && !payload)) {
+    if (!fits(tx, type, len, cap) || (len && !payload)) {
         return 0;
     }
     uint8_t *o = out;
     if (len) {
         memmove(o + COLO_HDR_SIZE, payload, len);
     }
-    return frame(o, type, epoch, len);
+    return frame(tx, o, type, epoch, len);
 }
 
-size_t colo_encode_hello(void *out, size_t cap, uint64_t epoch, const struct colo_hello *h)
+size_t colo_encode_hello(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                         const struct colo_hello *h)
 {
-    if (!fits(COLO_MSG_HELLO, COLO_HELLO_LEN, cap)) {
+    if (!fits(tx, COLO_MSG_HELLO, COLO_HELLO_LEN, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -167,12 +217,13 @@ size_t colo_encode_hello(void *out, size_t cap, uint64_t epoch, const struct col
     colo_put64(p, h->ram_bytes);
     colo_put64(p + 8, h->devset_id);
     memcpy(p + 16, h->image_id, COLO_IMAGE_ID_LEN);
-    return frame(out, COLO_MSG_HELLO, epoch, COLO_HELLO_LEN);
+    return frame(tx, out, COLO_MSG_HELLO, epoch, COLO_HELLO_LEN);
 }
 
-size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct colo_hello_ack *a)
+size_t colo_encode_hello_ack(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             const struct colo_hello_ack *a)
 {
-    if (!fits(COLO_MSG_HELLO_ACK, COLO_HELLO_ACK_LEN, cap)) {
+    if (!fits(tx, COLO_MSG_HELLO_ACK, COLO_HELLO_ACK_LEN, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -181,24 +232,24 @@ size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct
     colo_put32(p + 4, a->caps);
     colo_put32(p + 8, a->stage_pages);
     colo_put32(p + 12, a->stage_state);
-    return frame(out, COLO_MSG_HELLO_ACK, epoch, COLO_HELLO_ACK_LEN);
+    return frame(tx, out, COLO_MSG_HELLO_ACK, epoch, COLO_HELLO_ACK_LEN);
 }
 
-size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
-                             const uint8_t *data, uint32_t count)
+size_t colo_encode_ram_pages(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             const uint64_t *pfns, const uint8_t *data, uint32_t count)
 {
-    return colo_encode_pages(out, cap, COLO_MSG_RAM_PAGES, epoch, pfns, data, count);
+    return colo_encode_pages(tx, out, cap, COLO_MSG_RAM_PAGES, epoch, pfns, data, count);
 }
 
-size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch, const uint64_t *pfns,
-                         const uint8_t *data, uint32_t count)
+size_t colo_encode_pages(struct colo_seal *tx, void *out, size_t cap, uint16_t type, uint64_t epoch,
+                         const uint64_t *pfns, const uint8_t *data, uint32_t count)
 {
     if ((type != COLO_MSG_RAM_PAGES && type != COLO_MSG_RAM_SYNC) || count == 0 ||
         count > COLO_PAGES_PER_MSG) {
         return 0;
     }
     uint32_t len = 4 + count * COLO_PAGE_ENTRY;
-    if (!fits(type, len, cap)) {
+    if (!fits(tx, type, len, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -208,14 +259,14 @@ size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch, c
         colo_put64(p, pfns[i]);
         memcpy(p + 8, data + (size_t)i * COLO_PAGE_SIZE, COLO_PAGE_SIZE);
     }
-    return frame(out, type, epoch, len);
+    return frame(tx, out, type, epoch, len);
 }
 
-size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
-                          const uint32_t *hashes, uint32_t count)
+size_t colo_encode_verify(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                          uint64_t first, const uint32_t *hashes, uint32_t count)
 {
     uint32_t len = COLO_VERIFY_HDR + 4 * count;
-    if (count == 0 || count > COLO_VERIFY_MAX || !fits(COLO_MSG_VERIFY, len, cap)) {
+    if (count == 0 || count > COLO_VERIFY_MAX || !fits(tx, COLO_MSG_VERIFY, len, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -224,26 +275,27 @@ size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
     for (uint32_t i = 0; i < count; i++) {
         colo_put32(p + COLO_VERIFY_HDR + 4 * i, hashes[i]);
     }
-    return frame(out, COLO_MSG_VERIFY, epoch, len);
+    return frame(tx, out, COLO_MSG_VERIFY, epoch, len);
 }
 
-size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
+size_t colo_encode_vmstate_size(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
                                 const struct colo_vmstate_size *v)
 {
-    if (!fits(COLO_MSG_VMSTATE_SIZE, COLO_VMSTATE_SIZE_LEN, cap)) {
+    if (!fits(tx, COLO_MSG_VMSTATE_SIZE, COLO_VMSTATE_SIZE_LEN, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
     colo_put64(p, v->state_bytes);
     colo_put64(p + 8, v->page_count);
     colo_put32(p + 16, v->crc);
-    return frame(out, COLO_MSG_VMSTATE_SIZE, epoch, COLO_VMSTATE_SIZE_LEN);
+    return frame(tx, out, COLO_MSG_VMSTATE_SIZE, epoch, COLO_VMSTATE_SIZE_LEN);
 }
 
-size_t colo_encode_abort(void *out, size_t cap, uint64_t epoch, uint32_t reason, const char *text)
+size_t colo_encode_abort(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                         uint32_t reason, const char *text)
 {
     uint32_t tlen = text ? (uint32_t)strnlen(text, COLO_ABORT_TEXT_MAX) : 0;
-    if (!fits(COLO_MSG_ABORT, 4 + tlen, cap)) {
+    if (!fits(tx, COLO_MSG_ABORT, 4 + tlen, cap)) {
         return 0;
     }
     uint8_t *p = (uint8_t *)out + COLO_HDR_SIZE;
@@ -251,38 +303,56 @@ size_t colo_encode_abort(void *out, size_t cap, uint64_t epoch, uint32_t reason,
     if (tlen) {
         memcpy(p + 4, text, tlen);
     }
-    return frame(out, COLO_MSG_ABORT, epoch, 4 + tlen);
+    return frame(tx, out, COLO_MSG_ABORT, epoch, 4 + tlen);
 }
 
-size_t colo_encode_heartbeat(void *out, size_t cap, uint64_t epoch, uint64_t now_us)
+size_t colo_encode_heartbeat(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             uint64_t now_us)
 {
-    if (!fits(COLO_MSG_HEARTBEAT, COLO_HEARTBEAT_LEN, cap)) {
+    if (!fits(tx, COLO_MSG_HEARTBEAT, COLO_HEARTBEAT_LEN, cap)) {
         return 0;
     }
     colo_put64((uint8_t *)out + COLO_HDR_SIZE, now_us);
-    return frame(out, COLO_MSG_HEARTBEAT, epoch, COLO_HEARTBEAT_LEN);
+    return frame(tx, out, COLO_MSG_HEARTBEAT, epoch, COLO_HEARTBEAT_LEN);
 }
 
 void colo_dec_init(struct colo_decoder *d)
 {
+    colo_seal_off(&d->rx);
     d->have = 0;
     d->need = COLO_HDR_SIZE;
     d->err = COLO_OK;
 }
 
-static enum colo_err check_header(const uint8_t *h, size_t *need)
+void colo_dec_set_key(struct colo_decoder *d, const uint8_t key[COLO_KEY_LEN])
+{
+    colo_seal_init(&d->rx, key);
+}
+
+enum colo_err colo_header_check(const uint8_t *h, bool seal, size_t *need)
 {
     if (colo_get32(h) != COLO_MAGIC) {
         return COLO_E_MAGIC;
     }
-    if (colo_get16(h + 4) != COLO_PROTO_VERSION) {
+    uint16_t ver = colo_get16(h + 4);
+    if (ver != COLO_PROTO_VERSION && ver != COLO_PROTO_VERSION_SEALED) {
         return COLO_E_VERSION;
     }
-    uint8_t tmp[COLO_HDR_SIZE];
-    memcpy(tmp, h, COLO_HDR_SIZE);
-    colo_put32(tmp + 20, 0);
-    if (colo_port_crc32c(0, tmp, COLO_HDR_SIZE) != colo_get32(h + 20)) {
-        return COLO_E_HDR_CRC;
+    /* A plain message in a sealed session would be one anybody can write. */
+    if ((ver == COLO_PROTO_VERSION_SEALED) != seal) {
+        return COLO_E_FRAMING;
+    }
+    if (seal) {
+        if (colo_get32(h + 20) != 0) {
+            return COLO_E_FRAMING;
+        }
+    } else {
+        uint8_t tmp[COLO_HDR_SIZE];
+        memcpy(tmp, h, COLO_HDR_SIZE);
+        colo_put32(tmp + 20, 0);
+        if (colo_port_crc32c(0, tmp, COLO_HDR_SIZE) != colo_get32(h + 20)) {
+            return COLO_E_HDR_CRC;
+        }
     }
     uint16_t type = colo_get16(h + 6);
     if (type == 0 || type >= COLO_MSG_TYPE_COUNT) {
@@ -292,7 +362,7 @@ static enum colo_err check_header(const uint8_t *h, size_t *need)
     if (!colo_len_ok(type, len)) {
         return COLO_E_LENGTH;
     }
-    *need = msg_size(len);
+    *need = msg_size(seal, len);
     return COLO_OK;
 }
 
@@ -316,7 +386,7 @@ enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, siz
             break;
         }
         if (d->need == COLO_HDR_SIZE) {
-            d->err = check_header(d->buf, &d->need);
+            d->err = colo_header_check(d->buf, d->rx.on, &d->need);
             if (d->err != COLO_OK) {
                 return COLO_DEC_ERROR;
             }
@@ -325,8 +395,19 @@ enum colo_dec_result colo_dec_feed(struct colo_decoder *d, const void *data, siz
             continue;
         }
         uint32_t plen = colo_get32(d->buf + 16);
-        if (plen && colo_port_crc32c(0, d->buf + COLO_HDR_SIZE, plen) !=
-                        colo_get32(d->buf + COLO_HDR_SIZE + plen)) {
+        if (d->rx.on) {
+            /* Opened in place, where it was framed: no copy. A failure is final (the stream is
+             * no longer in step with the sender's numbering) and leaves nothing decrypted. */
+            uint8_t nonce[COLO_AEAD_NONCE_LEN];
+            seal_nonce(d->rx.ctr, nonce);
+            if (!colo_port_aead_open(d->rx.key, nonce, d->buf, COLO_HDR_SIZE,
+                                     d->buf + COLO_HDR_SIZE, plen, d->buf + COLO_HDR_SIZE + plen)) {
+                d->err = COLO_E_AUTH;
+                return COLO_DEC_ERROR;
+            }
+            d->rx.ctr++;
+        } else if (plen && colo_port_crc32c(0, d->buf + COLO_HDR_SIZE, plen) !=
+                               colo_get32(d->buf + COLO_HDR_SIZE + plen)) {
             d->err = COLO_E_PAYLOAD_CRC;
             return COLO_DEC_ERROR;
         }

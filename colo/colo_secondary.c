@@ -41,6 +41,11 @@ void colo_secondary_init(struct colo_secondary *s, const struct colo_vm *vm,
     }
     colo_input_init(&s->input, cfg->input_mem, cfg->input_cap);
     colo_dec_init(&s->dec);
+    colo_seal_off(&s->tx);
+    if (cfg->keys) {
+        colo_seal_init(&s->tx, cfg->keys->tx);
+        colo_dec_set_key(&s->dec, cfg->keys->rx);
+    }
 }
 
 static bool undo_logged(const struct colo_secondary *s, uint64_t pfn)
@@ -88,8 +93,8 @@ static void send_msg(struct colo_secondary *s, const void *buf, size_t len)
 
 static void send_empty(struct colo_secondary *s, uint16_t type, uint64_t epoch)
 {
-    uint8_t b[COLO_HDR_SIZE];
-    send_msg(s, b, colo_encode(b, sizeof(b), type, epoch, NULL, 0));
+    uint8_t b[COLO_HDR_SIZE + COLO_TRAILER_MAX];
+    send_msg(s, b, colo_encode(&s->tx, b, sizeof(b), type, epoch, NULL, 0));
 }
 
 /* Ends the session. The staged checkpoint, if any, is simply forgotten: the VM was not touched;
@@ -116,8 +121,9 @@ static void finish(struct colo_secondary *s, uint32_t reason, bool tell_peer, co
     s->npages = 0;
     s->state_len = 0;
     if (tell_peer) {
-        uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_CRC_SIZE];
-        send_msg(s, b, colo_encode_abort(b, sizeof(b), s->st.epoch, reason, s->st.reason_text));
+        uint8_t b[COLO_HDR_SIZE + 4 + COLO_ABORT_TEXT_MAX + COLO_TRAILER_MAX];
+        send_msg(s, b,
+                 colo_encode_abort(&s->tx, b, sizeof(b), s->st.epoch, reason, s->st.reason_text));
     }
     if (clean) {
         colo_log_info("colo: session closed at epoch %llu: %s", (unsigned long long)s->st.epoch,
@@ -176,7 +182,7 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
                (unsigned long long)ram_pages);
         return;
     }
-    uint8_t b[COLO_HDR_SIZE + COLO_HELLO_ACK_LEN + COLO_CRC_SIZE];
+    uint8_t b[COLO_HDR_SIZE + COLO_HELLO_ACK_LEN + COLO_TRAILER_MAX];
     uint32_t mine = me->caps;
     if (!s->cfg.verify_hashes || !s->cfg.verify_state) {
         mine &= ~COLO_CAP_VERIFY;
@@ -192,7 +198,7 @@ static void handle_hello(struct colo_secondary *s, const struct colo_msg *m)
     s->st.caps = ack.caps;
     s->st.epoch = 0;
     s->st.replica = false;
-    send_msg(s, b, colo_encode_hello_ack(b, sizeof(b), s->st.epoch, &ack));
+    send_msg(s, b, colo_encode_hello_ack(&s->tx, b, sizeof(b), s->st.epoch, &ack));
     send_empty(s, COLO_MSG_CHECKPOINT_READY, s->st.epoch);
     s->st.state = COLO_SEC_IDLE;
     colo_log_info("colo: secondary: handshake done, board %s, %llu MiB of guest RAM%s", h.board,
@@ -241,7 +247,9 @@ static void stage_pages(struct colo_secondary *s, const struct colo_msg *m)
         memcpy(s->cfg.stage_data + (size_t)s->npages * COLO_PAGE_SIZE, data, COLO_PAGE_SIZE);
         s->npages++;
     }
-    s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
+    if (!s->dec.rx.on) { /* sealed: the tags already cover every byte and the order */
+        s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
+    }
 }
 
 /* Pre-copy: there is no replica to protect yet, so pages go straight into guest RAM. An
@@ -343,7 +351,9 @@ static void stage_state(struct colo_secondary *s, const struct colo_msg *m)
     }
     memcpy(s->cfg.stage_state + s->state_len, m->payload, m->len);
     s->state_len += m->len;
-    s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
+    if (!s->dec.rx.on) { /* sealed: the tags already cover every byte and the order */
+        s->crc = colo_port_crc32c(s->crc, m->payload, m->len);
+    }
 }
 
 /* The commit: everything arrived and verified; the VM moves from epoch N-1 to N. */
@@ -540,7 +550,11 @@ bool colo_secondary_rx(struct colo_secondary *s, const void *data, size_t len)
         len -= used;
         s->st.bytes_rx += used;
         if (r == COLO_DEC_ERROR) {
-            finish(s, COLO_ABORT_DECODE, true, "%s", colo_err_name(s->dec.err));
+            /* A sealed record that fails its tag is forged, replayed or damaged: the session
+             * cannot trust the stream past it (an attacker's bytes end it, never steer it). */
+            bool forged = s->dec.err == COLO_E_AUTH || s->dec.err == COLO_E_FRAMING;
+            finish(s, forged ? COLO_ABORT_AUTH : COLO_ABORT_DECODE, true, "%s",
+                   colo_err_name(s->dec.err));
         } else if (r == COLO_DEC_MSG) {
             handle(s, &m);
         }

@@ -34,7 +34,7 @@
 #define IP_FRAG 0
 #define ARP_TABLE_SIZE 8
 #define ARP_QUEUEING 1 /* keep the first packets to a peer while its ARP reply is under way */
-#define ETHARP_SUPPORT_STATIC_ENTRIES 1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 1 /* the authenticated peer's address is pinned */
 
 /* ---- memory ---- */
 #define MEM_ALIGNMENT 8
@@ -77,6 +77,11 @@
 #define TCP_OVERSIZE TCP_MSS /* tcp_write(COPY) fills whole segments, fewer pbufs */
 #define LWIP_TCP_TIMESTAMPS 0
 #define TCP_LISTEN_BACKLOG 0
+/* The replication listener takes SYNs from the configured peer only (kernel/colo/colo_link.c):
+ * a host on the link cannot fill the pcb pool with half-open connections. */
+int colo_link_tcp_filter(const void *pcb, unsigned int src_be);
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p)                             \
+    colo_link_tcp_filter((const void *)(pcb), ip4_addr_get_u32(ip4_current_src_addr()))
 #define LWIP_TCP_KEEPALIVE 1 /* a dead peer is noticed on an idle checkpoint connection */
 #define SO_REUSE 1 /* a secondary re-listens on its port while old connections are in TIME-WAIT */
 #define TCP_MAXRTX 12

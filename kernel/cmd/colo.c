@@ -143,6 +143,11 @@ static int colo_set(int argc, char **argv)
 static int start(void)
 {
     switch (colo_board_start()) {
+    case COLO_BOARD_NO_KEY:
+        cv_printf("colo: refused: this board has no pair key (cv.key; a witness key too with "
+                  "witnesses). Generate one with tools/cv-keygen, or boot with cv.insecure=1 "
+                  "(unauthenticated: tests only)\n");
+        return 1;
     case COLO_BOARD_UNAVAILABLE:
         return unavailable();
     case COLO_BOARD_WAITING:

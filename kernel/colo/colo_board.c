@@ -8,6 +8,7 @@
 #include <cv/board.h>
 #include <cv/colo_board.h>
 #include <cv/colo_hb_link.h>
+#include <cv/colo_keys.h>
 #include <cv/colo_link.h>
 #include <cv/config.h>
 #include <cv/dirty.h>
@@ -63,6 +64,7 @@ enum link_phase {
 static struct {
     struct vm *vm;
     bool ready;
+    bool no_key;       /* refused at boot: no pair key and not cv.insecure=1 */
     enum cv_role role; /* changes on failover (-> primary) and fencing (-> secondary) */
     enum link_phase phase;
     struct colo_pair pair;
@@ -545,7 +547,7 @@ static void pri_connected(void *ctx)
     cb.sessions++;
     pri.set = cb.set;
     cb.hist_seen = 0;
-    colo_primary_start(&pri);
+    colo_primary_start_sealed(&pri, colo_link_keys());
     schedule(BUSY_POLL_US);
     pair_session_start();
     maybe_event();
@@ -682,7 +684,8 @@ static void sec_connected(void *ctx)
                                  .undo_map = cb.undo_map,
                                  .undo_pages = cb.vm->ram.size / COLO_PAGE_SIZE,
                                  .input_mem = cb.input_log,
-                                 .input_cap = cb.input_log ? INPUT_LOG_BYTES : 0};
+                                 .input_cap = cb.input_log ? INPUT_LOG_BYTES : 0,
+                                 .keys = colo_link_keys()};
     colo_secondary_init(&sec, &vmif, colo_link_transport(), &sc);
     cb.phase = LINK_SESSION;
     cb.sessions++;
@@ -1085,6 +1088,26 @@ void colo_board_init(struct vm *vm)
     const struct cv_config *c = config_get();
     cb.vm = vm;
     cb.role = c->role;
+    colo_keys_init();
+    if (!colo_keys_pair() && !c->insecure) {
+        /* Without a key anyone on either network could feed the replica or fence the guest:
+         * refusing is the only safe answer (docs/security.md). */
+        cb.no_key = true;
+        log_err("colo: no pair key (cv.key): protection is refused. Generate one with "
+                "tools/cv-keygen and give both boards the same, or boot with cv.insecure=1 for "
+                "an unauthenticated link (tests only)");
+        return;
+    }
+    if (c->witness.n && !colo_keys_witness() && !c->insecure) {
+        cb.no_key = true;
+        log_err("colo: witnesses are configured but no witness key (cv.witness_key): protection "
+                "is refused (tools/cv-keygen)");
+        return;
+    }
+    if (c->insecure) {
+        log_warn("colo: cv.insecure=1: the replication link, heartbeats and witness messages are "
+                 "NOT authenticated; anyone on those networks can take the guest over");
+    }
     vmif.ctx = vm;
     uint64_t pages = vm->ram.size / COLO_PAGE_SIZE;
     uint64_t stage = (uint64_t)c->staging_mib << 20;
@@ -1169,6 +1192,13 @@ void colo_board_init(struct vm *vm)
          * gives way before anything it did was seen. */
         log_info("colo: guest output held: checking that no peer runs the guest");
     }
+    struct colo_link_auth la = {.psk = colo_keys_pair(),
+                                .role = cb.role == CV_ROLE_PRIMARY ? COLO_ROLE_PRIMARY
+                                                                   : COLO_ROLE_SECONDARY,
+                                .board = c->board,
+                                .peer_board = c->board == 'a' ? 'b' : 'a',
+                                .boot_id = cb.boot_id};
+    colo_link_set_auth(&la);
     PAIR(colo_pair_init(&cb.pair, &pc, time_now_us()));
     hv_periodic_start(HV_PERIODIC_HEARTBEAT, (uint64_t)c->hb_period_ms * 1000, hb_tick, NULL);
     hv_urgent_start((uint64_t)c->hb_period_ms * 1000, hb_urgent, NULL);
@@ -1242,6 +1272,15 @@ void colo_board_print_status(void)
               cb.pair.took_over ? "yes" : "no", (unsigned long long)cb.failovers,
               (unsigned long long)(cb.last_gap_us / 1000));
     cv_printf("hb_urgent=%llu\n", (unsigned long long)cb.hb_urgent);
+    struct colo_link_refusals lr;
+    colo_link_refusals(&lr);
+    cv_printf("auth=%s\nlink_refused_syn=%llu\nlink_refused_auth=%llu\n"
+              "link_refused_timeout=%llu\nlink_replaced=%llu\n",
+              colo_keys_pair()         ? "key"
+              : config_get()->insecure ? "insecure"
+                                       : "none",
+              (unsigned long long)lr.syn, (unsigned long long)lr.auth,
+              (unsigned long long)lr.timeout, (unsigned long long)lr.replaced);
     const struct colo_pair *pp = &cb.pair;
     char wl[CV_WITNESS_FMT_LEN];
     cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"
@@ -1529,6 +1568,9 @@ enum colo_board_result colo_board_switchover(void)
 
 enum colo_board_result colo_board_start(void)
 {
+    if (cb.no_key) {
+        return COLO_BOARD_NO_KEY;
+    }
     if (!cb.ready) {
         return COLO_BOARD_UNAVAILABLE;
     }

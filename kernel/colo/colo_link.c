@@ -15,11 +15,13 @@
 #include <cv/hvnet.h>
 #include <cv/log.h>
 
+#include "lwip/etharp.h"
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
+#include <colo/auth.h>
 #include <colo/transport.h>
 
 /* A checkpoint's pages are streamed message by message as room appears (space()); the ring
@@ -33,6 +35,9 @@
 #define KEEP_IDLE_MS 2000
 #define KEEP_INTVL_MS 1000
 #define KEEP_CNT 3
+/* A connection has this many poll ticks (500 ms) to finish the handshake: three small
+ * messages, a round trip and a half; 3 s is generous on any link that can carry checkpoints. */
+#define AUTH_TICKS 6
 
 #if !LWIP_TCP_KEEPALIVE
 #error "colo_link needs LWIP_TCP_KEEPALIVE for the per-pcb keepalive timing"
@@ -56,6 +61,20 @@ static struct {
     size_t head, fill; /* ring: the next byte for TCP is ring[head]; fill bytes queued */
     uint64_t bytes_tx, bytes_rx;
     uint16_t lose_type; /* colo_link_lose_next(): drop the next message of this type */
+    /* ---- authentication (colo/auth.h) ---- */
+    struct colo_link_auth who; /* who.psk NULL: plain connections */
+    bool authing;              /* the current connection (ours) is still in the handshake */
+    unsigned auth_ticks;
+    struct colo_auth auth; /* its handshake */
+    bool keyed;            /* keys hold the current session's keys until connected() took them */
+    struct colo_session_keys keys;
+    /* An incoming connection still authenticating: it has its own callbacks, and until it
+     * proves the key it cannot touch the current session. */
+    struct tcp_pcb *cand;
+    uintptr_t cand_gen;
+    unsigned cand_ticks;
+    struct colo_auth cand_auth;
+    struct colo_link_refusals refused;
 } ln;
 
 static uint8_t ring[RING_SIZE];
@@ -107,6 +126,10 @@ static void detach(struct tcp_pcb *pcb)
 /* Drops the current connection from our state (no lwIP call); unsent ring bytes go with it. */
 static void forget(void)
 {
+    ln.authing = false;
+    ln.keyed = false;
+    colo_port_wipe(&ln.keys, sizeof(ln.keys));
+    colo_auth_wipe(&ln.auth);
     ln.pcb = NULL;
     ln.gen = 0;
     ln.up = false;
@@ -240,6 +263,121 @@ static err_t drop_stale(struct tcp_pcb *pcb)
     return ERR_ABRT;
 }
 
+/* ---- the handshake (colo/auth.h) ---- */
+
+static struct colo_auth_cfg auth_cfg(bool initiator)
+{
+    return (struct colo_auth_cfg){.psk = ln.who.psk,
+                                  .initiator = initiator,
+                                  .role = ln.who.role,
+                                  .board = ln.who.board,
+                                  .peer_board = ln.who.peer_board,
+                                  .boot_id = ln.who.boot_id};
+}
+
+/* A handshake message straight to TCP: it precedes everything in the ring. */
+static bool auth_send(struct tcp_pcb *pcb, const uint8_t *m, size_t n)
+{
+    if (tcp_write(pcb, m, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+        return false;
+    }
+    tcp_output(pcb);
+    return true;
+}
+
+/*
+ * Runs the bytes of p from (q, off) through a handshake, sending its answers. Returns its state;
+ * (q, off) then point at the first byte it did not take (the session's, once DONE).
+ */
+static enum colo_auth_state auth_run(struct colo_auth *a, struct tcp_pcb *pcb, struct pbuf **q,
+                                     size_t *off)
+{
+    enum colo_auth_state st = a->state;
+    while (*q && st != COLO_AUTH_DONE && st != COLO_AUTH_FAILED) {
+        uint8_t out[COLO_AUTH_MSG_MAX];
+        size_t used, n;
+        st = colo_auth_feed(a, (const uint8_t *)(*q)->payload + *off, (*q)->len - *off, &used, out,
+                            sizeof(out), &n);
+        *off += used;
+        if (n && !auth_send(pcb, out, n)) {
+            a->state = st = COLO_AUTH_FAILED;
+            a->why = "cannot send the handshake";
+        }
+        if (*off == (*q)->len) {
+            *q = (*q)->next;
+            *off = 0;
+        }
+    }
+    return st;
+}
+
+/* The peer proved the key: pin its MAC so that nobody on the link can ARP-spoof it later. */
+static void pin_peer(const struct tcp_pcb *pcb)
+{
+    struct eth_addr *eth = NULL;
+    const ip4_addr_t *ip = NULL;
+    struct netif *nif = hvnet_repl_netif();
+    if (nif && etharp_find_addr(nif, ip_2_ip4(&pcb->remote_ip), &eth, &ip) >= 0 && eth) {
+        struct eth_addr mac = *eth;
+        ip4_addr_t at = *ip_2_ip4(&pcb->remote_ip);
+        etharp_add_static_entry(&at, &mac);
+    }
+}
+
+/* The current connection is authenticated (keys from a): the engine may have it. The bytes of
+ * p after (q, off) are the session's first. Runs inside pcb's callback (enter() done). */
+static void session_ready(struct tcp_pcb *pcb, struct colo_auth *a, struct pbuf *q, size_t off)
+{
+    char peer[24];
+    fmt_peer(pcb, peer, sizeof(peer));
+    colo_auth_keys(a, &ln.keys);
+    colo_auth_wipe(a);
+    ln.keyed = true;
+    ln.authing = false;
+    pin_peer(pcb);
+    log_info("colo link: %s authenticated (pair key)", peer);
+    uintptr_t gen = ln.gen;
+    if (ln.ops.connected) {
+        ln.ops.connected(ln.ops.ctx);
+    }
+    /* the engine copied them into its session; nothing else needs them */
+    ln.keyed = false;
+    colo_port_wipe(&ln.keys, sizeof(ln.keys));
+    for (; q && ln.pcb == pcb && ln.gen == gen; q = q->next, off = 0) {
+        if (q->len > off) {
+            ln.bytes_rx += q->len - off;
+            if (ln.ops.rx) {
+                ln.ops.rx(ln.ops.ctx, (const uint8_t *)q->payload + off, q->len - off);
+            }
+        }
+    }
+}
+
+/* Our own connection (colo_link_connect) is still in the handshake: p is for it. */
+static err_t authing_recv(struct tcp_pcb *pcb, struct pbuf *p)
+{
+    struct pbuf *q = p;
+    size_t off = 0;
+    enum colo_auth_state st = auth_run(&ln.auth, pcb, &q, &off);
+    if (st == COLO_AUTH_FAILED) {
+        char peer[24];
+        fmt_peer(pcb, peer, sizeof(peer));
+        log_warn("colo link: %s: authentication failed: %s", peer, ln.auth.why);
+        ln.refused.auth++;
+        pbuf_free(p);
+        forget();
+        release(pcb, true);
+        notify_lost("the peer failed authentication");
+        return leave(pcb);
+    }
+    if (st == COLO_AUTH_DONE) {
+        session_ready(pcb, &ln.auth, q, off);
+    }
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return leave(pcb);
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
     (void)err; /* always ERR_OK in lwIP 2.1.3 */
@@ -255,6 +393,9 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         release(pcb, false); /* our FIN too, from leave() */
         notify_lost("peer closed the connection");
         return leave(pcb);
+    }
+    if (ln.authing) {
+        return authing_recv(pcb, p);
     }
     u16_t total = p->tot_len;
     for (struct pbuf *q = p; q && is_current(arg, pcb); q = q->next) {
@@ -290,7 +431,14 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
         return drop_stale(pcb);
     }
     enter(pcb);
-    if (ln.up) {
+    if (ln.authing && ++ln.auth_ticks >= AUTH_TICKS) {
+        ln.refused.timeout++;
+        forget();
+        release(pcb, true);
+        notify_lost("the peer did not authenticate in time");
+        return leave(pcb);
+    }
+    if (ln.up && !ln.authing) {
         pump(pcb);
     }
     return leave(pcb);
@@ -335,7 +483,24 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     ln.up = true;
     char peer[24];
     fmt_peer(pcb, peer, sizeof(peer));
-    log_info("colo link: connected to %s", peer);
+    if (ln.who.psk) {
+        uint8_t init[COLO_AUTH_MSG_MAX];
+        struct colo_auth_cfg cfg = auth_cfg(true);
+        size_t n = colo_auth_start(&ln.auth, &cfg, init, sizeof(init));
+        ln.authing = true;
+        ln.auth_ticks = 0;
+        if (!n || !auth_send(pcb, init, n)) {
+            log_err("colo link: cannot start the handshake with %s: %s", peer,
+                    n ? "send failed" : ln.auth.why);
+            forget();
+            release(pcb, true);
+            notify_lost("no handshake");
+            return leave(pcb);
+        }
+        log_info("colo link: connected to %s; authenticating", peer);
+        return leave(pcb);
+    }
+    log_info("colo link: connected to %s (plain: no pair key)", peer);
     if (ln.ops.connected) {
         ln.ops.connected(ln.ops.ctx);
     }
@@ -358,6 +523,120 @@ static void close_current(bool abort)
     release(pcb, abort);
 }
 
+/* ---- incoming connections still authenticating ---- */
+
+static void cand_forget(void)
+{
+    colo_auth_wipe(&ln.cand_auth);
+    ln.cand = NULL;
+    ln.cand_gen = 0;
+}
+
+/* Ends the candidate; inside its own callback the caller returns ERR_ABRT. */
+static err_t cand_drop(struct tcp_pcb *pcb)
+{
+    detach(pcb);
+    cand_forget();
+    tcp_abort(pcb);
+    return ERR_ABRT;
+}
+
+static bool is_cand(void *arg, const struct tcp_pcb *pcb)
+{
+    return pcb && pcb == ln.cand && (uintptr_t)arg == ln.cand_gen;
+}
+
+static err_t cand_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    (void)err;
+    if (!is_cand(arg, pcb)) {
+        if (p) {
+            pbuf_free(p);
+        }
+        return drop_stale(pcb);
+    }
+    char peer[24];
+    fmt_peer(pcb, peer, sizeof(peer));
+    if (!p) {
+        log_warn("colo link: %s closed the connection before authenticating", peer);
+        ln.refused.auth++;
+        return cand_drop(pcb);
+    }
+    struct pbuf *q = p;
+    size_t off = 0;
+    enum colo_auth_state st = auth_run(&ln.cand_auth, pcb, &q, &off);
+    if (st == COLO_AUTH_FAILED) {
+        log_warn("colo link: connection from %s refused: %s", peer, ln.cand_auth.why);
+        ln.refused.auth++;
+        pbuf_free(p);
+        return cand_drop(pcb);
+    }
+    if (st != COLO_AUTH_DONE) {
+        tcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+        return ERR_OK;
+    }
+    /* Proven: only now may it take the place of the current connection. */
+    static struct colo_auth done; /* static: it is large for a stack at EL2 */
+    done = ln.cand_auth;
+    detach(pcb);
+    cand_forget();
+    if (ln.pcb) {
+        log_warn("colo link: %s authenticated; it replaces the current connection", peer);
+        ln.refused.replaced++;
+        close_current(true);
+        notify_lost("replaced by an authenticated connection");
+    }
+    if (!ln.listener || ln.pcb) {
+        /* lost() stopped listening or started a connection of its own: not wanted any more */
+        colo_auth_wipe(&done);
+        pbuf_free(p);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    adopt(pcb, true);
+    arm(pcb);
+    enter(pcb);
+    session_ready(pcb, &done, q, off);
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return leave(pcb);
+}
+
+static err_t cand_poll(void *arg, struct tcp_pcb *pcb)
+{
+    if (!is_cand(arg, pcb)) {
+        return drop_stale(pcb);
+    }
+    if (++ln.cand_ticks < AUTH_TICKS) {
+        return ERR_OK;
+    }
+    char peer[24];
+    fmt_peer(pcb, peer, sizeof(peer));
+    log_warn("colo link: connection from %s dropped: no handshake within %u s", peer,
+             AUTH_TICKS / 2);
+    ln.refused.timeout++;
+    return cand_drop(pcb);
+}
+
+static void cand_err(void *arg, err_t err)
+{
+    (void)err;
+    if (ln.cand && (uintptr_t)arg == ln.cand_gen) {
+        cand_forget(); /* lwIP freed the pcb */
+    }
+}
+
+static void cand_close_any(void)
+{
+    if (ln.cand) {
+        struct tcp_pcb *pcb = ln.cand;
+        detach(pcb);
+        cand_forget();
+        tcp_abort(pcb);
+    }
+}
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     (void)arg;
@@ -366,6 +645,35 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     }
     char peer[24];
     fmt_peer(pcb, peer, sizeof(peer));
+    if (lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip))) != config_get()->peer_ip) {
+        /* colo_link_tcp_filter drops such SYNs; the peer address may have changed since */
+        ln.refused.syn++;
+        log_warn("colo link: connection from %s refused: not the peer", peer);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    if (ln.who.psk) {
+        if (ln.cand) {
+            log_warn("colo link: %s replaces a connection that had not authenticated", peer);
+            ln.refused.auth++;
+            cand_close_any();
+        }
+        ln.cand = pcb;
+        ln.cand_gen = ++ln.next_gen;
+        ln.cand_ticks = 0;
+        struct colo_auth_cfg cfg = auth_cfg(false);
+        colo_auth_start(&ln.cand_auth, &cfg, NULL, 0);
+        /* Killable for room until it proves itself (the current session's pcb is not). */
+        tcp_setprio(pcb, TCP_PRIO_NORMAL);
+        tcp_arg(pcb, (void *)ln.cand_gen);
+        tcp_recv(pcb, cand_recv);
+        tcp_sent(pcb, NULL);
+        tcp_err(pcb, cand_err);
+        tcp_poll(pcb, cand_poll, POLL_TICKS);
+        tcp_nagle_disable(pcb);
+        log_info("colo link: connection from %s; authenticating", peer);
+        return ERR_OK;
+    }
     if (ln.pcb) {
         log_warn("colo link: %s replaces the current connection", peer);
         close_current(true);
@@ -451,6 +759,7 @@ bool colo_link_connect(uint32_t ip, uint16_t port, const struct colo_link_ops *o
         log_err("colo link: no replication NIC to connect to %s:%u over", a, port);
         return false;
     }
+    cand_close_any();
     stop_listening();
     close_current(false);
     ln.ops = *ops;
@@ -476,6 +785,7 @@ bool colo_link_connect(uint32_t ip, uint16_t port, const struct colo_link_ops *o
 
 void colo_link_shutdown(void)
 {
+    cand_close_any();
     stop_listening();
     close_current(false);
 }
@@ -488,7 +798,7 @@ void colo_link_lose_next(uint16_t type)
 static bool link_send(void *ctx, const void *buf, size_t len)
 {
     (void)ctx;
-    if (!ln.pcb || !ln.up || ln.broken) {
+    if (!ln.pcb || !ln.up || ln.authing || ln.broken) {
         return false;
     }
     const uint8_t *b = buf;
@@ -517,7 +827,7 @@ static bool link_send(void *ctx, const void *buf, size_t len)
 static size_t link_space(void *ctx)
 {
     (void)ctx;
-    return ln.pcb && ln.up && !ln.broken ? RING_SIZE - ln.fill : 0;
+    return ln.pcb && ln.up && !ln.authing && !ln.broken ? RING_SIZE - ln.fill : 0;
 }
 
 static void link_close(void *ctx)
@@ -540,7 +850,36 @@ const struct colo_transport *colo_link_transport(void)
 
 bool colo_link_up(void)
 {
-    return ln.pcb && ln.up;
+    return ln.pcb && ln.up && !ln.authing;
+}
+
+void colo_link_set_auth(const struct colo_link_auth *a)
+{
+    ln.who = *a;
+}
+
+const struct colo_session_keys *colo_link_keys(void)
+{
+    return ln.keyed ? &ln.keys : NULL;
+}
+
+void colo_link_refusals(struct colo_link_refusals *out)
+{
+    *out = ln.refused;
+}
+
+int colo_link_tcp_filter(const void *pcb, unsigned int src_be)
+{
+    if (!ln.listener || pcb != (const void *)ln.listener ||
+        lwip_ntohl(src_be) == config_get()->peer_ip) {
+        return 0;
+    }
+    if (ln.refused.syn++ == 0) {
+        char ip[16];
+        log_warn("colo link: refusing connections from %s (not the peer; counted from now on)",
+                 config_fmt_ip4(lwip_ntohl(src_be), ip, sizeof(ip)));
+    }
+    return -1;
 }
 
 void colo_link_stats(struct colo_link_stats *out)

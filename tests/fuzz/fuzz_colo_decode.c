@@ -289,7 +289,7 @@ static void check_reencode(const struct colo_msg *m)
         if (colo_parse_hello_ack(m, &a) != COLO_OK) {
             return; /* reserved field set */
         }
-        n = colo_encode_hello_ack(re, sizeof(re), m->epoch, &a);
+        n = colo_encode_hello_ack(NULL, re, sizeof(re), m->epoch, &a);
         break;
     }
     case COLO_MSG_RAM_PAGES:
@@ -303,7 +303,7 @@ static void check_reencode(const struct colo_msg *m)
             colo_ram_page(m, i, &re_pfns[i], &d);
             memcpy(re_pages[i], d, COLO_PAGE_SIZE);
         }
-        n = colo_encode_pages(re, sizeof(re), m->type, m->epoch, re_pfns, re_pages[0], count);
+        n = colo_encode_pages(NULL, re, sizeof(re), m->type, m->epoch, re_pfns, re_pages[0], count);
         break;
     }
     case COLO_MSG_VERIFY: {
@@ -315,17 +315,17 @@ static void check_reencode(const struct colo_msg *m)
         for (uint32_t i = 0; i < count; i++) {
             re_hashes[i] = colo_verify_hash(m, i);
         }
-        n = colo_encode_verify(re, sizeof(re), m->epoch, first, re_hashes, count);
+        n = colo_encode_verify(NULL, re, sizeof(re), m->epoch, first, re_hashes, count);
         break;
     }
     case COLO_MSG_VMSTATE_SIZE: {
         struct colo_vmstate_size v;
         FZ_CHECK(colo_parse_vmstate_size(m, &v) == COLO_OK, "VMSTATE_SIZE refused");
-        n = colo_encode_vmstate_size(re, sizeof(re), m->epoch, &v);
+        n = colo_encode_vmstate_size(NULL, re, sizeof(re), m->epoch, &v);
         break;
     }
     case COLO_MSG_HEARTBEAT:
-        n = colo_encode_heartbeat(re, sizeof(re), m->epoch, colo_get64(m->payload));
+        n = colo_encode_heartbeat(NULL, re, sizeof(re), m->epoch, colo_get64(m->payload));
         break;
     case COLO_MSG_ABORT: {
         struct colo_abort a;
@@ -334,7 +334,7 @@ static void check_reencode(const struct colo_msg *m)
         if (!payload_printable(m->payload + 4, m->len - 4)) {
             return; /* decoding replaced bytes (a NUL among them): not the same text */
         }
-        n = colo_encode_abort(re, sizeof(re), m->epoch, a.reason, a.text);
+        n = colo_encode_abort(NULL, re, sizeof(re), m->epoch, a.reason, a.text);
         break;
     }
     default:
@@ -525,7 +525,7 @@ static uint8_t model[NPAGES][COLO_PAGE_SIZE];
 
 static void put_empty(uint16_t type, uint64_t epoch)
 {
-    sn += colo_encode(seed + sn, sizeof(seed) - sn, type, epoch, NULL, 0);
+    sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, type, epoch, NULL, 0);
 }
 
 /* count pages filled from fill on, as RAM_SYNC or RAM_PAGES; the model applies them at once
@@ -539,7 +539,8 @@ static void put_pages(uint16_t type, uint64_t epoch, const uint64_t *pfns, uint3
         pages[i][i] = (uint8_t)epoch;
         memcpy(model[pfns[i]], pages[i], COLO_PAGE_SIZE);
     }
-    size_t m = colo_encode_pages(seed + sn, sizeof(seed) - sn, type, epoch, pfns, pages[0], count);
+    size_t m =
+        colo_encode_pages(NULL, seed + sn, sizeof(seed) - sn, type, epoch, pfns, pages[0], count);
     if (crc) {
         *crc = crc32c(*crc, seed + sn + COLO_HDR_SIZE, m - COLO_HDR_SIZE - COLO_CRC_SIZE);
     }
@@ -552,7 +553,7 @@ static void put_verify(uint64_t epoch, uint64_t first, uint32_t count, uint32_t 
     for (uint32_t i = 0; i < count; i++) {
         h[i] = colo_page_hash(model[first + i]) ^ (i == 0 ? spoil : 0);
     }
-    sn += colo_encode_verify(seed + sn, sizeof(seed) - sn, epoch, first, h, count);
+    sn += colo_encode_verify(NULL, seed + sn, sizeof(seed) - sn, epoch, first, h, count);
 }
 
 struct ck {
@@ -577,11 +578,11 @@ static void put_checkpoint(uint64_t e, const struct ck *k)
     if (!k->no_pages) {
         put_pages(COLO_MSG_RAM_PAGES, e, pfns, 2, (uint8_t)(0x10 * e), &crc);
     }
-    sn += colo_encode_heartbeat(seed + sn, sizeof(seed) - sn, e, 5);
+    sn += colo_encode_heartbeat(NULL, seed + sn, sizeof(seed) - sn, e, 5);
     uint8_t st[STATE_LEN] = "SIMS";
     st[8] = (uint8_t)e;
     st[LOSSY_AT] = k->lossy;
-    sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_DEVICE_STATE, e, st, STATE_LEN);
+    sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, COLO_MSG_DEVICE_STATE, e, st, STATE_LEN);
     crc = crc32c(crc, st, STATE_LEN);
     if (k->verify && k->split) {
         put_verify(e, 0, 2, k->spoil);
@@ -591,7 +592,7 @@ static void put_checkpoint(uint64_t e, const struct ck *k)
     }
     struct colo_vmstate_size v = {
         .state_bytes = STATE_LEN, .page_count = k->no_pages ? 0 : 2, .crc = crc};
-    sn += colo_encode_vmstate_size(seed + sn, sizeof(seed) - sn, e, &v);
+    sn += colo_encode_vmstate_size(NULL, seed + sn, sizeof(seed) - sn, e, &v);
 }
 
 static void put_start(uint8_t mode, uint32_t caps)
@@ -600,7 +601,7 @@ static void put_start(uint8_t mode, uint32_t caps)
     memset(model, 0, sizeof(model));
     seed[sn++] = mode;
     struct colo_hello h = local_hello(caps);
-    sn += colo_encode_hello(seed + sn, sizeof(seed) - sn, 0, &h);
+    sn += colo_encode_hello(NULL, seed + sn, sizeof(seed) - sn, 0, &h);
 }
 
 static void put_sync(void)
@@ -637,9 +638,9 @@ void fuzz_make_seeds(void)
     for (uint64_t e = 1; e <= 3; e++) {
         uint8_t f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 8, 0};
         f[20] = (uint8_t)e;
-        sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e, f, sizeof(f));
+        sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e, f, sizeof(f));
         put_checkpoint(e, &(struct ck){.no_pages = e != 1});
-        sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e + 1, f, sizeof(f));
+        sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, COLO_MSG_INPUT, e + 1, f, sizeof(f));
     }
     fuzz_write_seed("input", seed, sn);
 
@@ -668,7 +669,7 @@ void fuzz_make_seeds(void)
     put_empty(COLO_MSG_GUEST_SHUTDOWN, 3);
     fuzz_write_seed("compact", seed, sn);
 
-    sn = 1 + colo_encode_abort(seed + 1, sizeof(seed) - 1, 0, COLO_ABORT_IMAGE, "mismatch");
+    sn = 1 + colo_encode_abort(NULL, seed + 1, sizeof(seed) - 1, 0, COLO_ABORT_IMAGE, "mismatch");
     seed[0] = 0;
     fuzz_write_seed("abort", seed, sn);
 }

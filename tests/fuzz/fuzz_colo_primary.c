@@ -731,7 +731,7 @@ static void rec(uint8_t ctl, uint8_t ev, unsigned nmsgs, const uint16_t *types,
     }
     size_t at = sn++;
     for (unsigned i = 0; i < nmsgs; i++) {
-        sn += colo_encode(seed + sn, sizeof(seed) - sn, types[i], epochs[i], NULL, 0);
+        sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, types[i], epochs[i], NULL, 0);
     }
     seed[at] = (uint8_t)(sn - at - 1);
 }
@@ -744,8 +744,8 @@ static void handshake(uint8_t ctl, uint32_t caps, uint32_t stage_pages)
                                .caps = caps,
                                .stage_pages = stage_pages,
                                .stage_state = STATE_CAP};
-    sn += colo_encode_hello_ack(seed + sn, sizeof(seed) - sn, 0, &a);
-    sn += colo_encode(seed + sn, sizeof(seed) - sn, COLO_MSG_CHECKPOINT_READY, 0, NULL, 0);
+    sn += colo_encode_hello_ack(NULL, seed + sn, sizeof(seed) - sn, 0, &a);
+    sn += colo_encode(NULL, seed + sn, sizeof(seed) - sn, COLO_MSG_CHECKPOINT_READY, 0, NULL, 0);
     seed[at] = (uint8_t)(sn - at - 1);
 }
 

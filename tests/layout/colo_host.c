@@ -37,7 +37,7 @@ int main(void)
         page[i] = i * 0x0101010101010101ull;
     }
     uint32_t h = colo_page_hash(page);
-    size_t n = colo_encode_verify(wire, sizeof(wire), 7, 42, &h, 1);
+    size_t n = colo_encode_verify(NULL, wire, sizeof(wire), 7, 42, &h, 1);
     colo_dec_init(&dec);
     struct colo_msg m;
     size_t used;

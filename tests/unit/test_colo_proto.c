@@ -46,7 +46,7 @@ static void test_round_trip(void **state)
     h.image_id[0] = 9;
     static const size_t chunks[] = {1, 3, 24, 25, 1000, SIZE_MAX};
     for (unsigned c = 0; c < ARRAY_SIZE(chunks); c++) {
-        size_t n = colo_encode_hello(buf, sizeof(buf), 5, &h);
+        size_t n = colo_encode_hello(NULL, buf, sizeof(buf), 5, &h);
         assert_int_equal(n, COLO_HDR_SIZE + COLO_HELLO_LEN + 4);
         colo_dec_init(&dec);
         struct colo_msg m;
@@ -64,7 +64,8 @@ static void test_round_trip(void **state)
             pfns[i] = i * 3ull;
             memset(pages[i], (int)i, COLO_PAGE_SIZE);
         }
-        n = colo_encode_ram_pages(buf, sizeof(buf), 1ull << 40, pfns, pages[0], COLO_PAGES_PER_MSG);
+        n = colo_encode_ram_pages(NULL, buf, sizeof(buf), 1ull << 40, pfns, pages[0],
+                                  COLO_PAGES_PER_MSG);
         assert_true(n > 0 && n <= COLO_MAX_MSG);
         assert_int_equal(feed(buf, n, chunks[c] == 1 ? 4099 : chunks[c], &m), COLO_DEC_MSG);
         uint32_t count;
@@ -76,12 +77,12 @@ static void test_round_trip(void **state)
         assert_int_equal(pfn, 600);
         assert_memory_equal(d, pages[200], COLO_PAGE_SIZE);
     }
-    assert_int_equal(colo_encode_ram_pages(buf, sizeof(buf), 0, NULL, NULL, 0), 0);
-    assert_int_equal(colo_encode_ram_pages(buf, 100, 0, (uint64_t[1]){0}, buf, 1), 0);
+    assert_int_equal(colo_encode_ram_pages(NULL, buf, sizeof(buf), 0, NULL, NULL, 0), 0);
+    assert_int_equal(colo_encode_ram_pages(NULL, buf, 100, 0, (uint64_t[1]){0}, buf, 1), 0);
 
     /* Two messages in one chunk come out one at a time. */
-    size_t a = colo_encode_heartbeat(buf, sizeof(buf), 1, 123);
-    size_t b = colo_encode_abort(buf + a, sizeof(buf) - a, 2, COLO_ABORT_EPOCH, "late");
+    size_t a = colo_encode_heartbeat(NULL, buf, sizeof(buf), 1, 123);
+    size_t b = colo_encode_abort(NULL, buf + a, sizeof(buf) - a, 2, COLO_ABORT_EPOCH, "late");
     colo_dec_init(&dec);
     size_t used;
     struct colo_msg m;
@@ -107,7 +108,7 @@ static void test_peer_strings_printable(void **state)
 {
     (void)state;
     static const char evil[] = "\ncolo: event=takeover\x1b[2J\" role=primary";
-    size_t n = colo_encode_abort(buf, sizeof(buf), 3, COLO_ABORT_PEER, evil);
+    size_t n = colo_encode_abort(NULL, buf, sizeof(buf), 3, COLO_ABORT_PEER, evil);
     colo_dec_init(&dec);
     struct colo_msg m;
     assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
@@ -120,14 +121,14 @@ static void test_peer_strings_printable(void **state)
     uint8_t raw[4 + 6];
     colo_put32(raw, COLO_ABORT_PEER);
     memcpy(raw + 4, "a\0b\x7f\xff\r", 6);
-    n = colo_encode(buf, sizeof(buf), COLO_MSG_ABORT, 3, raw, sizeof(raw));
+    n = colo_encode(NULL, buf, sizeof(buf), COLO_MSG_ABORT, 3, raw, sizeof(raw));
     colo_dec_init(&dec);
     assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
     assert_int_equal(colo_parse_abort(&m, &ab), COLO_OK);
     assert_string_equal(ab.text, "a?b???");
 
     struct colo_hello h = {.ver_min = 1, .ver_max = 1, .board = "virt\r\ncolo: event=x\x1b"};
-    n = colo_encode_hello(buf, sizeof(buf), 0, &h);
+    n = colo_encode_hello(NULL, buf, sizeof(buf), 0, &h);
     colo_dec_init(&dec);
     assert_int_equal(feed(buf, n, SIZE_MAX, &m), COLO_DEC_MSG);
     struct colo_hello g;
@@ -164,7 +165,7 @@ static void test_errors(void **state)
         {COLO_HDR_SIZE + 8, 1, false, COLO_E_PAYLOAD_CRC},
     };
     for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
-        size_t n = colo_encode_heartbeat(buf, sizeof(buf), 3, 0x1122334455667788ull);
+        size_t n = colo_encode_heartbeat(NULL, buf, sizeof(buf), 3, 0x1122334455667788ull);
         buf[cases[i].at] ^= cases[i].xor ;
         if (cases[i].reseal) {
             reseal(buf);
@@ -180,7 +181,7 @@ static void test_errors(void **state)
         }
     }
     /* A length over the 1 MiB bound is refused from the header alone. */
-    colo_encode(buf, sizeof(buf), COLO_MSG_DEVICE_STATE, 1, buf + 100, 10);
+    colo_encode(NULL, buf, sizeof(buf), COLO_MSG_DEVICE_STATE, 1, buf + 100, 10);
     colo_put32(buf + 16, COLO_MAX_PAYLOAD + 1);
     reseal(buf);
     colo_dec_init(&dec);
@@ -189,10 +190,10 @@ static void test_errors(void **state)
     assert_int_equal(colo_dec_feed(&dec, buf, COLO_HDR_SIZE, &used, &m), COLO_DEC_ERROR);
     assert_int_equal(dec.err, COLO_E_LENGTH);
     /* Encoder limits. */
-    assert_int_equal(colo_encode(buf, sizeof(buf), COLO_MSG_DEVICE_STATE, 1, buf, 0), 0);
-    assert_int_equal(colo_encode(buf, sizeof(buf), COLO_MSG_CHECKPOINT_READY, 1, buf, 1), 0);
-    assert_int_equal(colo_encode(buf, sizeof(buf), 99, 1, NULL, 0), 0);
-    assert_int_equal(colo_encode(buf, COLO_HDR_SIZE - 1, COLO_MSG_HEARTBEAT, 1, NULL, 0), 0);
+    assert_int_equal(colo_encode(NULL, buf, sizeof(buf), COLO_MSG_DEVICE_STATE, 1, buf, 0), 0);
+    assert_int_equal(colo_encode(NULL, buf, sizeof(buf), COLO_MSG_CHECKPOINT_READY, 1, buf, 1), 0);
+    assert_int_equal(colo_encode(NULL, buf, sizeof(buf), 99, 1, NULL, 0), 0);
+    assert_int_equal(colo_encode(NULL, buf, COLO_HDR_SIZE - 1, COLO_MSG_HEARTBEAT, 1, NULL, 0), 0);
     assert_string_equal(colo_err_name(COLO_E_PAYLOAD_CRC), "payload CRC mismatch");
     assert_string_equal(colo_msg_name(COLO_MSG_VMSTATE_SIZE), "VMSTATE_SIZE");
 }
@@ -205,7 +206,7 @@ static void test_payload_checks(void **state)
     /* RAM_PAGES whose count disagrees with its length. */
     static uint8_t p[4 + 2 * COLO_PAGE_ENTRY];
     colo_put32(p, 3);
-    size_t n = colo_encode(buf, sizeof(buf), COLO_MSG_RAM_PAGES, 1, p, sizeof(p));
+    size_t n = colo_encode(NULL, buf, sizeof(buf), COLO_MSG_RAM_PAGES, 1, p, sizeof(p));
     colo_dec_init(&dec);
     assert_int_equal(colo_dec_feed(&dec, buf, n, &used, &m), COLO_DEC_MSG);
     uint32_t count;
@@ -215,7 +216,7 @@ static void test_payload_checks(void **state)
     memset(h, 'A', sizeof(h));
     colo_put16(h, 1);
     colo_put16(h + 2, 1);
-    n = colo_encode(buf, sizeof(buf), COLO_MSG_HELLO, 0, h, sizeof(h));
+    n = colo_encode(NULL, buf, sizeof(buf), COLO_MSG_HELLO, 0, h, sizeof(h));
     assert_int_equal(colo_dec_feed(&dec, buf, n, &used, &m), COLO_DEC_MSG);
     struct colo_hello hh;
     assert_int_equal(colo_parse_hello(&m, &hh), COLO_E_PAYLOAD);

@@ -120,6 +120,13 @@ struct opts {
 };
 
 static struct stream S;
+/* Sealed sessions (the link authenticated): the stream and the replies are sealed. */
+static bool sealed_mode;
+static struct colo_seal build_tx;
+static const uint8_t key_p2s[COLO_KEY_LEN] = {1, 2, 3};
+static const uint8_t key_s2p[COLO_KEY_LEN] = {4, 5, 6};
+static const struct colo_session_keys sec_keys = {.tx = {4, 5, 6}, .rx = {1, 2, 3}};
+#define TX (sealed_mode ? &build_tx : NULL)
 static uint8_t exp_ram[NCKPT + 1][NPAGES][COLO_PAGE_SIZE];
 static uint8_t exp_state[NCKPT + 1][STATE_LEN];
 static uint32_t rng_state;
@@ -171,7 +178,7 @@ static void add_input(struct stream *s, uint64_t epoch, unsigned done)
 {
     uint8_t f[60] = {0};
     snprintf((char *)f, sizeof(f), "frame %u of epoch %llu", s->n, (unsigned long long)epoch);
-    add(s, colo_encode(tail(s), room(s), COLO_MSG_INPUT, epoch, f, sizeof(f)), done);
+    add(s, colo_encode(TX, tail(s), room(s), COLO_MSG_INPUT, epoch, f, sizeof(f)), done);
 }
 
 static void build(const struct opts *o, const struct colo_hello *hello)
@@ -184,8 +191,11 @@ static void build(const struct opts *o, const struct colo_hello *hello)
     memset(exp_ram[0], 0, sizeof(exp_ram[0]));
     memcpy(exp_state[0], pstate, STATE_LEN);
     rng_state = 42;
+    if (sealed_mode) {
+        colo_seal_init(&build_tx, key_p2s);
+    }
 
-    add(s, colo_encode_hello(tail(s), room(s), 0, hello), 0);
+    add(s, colo_encode_hello(TX, tail(s), room(s), 0, hello), 0);
     for (unsigned e = 1; e <= NCKPT; e++) {
         uint64_t pfns[NPAGES];
         uint32_t n = 0;
@@ -211,7 +221,7 @@ static void build(const struct opts *o, const struct colo_hello *hello)
             state[0] = 'X';
         }
 
-        add(s, colo_encode(tail(s), room(s), COLO_MSG_CHECKPOINT_REQUEST, e, NULL, 0), e - 1);
+        add(s, colo_encode(TX, tail(s), room(s), COLO_MSG_CHECKPOINT_REQUEST, e, NULL, 0), e - 1);
         bool overflow = o && o->overflow_ckpt == e;
         /* An overflow: the primary holds its guest and sends the dirty set as RAM_SYNC after
          * CHECKPOINT_REPLY; what it stages afterwards (nothing: the guest was held) follows. */
@@ -221,13 +231,14 @@ static void build(const struct opts *o, const struct colo_hello *hello)
             for (uint32_t j = 0; j < c; j++) {
                 memcpy(data[j], pram[pfns[i + j] % NPAGES], COLO_PAGE_SIZE);
             }
-            add(s, colo_encode_pages(tail(s), room(s), COLO_MSG_RAM_SYNC, e, pfns + i, data[0], c),
+            add(s,
+                colo_encode_pages(TX, tail(s), room(s), COLO_MSG_RAM_SYNC, e, pfns + i, data[0], c),
                 e - 1);
         }
         if (overflow) {
             n = 0;
         }
-        add(s, colo_encode(tail(s), room(s), COLO_MSG_VMSTATE_SEND, e, NULL, 0), e - 1);
+        add(s, colo_encode(TX, tail(s), room(s), COLO_MSG_VMSTATE_SEND, e, NULL, 0), e - 1);
         if (o && o->input) {
             /* Received after checkpoint e's pause: it belongs to checkpoint e + 1. */
             add_input(s, e + 1, e - 1);
@@ -239,24 +250,24 @@ static void build(const struct opts *o, const struct colo_hello *hello)
             for (uint32_t j = 0; j < c; j++) {
                 memcpy(data[j], pram[pfns[i + j] % NPAGES], COLO_PAGE_SIZE);
             }
-            size_t m = colo_encode_ram_pages(tail(s), room(s), e, pfns + i, data[0], c);
+            size_t m = colo_encode_ram_pages(TX, tail(s), room(s), e, pfns + i, data[0], c);
             crc = crc32c(crc, tail(s) + COLO_HDR_SIZE, colo_get32(tail(s) + 16));
             add(s, m, e - 1);
         }
-        add(s, colo_encode_heartbeat(tail(s), room(s), e, 1000 * e), e - 1);
+        add(s, colo_encode_heartbeat(TX, tail(s), room(s), e, 1000 * e), e - 1);
         for (unsigned off = 0; off < STATE_LEN; off += 40) {
             uint32_t c = MIN(40u, STATE_LEN - off);
-            size_t m = colo_encode(tail(s), room(s), COLO_MSG_DEVICE_STATE, e, state + off, c);
+            size_t m = colo_encode(TX, tail(s), room(s), COLO_MSG_DEVICE_STATE, e, state + off, c);
             crc = crc32c(crc, state + off, c);
             add(s, m, e - 1);
         }
         struct colo_vmstate_size v = {.state_bytes = STATE_LEN, .page_count = n, .crc = crc};
-        add(s, colo_encode_vmstate_size(tail(s), room(s), e, &v), e);
+        add(s, colo_encode_vmstate_size(TX, tail(s), room(s), e, &v), e);
         if (o && o->input) {
             add_input(s, e + 1, e);
         }
     }
-    add(s, colo_encode(tail(s), room(s), COLO_MSG_GUEST_SHUTDOWN, NCKPT, NULL, 0), NCKPT);
+    add(s, colo_encode(TX, tail(s), room(s), COLO_MSG_GUEST_SHUTDOWN, NCKPT, NULL, 0), NCKPT);
 }
 
 /* ---- running the secondary ---- */
@@ -292,6 +303,7 @@ static void start(uint32_t stage_pages)
         .undo_pages = undo_pages,
         .input_mem = input_cap ? input_mem : NULL,
         .input_cap = input_cap,
+        .keys = sealed_mode ? &sec_keys : NULL,
     };
     colo_secondary_init(&sec, &sim_ops, &tr, &cfg);
 }
@@ -314,6 +326,9 @@ static uint64_t acked(uint32_t *abort_reason)
 {
     static struct colo_decoder d;
     colo_dec_init(&d);
+    if (sealed_mode) {
+        colo_dec_set_key(&d, key_s2p);
+    }
     uint64_t last = 0;
     *abort_reason = COLO_ABORT_NONE;
     const uint8_t *p = out;
@@ -383,6 +398,9 @@ static void test_clean_random_chunks(void **state)
      * RECEIVED, LOADED. */
     static struct colo_decoder d;
     colo_dec_init(&d);
+    if (sealed_mode) {
+        colo_dec_set_key(&d, key_s2p);
+    }
     static const uint16_t want[] = {COLO_MSG_HELLO_ACK, COLO_MSG_CHECKPOINT_READY};
     const uint8_t *p = out;
     size_t len = out_len;
@@ -454,7 +472,12 @@ static void test_flip_byte(void **state)
             assert_int_equal(sec.st.state, COLO_SEC_FAILED);
             uint32_t reason;
             acked(&reason);
-            assert_int_equal(reason, COLO_ABORT_DECODE);
+            /* sealed: the header's first bytes fail as framing, the rest by the tag */
+            if (sealed_mode && pos[k] > 5) {
+                assert_int_equal(reason, COLO_ABORT_AUTH);
+            } else {
+                assert_true(reason == COLO_ABORT_DECODE || reason == COLO_ABORT_AUTH);
+            }
         }
     }
 }
@@ -481,6 +504,114 @@ static void test_duplicate_message(void **state)
     }
 }
 
+/* The same streams sealed: whole, cut anywhere, flipped anywhere. */
+static void test_sealed_clean(void **state)
+{
+    sealed_mode = true;
+    test_clean_random_chunks(state);
+    sealed_mode = false;
+}
+
+static void test_sealed_cut_everywhere(void **state)
+{
+    sealed_mode = true;
+    test_cut_everywhere(state);
+    sealed_mode = false;
+}
+
+static void test_sealed_flip_byte(void **state)
+{
+    sealed_mode = true;
+    test_flip_byte(state);
+    sealed_mode = false;
+}
+
+/* Every bit of every small record, and of a sampled large one: the replica never moves. */
+static void test_sealed_flip_every_bit(void **state)
+{
+    (void)state;
+    sealed_mode = true;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    unsigned runs = 0;
+    for (unsigned i = 0; i < S.n && i < 12; i++) {
+        size_t step = S.mlen[i] > 512 ? S.mlen[i] / 97 : 1;
+        for (size_t at = 0; at < S.mlen[i]; at += step) {
+            for (unsigned bit = 0; bit<8; bit += step> 1 ? 3 : 1) {
+                memcpy(work, S.buf, S.len);
+                work[S.off[i] + at] ^= (uint8_t)(1u << bit);
+                run(work, S.off[i] + S.mlen[i], (unsigned)(at * 8 + bit));
+                uint64_t e = check_vm();
+                assert_int_equal(e, i ? S.ckpts_through[i - 1] : 0);
+                assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+                runs++;
+            }
+        }
+    }
+    assert_true(runs > 1000);
+    sealed_mode = false;
+}
+
+/* A record again (replayed), two swapped (reordered), one from another session (spliced), a
+ * plain one slipped in: each ends the session where it stands, nothing of it applied. */
+static void test_sealed_replay_reorder_splice(void **state)
+{
+    (void)state;
+    sealed_mode = true;
+    struct colo_hello h = local_hello();
+    build(NULL, &h);
+    static struct stream other;
+    memcpy(&other, &S, sizeof(S));
+    for (unsigned i = 0; i + 1 < S.n; i++) {
+        size_t end = S.off[i] + S.mlen[i];
+        /* replayed: message i twice */
+        memcpy(work, S.buf, end);
+        memcpy(work + end, S.buf + S.off[i], S.mlen[i]);
+        memcpy(work + end + S.mlen[i], S.buf + end, S.len - end);
+        run(work, S.len + S.mlen[i], i);
+        assert_int_equal(check_vm(), S.ckpts_through[i]);
+        assert_int_equal(sec.st.state, COLO_SEC_FAILED);
+        assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+        /* reordered: i + 1 before i */
+        size_t a = S.off[i], la = S.mlen[i], lb = S.mlen[i + 1];
+        memcpy(work, S.buf, a);
+        memcpy(work + a, S.buf + S.off[i + 1], lb);
+        memcpy(work + a + lb, S.buf + a, la);
+        memcpy(work + a + la + lb, S.buf + a + la + lb, S.len - a - la - lb);
+        run(work, S.len, i + 1000);
+        assert_int_equal(check_vm(), i ? S.ckpts_through[i - 1] : 0);
+        assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+        /* dropped: i missing */
+        memcpy(work, S.buf, a);
+        memcpy(work + a, S.buf + a + la, S.len - a - la);
+        run(work, S.len - la, i + 2000);
+        assert_int_equal(check_vm(), i ? S.ckpts_through[i - 1] : 0);
+        assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+        /* plain: the same message unsealed, in its place */
+        memcpy(work, S.buf, a);
+        size_t n = colo_encode(NULL, work + a, sizeof(work) - a, S.type[i], S.epoch[i], NULL, 0);
+        if (n) {
+            run(work, a + n, i + 3000);
+            assert_int_equal(check_vm(), i ? S.ckpts_through[i - 1] : 0);
+            assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+        }
+    }
+    /* spliced: a session under other keys: not even its first record is taken */
+    colo_seal_init(&build_tx, key_s2p);
+    size_t n = colo_encode_hello(&build_tx, work, sizeof(work), 0, &h);
+    run(work, n, 7);
+    assert_int_equal(check_vm(), 0);
+    assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+    /* and a plain stream to a sealed session */
+    sealed_mode = false;
+    build(NULL, &h);
+    sealed_mode = true;
+    run(S.buf, S.len, 8);
+    assert_int_equal(check_vm(), 0);
+    assert_int_equal(sec.st.reason, COLO_ABORT_AUTH);
+    sealed_mode = false;
+}
+
 static void test_other_epoch(void **state)
 {
     (void)state;
@@ -493,7 +624,7 @@ static void test_other_epoch(void **state)
             const uint8_t *m = S.buf + S.off[i];
             uint32_t plen = colo_get32(m + 16);
             memcpy(work, S.buf, S.off[i]);
-            size_t n = colo_encode(work + S.off[i], sizeof(work) - S.off[i], S.type[i], ep,
+            size_t n = colo_encode(NULL, work + S.off[i], sizeof(work) - S.off[i], S.type[i], ep,
                                    m + COLO_HDR_SIZE, plen);
             assert_int_equal(n, S.mlen[i]);
             size_t end = S.off[i] + S.mlen[i];
@@ -608,7 +739,8 @@ static void test_unexpected_and_peer_abort(void **state)
         i++;
     }
     memcpy(work, S.buf, S.off[i]);
-    size_t n = colo_encode_abort(work + S.off[i], 4096, 2, COLO_ABORT_CHECKSUM, "disk on fire");
+    size_t n =
+        colo_encode_abort(NULL, work + S.off[i], 4096, 2, COLO_ABORT_CHECKSUM, "disk on fire");
     host_console_clear();
     run(work, S.off[i] + n, 9);
     assert_int_equal(check_vm(), 1);
@@ -705,7 +837,7 @@ static void test_overflow_rejected(void **state)
         i++;
     }
     memcpy(work, S.buf, S.off[i]);
-    size_t n = colo_encode_abort(work + S.off[i], 4096, OVF, COLO_ABORT_PROTOCOL, "dying");
+    size_t n = colo_encode_abort(NULL, work + S.off[i], 4096, OVF, COLO_ABORT_PROTOCOL, "dying");
     run(work, S.off[i] + n, 13);
     assert_int_equal(check_vm(), OVF - 1);
     assert_int_equal(sec.st.reason, COLO_ABORT_PEER);
@@ -849,6 +981,11 @@ int main(void)
         cmocka_unit_test(test_cut_everywhere),
         cmocka_unit_test(test_flip_byte),
         cmocka_unit_test(test_duplicate_message),
+        cmocka_unit_test(test_sealed_clean),
+        cmocka_unit_test(test_sealed_cut_everywhere),
+        cmocka_unit_test(test_sealed_flip_byte),
+        cmocka_unit_test(test_sealed_flip_every_bit),
+        cmocka_unit_test(test_sealed_replay_reorder_splice),
         cmocka_unit_test(test_other_epoch),
         cmocka_unit_test(test_handshake_mismatch),
         cmocka_unit_test(test_bad_page),

@@ -180,7 +180,8 @@ class Rig:
     Rig whose run exists) picks up a run started elsewhere, e.g. by `tools/rig up`."""
 
     def __init__(self, name="default", build=None, single=False, guest="test", image=None,
-                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs="", witness=True):
+                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs="", witness=True,
+                 keys=True):
         # Test runs in parallel checkouts keep apart by a prefix on every run name they use.
         name = os.environ.get("CVRIG_TEST_PREFIX", "") + (name or "")
         if not NAME_RX.match(name or ""):
@@ -205,6 +206,9 @@ class Rig:
         self.bootargs = " ".join(bootargs.split()) if bootargs else ""
         # A pair gets a witness on the client unless told not to (a single board has no pair).
         self.witness = bool(witness) and not single
+        # The pair's key (docs/security.md): a fresh one per run unless told not to (a test
+        # that runs without one says so, and the boards then refuse unless cv.insecure=1).
+        self.keys = bool(keys)
         self.state = None
         self._procs = {}  # board -> Popen, for the QEMUs this process started (to reap them)
         self._lock = threading.RLock()
@@ -235,6 +239,7 @@ class Rig:
         self.boot_timeout = st.get("boot_timeout", BOOT_TIMEOUT)
         self.bootargs = st.get("bootargs", "")
         self.witness = bool(st.get("witness"))
+        self.keys = bool(st.get("pair_key"))
         return st
 
     def _save(self):
@@ -285,7 +290,7 @@ class Rig:
                             f"{self.name}`")
         os.makedirs(STATE_ROOT, exist_ok=True)
         try:
-            os.mkdir(self.state_dir)  # claims the name atomically
+            os.mkdir(self.state_dir, 0o700)  # claims the name atomically; holds the keys
         except FileExistsError:
             raise RigExists(f"a rig run named '{self.name}' already exists ({self.state_dir}); "
                             f"stop it first with `tools/rig down --name {self.name}`") from None
@@ -296,7 +301,8 @@ class Rig:
                           "build": self.build, "image": self.image, "guest": self.guest,
                           "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
-                          "boards": {}, "witness": None, "udp_dropped": []}
+                          "boards": {}, "witness": None, "udp_dropped": [],
+                          "pair_key": os.urandom(32).hex() if self.keys else None}
             if self.witness:
                 wd = os.path.join(self.state_dir, "witness")
                 self.state["witness"] = {"pid": None, "starttime": None, "argv": None,
@@ -378,7 +384,7 @@ class Rig:
         peer_port = BOARDS[PEER[b]]["repl_port"]
         return qemu.argv(
             qemu.board_of(self.build), self.image, name=f"cvrig-{self.name}-{b}", cpu=self.cpu,
-            append=f"cv.board={b} {self._witness_arg()}{self.bootargs}".strip(),
+            append=f"cv.board={b} {self._key_arg(b)}{self._witness_arg()}{self.bootargs}".strip(),
             nics=[qemu.nic("repl", f"socket,udp=127.0.0.1:{peer_port},"
                                    f"localaddr=127.0.0.1:{c['repl_port']}", c["repl_mac"]),
                   qemu.nic("svc", f"tap,ifname={c['tap']},script=no,downscript=no",
@@ -421,6 +427,20 @@ class Rig:
                 raise
 
     # ---- the witness ----
+
+    def _key_arg(self, b):
+        """Board b's cv.key word: the run's pair key, or the one set_board_key() gave it."""
+        st = self.state or {}
+        k = st.get("board_keys", {}).get(b) or st.get("pair_key")
+        return f"cv.key={k} " if k else ""
+
+    def set_board_key(self, b, key_hex):
+        """From board b's next start on, its cv.key is key_hex (None: the run's pair key again).
+        For tests of a board with the wrong key."""
+        with self._lock:
+            self._load()
+            self.state.setdefault("board_keys", {})[b] = key_hex
+            self._save()
 
     def _witness_arg(self):
         """The boards' cv.witness word (the caller's own bootargs come after and win)."""

@@ -60,14 +60,14 @@ struct colo_pri_config {
 /** Pages per RAM_PAGES / RAM_SYNC message the primary sends. */
 #define COLO_PRI_PAGES_PER_MSG 32u
 #define COLO_PRI_MSG_CAP                                                                           \
-    (COLO_HDR_SIZE + 4u + COLO_PRI_PAGES_PER_MSG * COLO_PAGE_ENTRY + COLO_CRC_SIZE)
+    (COLO_HDR_SIZE + 4u + COLO_PRI_PAGES_PER_MSG * COLO_PAGE_ENTRY + COLO_TRAILER_MAX)
 /**
  * The dirty threshold is checked against a count at most this old: dirty_count() may scan all of
  * stage 2 (DBM mode), far too dear for every main-loop pass, i.e. every guest exit.
  */
 #define COLO_PRI_COUNT_PERIOD_US 1000u
 /** Device-state and VERIFY chunk size. */
-#define COLO_PRI_CHUNK ((COLO_PRI_MSG_CAP - COLO_HDR_SIZE - COLO_CRC_SIZE) & ~15u)
+#define COLO_PRI_CHUNK ((COLO_PRI_MSG_CAP - COLO_HDR_SIZE - COLO_TRAILER_MAX) & ~15u)
 
 /** Run-time settings (colo set). */
 struct colo_pri_settings {
@@ -134,14 +134,20 @@ struct colo_primary {
     uint64_t input_epoch;    /* the checkpoint that will hold what the guest receives now */
     uint64_t count_at_us;    /* when dirty_count() last ran; 0: never in this session */
     uint64_t dirty_counts;   /* dirty_count() calls in this session (cost of the threshold check) */
+    struct colo_seal tx;     /* this session's sending key and message number */
     struct colo_decoder dec; /* last: large */
 };
 
 void colo_primary_init(struct colo_primary *p, const struct colo_vm *vm,
                        const struct colo_transport *tr, const struct colo_pri_config *cfg,
                        const struct colo_pri_settings *set);
-/** The transport is connected: starts the handshake (and a new session). */
+/** The transport is connected: starts the handshake (and a new session), plain framing. */
 void colo_primary_start(struct colo_primary *p);
+/**
+ * The same for a session whose keys the link's authentication derived (colo/auth.h): every
+ * message both ways is sealed (keys NULL: plain, as colo_primary_start).
+ */
+void colo_primary_start_sealed(struct colo_primary *p, const struct colo_session_keys *keys);
 /** Delivers received bytes. Returns false once the session has ended. */
 bool colo_primary_rx(struct colo_primary *p, const void *data, size_t len);
 /** Streams, starts due checkpoints, checks timeouts. Returns false once the session has ended. */

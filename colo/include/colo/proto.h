@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The COLO replication wire format (docs/colo-protocol.md): framed, checksummed messages between
- * the primary and the secondary board, little-endian, independent of the host byte order.
+ * The COLO replication wire format (docs/colo-protocol.md): framed messages between the primary
+ * and the secondary board, little-endian, independent of the host byte order. Two framings:
  *
- *   header (24 bytes): magic u32 'COLO' | version u16 | type u16 | epoch u64 | length u32 |
- *                      header_crc u32 (CRC32C of the header with this field zero)
+ * Sealed (version 2; every session with a pair key, after the handshake of colo/auth.h):
+ *   header (24 bytes): magic u32 'COLO' | version u16 (2) | type u16 | epoch u64 | length u32 |
+ *                      zero u32
+ *   payload (length bytes), encrypted in place by ChaCha20-Poly1305 under the direction's key
+ *   with the header as associated data | tag (16 bytes, also when length is 0)
+ *   The nonce is the message's number in its direction (0, 1, ...; never sent): a replayed,
+ *   dropped, reordered or spliced message fails its tag, and the tag replaces every CRC.
+ *
+ * Plain (version 1; the handshake itself, and sessions of boards set cv.insecure=1):
+ *   header (24 bytes): as above, version 1, the last field header_crc u32 (CRC32C of the header
+ *                      with this field zero)
  *   payload (length bytes, at most COLO_MAX_PAYLOAD, per-type limits) | payload_crc u32
  *   (CRC32C of the payload; present only when length > 0)
  *
@@ -17,13 +26,17 @@
 
 #include <colo/port.h>
 
-#define COLO_MAGIC 0x4f4c4f43u /* the bytes "COLO" on the wire */
-#define COLO_PROTO_VERSION 1u
+#define COLO_MAGIC 0x4f4c4f43u       /* the bytes "COLO" on the wire */
+#define COLO_PROTO_VERSION 1u        /**< plain framing */
+#define COLO_PROTO_VERSION_SEALED 2u /**< sealed framing */
 #define COLO_HDR_SIZE 24u
 #define COLO_CRC_SIZE 4u
+#define COLO_TAG_SIZE 16u
+/** What follows a payload at most (the tag): encode buffers are sized with it. */
+#define COLO_TRAILER_MAX COLO_TAG_SIZE
 /** Largest payload of any message: bounds the decoder's buffer. */
 #define COLO_MAX_PAYLOAD (1024u * 1024u)
-#define COLO_MAX_MSG (COLO_HDR_SIZE + COLO_MAX_PAYLOAD + COLO_CRC_SIZE)
+#define COLO_MAX_MSG (COLO_HDR_SIZE + COLO_MAX_PAYLOAD + COLO_TRAILER_MAX)
 
 #define COLO_PAGE_SIZE 4096u
 /** One RAM_PAGES entry: page number u64 + the page. */
@@ -38,6 +51,13 @@
 #define COLO_VMSTATE_SIZE_LEN 20u
 #define COLO_ABORT_TEXT_MAX 128u
 #define COLO_HEARTBEAT_LEN 8u
+#define COLO_AUTH_NONCE_LEN 32u
+/** AUTH_INIT: suite u16 | role u8 | board u8 | reserved u32 | boot_id u64 | nonce[32] */
+#define COLO_AUTH_INIT_LEN (16u + COLO_AUTH_NONCE_LEN)
+/** AUTH_REPLY: the same fields for the responder, then its proof (HMAC-SHA-256) */
+#define COLO_AUTH_REPLY_LEN (COLO_AUTH_INIT_LEN + COLO_SHA256_LEN)
+/** AUTH_FINISH: the initiator's proof */
+#define COLO_AUTH_FINISH_LEN COLO_SHA256_LEN
 /** VERIFY: first page u64 + count u32 + count page hashes u32. */
 #define COLO_VERIFY_HDR 12u
 #define COLO_VERIFY_MAX ((COLO_MAX_PAYLOAD - COLO_VERIFY_HDR) / 4u)
@@ -65,6 +85,9 @@ enum colo_msg_type {
     COLO_MSG_RAM_SYNC = 15,          /**< P->S: pre-copy pages, written at once (no replica yet) */
     COLO_MSG_VERIFY = 16,            /**< P->S: page hashes of the primary's RAM at the pause */
     COLO_MSG_INPUT = 17, /**< P->S: a frame the guest received; epoch: the checkpoint to hold it */
+    COLO_MSG_AUTH_INIT = 18,   /**< P->S, plain: the handshake's first message (colo/auth.h) */
+    COLO_MSG_AUTH_REPLY = 19,  /**< S->P, plain: the responder's nonce and proof */
+    COLO_MSG_AUTH_FINISH = 20, /**< P->S, plain: the initiator's proof */
     COLO_MSG_TYPE_COUNT,
 };
 
@@ -78,6 +101,8 @@ enum colo_err {
     COLO_E_LENGTH, /**< payload length outside the limits of its type */
     COLO_E_PAYLOAD_CRC,
     COLO_E_PAYLOAD, /**< CRCs good but the payload is malformed for its type */
+    COLO_E_AUTH,    /**< sealed: the tag is wrong (forged, replayed, reordered or damaged) */
+    COLO_E_FRAMING, /**< a plain message where sealed ones are due, or the other way round */
 };
 
 /** Reasons carried by ABORT. */
@@ -101,6 +126,7 @@ enum colo_abort_reason {
     COLO_ABORT_DIVERGED = 16,   /**< verification: the replica differs from the primary */
     COLO_ABORT_STOPPED = 17,    /**< not an error: stopped by the operator */
     COLO_ABORT_SWITCHOVER = 18, /**< not an error: planned hand-over; the secondary takes over */
+    COLO_ABORT_AUTH = 19, /**< the peer could not be authenticated, or a record's tag failed */
 };
 
 enum colo_role {
@@ -143,6 +169,27 @@ struct colo_abort {
     char text[COLO_ABORT_TEXT_MAX + 1]; /**< NUL-terminated; decoded: printable ASCII only */
 };
 
+/**
+ * One direction of a sealed session: its key and the number of the next message. Owned by the
+ * engine (sending) and by its decoder (receiving); on == false means plain framing.
+ */
+struct colo_seal {
+    bool on;
+    uint64_t ctr;
+    uint8_t key[COLO_KEY_LEN];
+};
+
+/** A session's two keys, as the handshake (colo/auth.h) derives them. */
+struct colo_session_keys {
+    uint8_t tx[COLO_KEY_LEN];
+    uint8_t rx[COLO_KEY_LEN];
+};
+
+/** Turns sealing on for the next message on, with key (copied), numbering from 0. */
+void colo_seal_init(struct colo_seal *s, const uint8_t key[COLO_KEY_LEN]);
+/** Back to plain framing; the key is wiped. */
+void colo_seal_off(struct colo_seal *s);
+
 enum colo_dec_result {
     COLO_DEC_MORE,  /**< all bytes consumed, no whole message yet */
     COLO_DEC_MSG,   /**< a message is ready */
@@ -150,8 +197,9 @@ enum colo_dec_result {
 };
 
 struct colo_decoder {
-    size_t have; /**< bytes of the current message buffered */
-    size_t need; /**< total bytes of the current message, once the header is known */
+    struct colo_seal rx; /**< sealed messages expected (colo_dec_set_key) */
+    size_t have;         /**< bytes of the current message buffered */
+    size_t need;         /**< total bytes of the current message, once the header is known */
     enum colo_err err;
     uint8_t buf[COLO_MAX_MSG];
 };
@@ -212,28 +260,43 @@ const char *colo_abort_name(uint32_t reason);
 bool colo_len_ok(uint16_t type, uint32_t len);
 
 /* ---- encoder: each returns the message size written to out, or 0 if it does not fit in cap
- * or the payload is not allowed for the type ---- */
-size_t colo_encode(void *out, size_t cap, uint16_t type, uint64_t epoch, const void *payload,
-                   uint32_t len);
-size_t colo_encode_hello(void *out, size_t cap, uint64_t epoch, const struct colo_hello *h);
-size_t colo_encode_hello_ack(void *out, size_t cap, uint64_t epoch, const struct colo_hello_ack *a);
+ * or the payload is not allowed for the type. tx NULL or off: plain framing; else the message is
+ * sealed in place with tx's key and number, which then counts on. The payload is written into
+ * out before it is sealed, so out must be writable past the payload by COLO_TRAILER_MAX. ---- */
+size_t colo_encode(struct colo_seal *tx, void *out, size_t cap, uint16_t type, uint64_t epoch,
+                   const void *payload, uint32_t len);
+size_t colo_encode_hello(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                         const struct colo_hello *h);
+size_t colo_encode_hello_ack(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             const struct colo_hello_ack *a);
 /** count pages (1..COLO_PAGES_PER_MSG): pfns[i] with data + i * COLO_PAGE_SIZE. */
-size_t colo_encode_ram_pages(void *out, size_t cap, uint64_t epoch, const uint64_t *pfns,
-                             const uint8_t *data, uint32_t count);
+size_t colo_encode_ram_pages(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             const uint64_t *pfns, const uint8_t *data, uint32_t count);
 /** The same payload as RAM_PAGES, as type RAM_PAGES or RAM_SYNC. */
-size_t colo_encode_pages(void *out, size_t cap, uint16_t type, uint64_t epoch, const uint64_t *pfns,
-                         const uint8_t *data, uint32_t count);
+size_t colo_encode_pages(struct colo_seal *tx, void *out, size_t cap, uint16_t type, uint64_t epoch,
+                         const uint64_t *pfns, const uint8_t *data, uint32_t count);
 /** count (1..COLO_VERIFY_MAX) hashes of pages first .. first + count - 1. */
-size_t colo_encode_verify(void *out, size_t cap, uint64_t epoch, uint64_t first,
-                          const uint32_t *hashes, uint32_t count);
-size_t colo_encode_vmstate_size(void *out, size_t cap, uint64_t epoch,
+size_t colo_encode_verify(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                          uint64_t first, const uint32_t *hashes, uint32_t count);
+size_t colo_encode_vmstate_size(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
                                 const struct colo_vmstate_size *v);
 /** text may be NULL; longer texts are cut at COLO_ABORT_TEXT_MAX. */
-size_t colo_encode_abort(void *out, size_t cap, uint64_t epoch, uint32_t reason, const char *text);
-size_t colo_encode_heartbeat(void *out, size_t cap, uint64_t epoch, uint64_t now_us);
+size_t colo_encode_abort(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                         uint32_t reason, const char *text);
+size_t colo_encode_heartbeat(struct colo_seal *tx, void *out, size_t cap, uint64_t epoch,
+                             uint64_t now_us);
 
 /* ---- decoder ---- */
+/**
+ * Checks a message header (COLO_HDR_SIZE bytes) for the framing expected (sealed or plain: magic,
+ * version, header CRC or zero field, type, length limits); COLO_OK and the whole message's size
+ * in *need, or why not.
+ */
+enum colo_err colo_header_check(const uint8_t *h, bool sealed, size_t *need);
+/** Starts a decoder expecting plain messages. */
 void colo_dec_init(struct colo_decoder *d);
+/** From the next message on, only messages sealed with key (numbered from 0) are accepted. */
+void colo_dec_set_key(struct colo_decoder *d, const uint8_t key[COLO_KEY_LEN]);
 /**
  * Consumes bytes from data (len) into the current message and stores in *used how many it took.
  * Returns COLO_DEC_MSG with *msg filled as soon as a message is complete (the rest of data is

@@ -49,6 +49,9 @@ struct colo_sec_config {
     uint64_t *undo_pfns;
     uint64_t *undo_map;
     uint64_t undo_pages;
+    /** The session's keys from the link's authentication (colo/auth.h): all messages sealed.
+     *  NULL: plain framing (boards set cv.insecure=1, host tests). */
+    const struct colo_session_keys *keys;
     /** The input log (colo/input.h); COLO_CAP_INPUT is offered only with one (input_cap
      *  bytes; a few times a checkpoint interval's worth of the guest's input). */
     uint8_t *input_mem;
@@ -90,6 +93,7 @@ struct colo_secondary {
     /** Frames the primary's guest received since the replica's checkpoint; it outlives the
      *  session (a takeover replays it: colo_input_replay), a new session clears it. */
     struct colo_input input;
+    struct colo_seal tx;     /* this session's sending key and message number */
     struct colo_decoder dec; /* last: large */
 };
 

@@ -56,6 +56,7 @@ enum colo_board_result {
     COLO_BOARD_WRONG_ROLE,    /* failover on a primary */
     COLO_BOARD_NO_REPLICA,    /* failover without a committed checkpoint */
     COLO_BOARD_REFUSED,       /* switchover on a board that is not a protected primary */
+    COLO_BOARD_NO_KEY,        /* start on a board without a pair key (and not cv.insecure=1) */
 };
 
 /** Whether checkpointing was set up at boot (staging memory, a replication NIC). */

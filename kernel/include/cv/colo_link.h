@@ -18,6 +18,21 @@
 #include <cv/types.h>
 
 struct colo_transport;
+struct colo_session_keys;
+
+/**
+ * Who this board is on the link, and the pair's key. With a key every connection first runs the
+ * handshake of colo/auth.h and is reported connected only once both boards proved they hold the
+ * key; without one (cv.insecure=1) connections are plain. Either way only the configured peer
+ * (cv.peer_ip, read at each connection) may connect: SYNs from any other address are dropped
+ * before lwIP spends a pcb on them.
+ */
+struct colo_link_auth {
+    const uint8_t *psk; /**< COLO_KEY_LEN bytes, kept by the caller; NULL: plain */
+    uint8_t role;       /**< COLO_ROLE_* */
+    char board, peer_board;
+    uint64_t boot_id;
+};
 
 struct colo_link_ops {
     /** The TCP connection is established (either side). */
@@ -39,10 +54,12 @@ struct colo_link_ops {
 
 /**
  * Secondary: listens on port, any address of the replication netif. One connection at a time:
- * a new incoming connection replaces the current one (which is aborted and reported with
- * lost("replaced by a new connection") before the new one's connected), because a restarted
- * primary reconnects while the old connection may still look alive. A connection made by
- * colo_link_connect() is closed first, without a lost callback. Called again on the same port,
+ * a new incoming connection replaces the current one once it has authenticated (the current one
+ * is then aborted and reported with lost("replaced by an authenticated connection") before the
+ * new one's connected), because a restarted primary reconnects while the old connection may
+ * still look alive; one that fails or does not finish the handshake within 3 s is dropped and
+ * the current session never notices. Plain (no key): replaced at once, as before. A connection made
+ * by colo_link_connect() is closed first, without a lost callback. Called again on the same port,
  * it only replaces ops (also for the current connection); on another port it moves the
  * listener and keeps the current connection. False (logged) without a replication NIC or if
  * the port cannot be bound.
@@ -74,8 +91,32 @@ void colo_link_shutdown(void);
  */
 const struct colo_transport *colo_link_transport(void);
 
-/** True while a connection is established. Hypervisor context (main loop or shell). */
+/** Sets who we are and the key (copied by pointer) for the connections from now on. */
+void colo_link_set_auth(const struct colo_link_auth *a);
+
+/**
+ * The current connection's session keys once connected() was called for it (the engine seals
+ * with them), NULL for a plain connection. Hypervisor context.
+ */
+const struct colo_session_keys *colo_link_keys(void);
+
+/** True while a connection is established (and authenticated). Hypervisor context. */
 bool colo_link_up(void);
+
+/** What the link refused since boot (`colo status`: link_refused_*). */
+struct colo_link_refusals {
+    uint64_t syn;      /**< SYNs from an address other than the peer's */
+    uint64_t auth;     /**< connections that failed the handshake */
+    uint64_t timeout;  /**< connections that did not finish it in time */
+    uint64_t replaced; /**< authenticated connections that replaced the current one */
+};
+void colo_link_refusals(struct colo_link_refusals *out);
+
+/**
+ * lwIP's TCP input hook (lwipopts.h, LWIP_HOOK_TCP_INPACKET_PCB): 0 lets the segment in, -1
+ * drops it. Refuses segments to the listener from any address but the peer's. lwIP context.
+ */
+int colo_link_tcp_filter(const void *pcb, unsigned int src_be);
 
 /** Counters of the current connection, or of the last one once it is gone. */
 struct colo_link_stats {
