@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <cv/random.h>
+
 #include <colo/auth.h>
 
 static const uint8_t psk[COLO_KEY_LEN] = {0x11, 0x22, 0x33, 0x44};
@@ -314,5 +316,6 @@ int main(void)
         cmocka_unit_test(test_flip_every_bit),
         cmocka_unit_test(test_second_connection_keeps_session),
     };
+    random_init(NULL);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

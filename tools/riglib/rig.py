@@ -302,7 +302,8 @@ class Rig:
                           "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
                           "boards": {}, "witness": None, "udp_dropped": [],
-                          "pair_key": os.urandom(32).hex() if self.keys else None}
+                          "pair_key": os.urandom(32).hex() if self.keys else None,
+                          "witness_key": os.urandom(32).hex() if self.keys else None}
             if self.witness:
                 wd = os.path.join(self.state_dir, "witness")
                 self.state["witness"] = {"pid": None, "starttime": None, "argv": None,
@@ -432,7 +433,8 @@ class Rig:
         """Board b's cv.key word: the run's pair key, or the one set_board_key() gave it."""
         st = self.state or {}
         k = st.get("board_keys", {}).get(b) or st.get("pair_key")
-        return f"cv.key={k} " if k else ""
+        w = st.get("witness_key") if st.get("witness") else None
+        return (f"cv.key={k} " if k else "") + (f"cv.witness_key={w} " if w else "")
 
     def set_board_key(self, b, key_hex):
         """From board b's next start on, its cv.key is key_hex (None: the run's pair key again).
