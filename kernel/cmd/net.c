@@ -7,6 +7,7 @@
 
 #include <cv/colo_board.h>
 #include <cv/config.h>
+#include <cv/guest_filter.h>
 #include <cv/hash.h>
 #include <cv/hv.h>
 #include <cv/hvnet.h>
@@ -142,6 +143,10 @@ static void print_guest_nic(void)
               (unsigned long long)s->tx_drops, (unsigned long long)s->tx_errors);
     cv_printf("rx_held=%llu\ntx_stalls=%llu\n", (unsigned long long)g->rx_held,
               (unsigned long long)g->tx_stalls);
+    for (unsigned r = GUEST_FILTER_PASS + 1; r < GUEST_FILTER_REASONS; r++) {
+        cv_printf("tx_filter_%s=%llu\n", guest_filter_reason_name((enum guest_filter_verdict)r),
+                  (unsigned long long)g->tx_filtered[r]);
+    }
     colo_board_net_report();
     cv_printf("bridge_to_lan=%llu\nbridge_to_lan_drops=%llu\nbridge_to_guest=%llu\n"
               "bridge_not_ours=%llu\n",

@@ -16,6 +16,7 @@ static bool config_ready;
 enum key_type {
     KEY_BOARD,
     KEY_IP4,
+    KEY_IP4_OPT, /* an address, or none (0) */
     KEY_IP4_PREFIX,
     KEY_MAC,
     KEY_ROLE,
@@ -47,8 +48,9 @@ static const struct config_key keys[] = {
      0},
     {"svc_ip", KEY_IP4_PREFIX, offsetof(struct cv_config, svc_ip), "service LAN address/len", 0, 0},
     {"guest_mac", KEY_MAC, offsetof(struct cv_config, guest_mac), "the guest NIC's MAC", 0, 0},
-    {"guest_ip", KEY_IP4, offsetof(struct cv_config, guest_ip), "the guest's service address", 0,
-     0},
+    {"guest_ip", KEY_IP4_OPT, offsetof(struct cv_config, guest_ip),
+     "the guest's service address, the only sender address it may use; none: any but the boards'",
+     0, 0},
     {"role", KEY_ROLE, offsetof(struct cv_config, role),
      "primary|secondary: runs the guest, or holds it for the primary's checkpoints", 0, 0},
     {"peer_svc_ip", KEY_IP4, offsetof(struct cv_config, peer_svc_ip),
@@ -278,6 +280,12 @@ static bool parse_value(const struct config_key *k, struct cv_config *c, const c
             return true;
         }
         return false;
+    case KEY_IP4_OPT:
+        if (len == 4 && memcmp(v, "none", 4) == 0) {
+            memset(field, 0, sizeof(uint32_t));
+            return true;
+        }
+        /* fall through */
     case KEY_IP4: {
         uint32_t ip;
         if (!config_parse_ip4(v, len, &ip) || !host_addr_ok(ip)) {
@@ -507,10 +515,13 @@ void config_dump(const struct cv_config *c)
         case KEY_BOARD:
             cv_printf("%s=%c\n", k->name, *(const char *)field);
             break;
-        case KEY_IP4: {
+        case KEY_IP4:
+        case KEY_IP4_OPT: {
             uint32_t ip;
             memcpy(&ip, field, sizeof(ip));
-            cv_printf("%s=%s\n", k->name, config_fmt_ip4(ip, buf, sizeof(buf)));
+            cv_printf("%s=%s\n", k->name,
+                      k->type == KEY_IP4_OPT && ip == 0 ? "none"
+                                                        : config_fmt_ip4(ip, buf, sizeof(buf)));
             break;
         }
         case KEY_IP4_PREFIX: {

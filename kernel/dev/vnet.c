@@ -2,6 +2,8 @@
 // Emulated virtio-net device (virtio 1.x over MMIO) for the guest; see cv/vnet.h.
 #include <string.h>
 
+#include <cv/config.h>
+#include <cv/guest_filter.h>
 #include <cv/le.h>
 #include <cv/log.h>
 #include <cv/virtio.h>
@@ -218,12 +220,18 @@ static void process_tx(struct vnet *n)
         }
         q->last_avail++;
         size_t flen = (size_t)len > VNET_HDR_LEN ? (size_t)len - VNET_HDR_LEN : 0;
+        const uint8_t *frame = n->txbuf + VNET_HDR_LEN;
+        enum guest_filter_verdict why;
         if (flen < ETH_MIN_FRAME) {
             n->stats.tx_errors++; /* a runt: dropped, the ring itself is fine */
+        } else if ((why = guest_filter_check(n->mac, config_get(), frame, flen)) !=
+                   GUEST_FILTER_PASS) {
+            /* Before the pipeline: COLO's output buffer never holds or releases a forgery. */
+            n->tx_filtered[why]++;
         } else {
             n->stats.tx_frames++;
             n->stats.tx_bytes += flen;
-            net_guest_tx(n->txbuf + VNET_HDR_LEN, flen);
+            net_guest_tx(frame, flen);
         }
         if (!push_used(n, q, head, 0)) {
             return;

@@ -190,8 +190,11 @@ static size_t announce_frame(uint8_t *f, const uint8_t mac[ETH_ALEN], uint16_t t
 void net_announce(const uint8_t mac[ETH_ALEN], uint32_t ip)
 {
     uint8_t f[60];
-    /* A gratuitous ARP request (who-has ip tell ip) updates neighbours' caches; a RARP
-     * request, as QEMU's live migration sends, makes switches learn the MAC's new port. */
-    net_guest_emit(f, announce_frame(f, mac, 0x0806, 1, ip));
+    /* A gratuitous ARP request (who-has ip tell ip) updates neighbours' caches (there is none
+     * to update without a configured guest address); a RARP request, as QEMU's live migration
+     * sends, makes switches learn the MAC's new port. */
+    if (ip) {
+        net_guest_emit(f, announce_frame(f, mac, 0x0806, 1, ip));
+    }
     net_guest_emit(f, announce_frame(f, mac, 0x8035, 3, ip));
 }

@@ -8,10 +8,14 @@
 // bytes; the used index only moves forward by whole entries; the interrupt line equals
 // (InterruptStatus != 0); a device reset (Status=0) restarts the used index at 0; once
 // DEVICE_NEEDS_RESET is set nothing is transmitted until a reset; every section the device saves is
-// accepted by its loader.
+// accepted by its loader. The source filter (kernel/net/guest_filter.c) sees every frame the guest
+// sends: what it passes carries the guest's MAC and, for IPv4 and ARP through at most one VLAN tag,
+// an allowed sender address (under a configured guest address or none, chosen by the input); every
+// frame counted as sent (tx_frames) was handed on exactly once.
 #include <stdlib.h>
 #include <string.h>
 
+#include <cv/config.h>
 #include <cv/vm.h>
 #include <cv/vmstate.h>
 #include <cv/vnet.h>
@@ -30,6 +34,49 @@ static struct bus bus;
 static bool line;
 static struct vmstate_ops state_ops;
 static unsigned long frames_out;
+static uint32_t guest_ip; /* the address the filter was told, 0: none */
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The rule, said again independently of the filter's code: the sender address of a passed
+ * frame. */
+static bool sender_ok(uint32_t ip)
+{
+    const struct cv_config *c = config_get();
+    if (ip == 0 || (guest_ip && ip == guest_ip)) {
+        return true;
+    }
+    if (guest_ip) {
+        return false;
+    }
+    bool board =
+        ip == c->svc_ip.addr || ip == c->peer_svc_ip || ip == c->repl_ip.addr || ip == c->peer_ip;
+    return !board;
+}
+
+static void check_source(const uint8_t *f, size_t len)
+{
+    FZ_CHECK(memcmp(f + 6, nic.mac, 6) == 0, "a frame from another MAC passed");
+    size_t off = 14;
+    unsigned type = (unsigned)f[12] << 8 | f[13];
+    if (type == 0x8100) {
+        FZ_CHECK(len >= 18, "a cut VLAN tag passed");
+        type = (unsigned)f[16] << 8 | f[17];
+        off = 18;
+    }
+    FZ_CHECK(type != 0x8100 && type != 0x88a8 && type != 0x9100, "stacked VLAN tags passed");
+    if (type == 0x0800) {
+        FZ_CHECK(len >= off + 20, "a cut IPv4 header passed");
+        FZ_CHECK(sender_ok(get32(f + off + 12)), "IPv4 from a foreign address passed");
+    } else if (type == 0x0806) {
+        FZ_CHECK(len >= off + 28, "a cut ARP packet passed");
+        FZ_CHECK(memcmp(f + off + 8, nic.mac, 6) == 0, "ARP naming a foreign MAC passed");
+        FZ_CHECK(sender_ok(get32(f + off + 14)), "ARP from a foreign address passed");
+    }
+}
 
 void vm_arch_irq_set_level(struct vm *v, uint32_t intid, bool level)
 {
@@ -61,6 +108,7 @@ void net_guest_tx(const uint8_t *frame, size_t len)
     (void)frame;
     FZ_CHECK(len >= ETH_MIN_FRAME && len <= ETH_MAX_FRAME, "frame of %zu bytes passed on", len);
     FZ_CHECK(!(nic.status & 64), "frame transmitted while the device needs a reset");
+    check_source(frame, len);
     frames_out++;
 }
 
@@ -86,6 +134,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vm.ram.size = RAM_SIZE;
     vm.ram.hva = ram;
     memset(&bus, 0, sizeof(bus));
+    /* The guest's address: the default, or none (then only the boards' addresses are barred). */
+    char err[96];
+    FZ_CHECK(config_set("guest_ip", (data[0] & 1) ? "none" : "192.0.2.10", err, sizeof(err)),
+             "guest_ip: %s", err);
+    guest_ip = (data[0] & 1) ? 0 : 0xc000020au;
+    frames_out = 0;
     static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
     vnet_init(&nic, &vm, gpa(0x0a000000), 48, mac);
     FZ_CHECK(vnet_register(&nic, &bus), "register");
@@ -146,6 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             last_used[q] = u;
         }
         check();
+        FZ_CHECK(nic.stats.tx_frames == frames_out, "tx_frames %llu, handed on %lu",
+                 (unsigned long long)nic.stats.tx_frames, frames_out);
     }
     return 0;
 }
@@ -183,6 +239,11 @@ void fuzz_make_seeds(void)
     put(r, 0x4010, RAM_BASE + 0x8100, 8);
     put(r, 0x4018, 60, 4);
     put(r, 0x5002, 1, 2);
+    /* The frame: IPv4 from the guest's MAC and address (the filter passes it). */
+    static const uint8_t frame[34] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0xc0, 0, 0x10, 0x08, 0x00, 0x45, 0, 0,
+        46,   0,    0,    0,    0,    64,   17,   0,    0, 192,  0, 2,    10,   192,  0,    2, 1};
+    memcpy(r + 0x8100, frame, sizeof(frame));
     uint8_t *prog = seed + RAM_SIZE;
     size_t n = 0;
     n = op(prog, n, 1, 0x70 / 4, 3);
@@ -205,4 +266,13 @@ void fuzz_make_seeds(void)
     n = op(prog, n, 1, 0x64 / 4, 3);
     (void)n;
     fuzz_write_seed("driver", seed, sizeof(seed));
+    /* The same driver sending a VLAN-tagged ARP that claims a board's address, with no guest
+     * address configured (seed[0] odd). */
+    static const uint8_t tagged_arp[46] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0xc0, 0,    0x10, 0x81, 0x00, 0, 5,
+        0x08, 0x06, 0,    1,    0x08, 0,    6,    4,    0, 2,    0x52, 0x54, 0,    0xc0, 0, 0x10,
+        192,  0,    2,    2,    0,    0,    0,    0,    0, 0,    192,  0,    2,    1};
+    memcpy(r + 0x8100, tagged_arp, sizeof(tagged_arp));
+    r[0] = 1;
+    fuzz_write_seed("spoof", seed, sizeof(seed));
 }

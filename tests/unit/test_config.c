@@ -57,6 +57,8 @@ static void test_board_b_and_overrides(void **state)
     assert_int_equal(c.guest_mac[5], 0x2a);
     assert_int_equal(c.guest_mac[3], 0xc0);
     assert_int_equal(host_console_count("W:"), 0);
+    assert_int_equal(config_parse_bootargs(&c, "cv.board=b cv.guest_ip=none"), 0);
+    assert_int_equal(c.guest_ip, 0);
 }
 
 static void test_prefix_optional(void **state)
@@ -96,6 +98,9 @@ static void test_malformed_kept(void **state)
         "cv.guest_mac=00:00:00:00:00:00",
         "cv.guest_mac=52-54-00-c0-00-10",
         "cv.guest_ip=",
+        "cv.guest_ip=0.0.0.0",
+        "cv.guest_ip=nonE",
+        "cv.peer_ip=none",
         "cv.frobnicate=1",
         "cv.checkpoint_delay=0",
         "cv.output_delay=60001",
@@ -334,6 +339,17 @@ static void test_set_at_run_time(void **state)
     assert_int_equal(config_get()->peer_ip, IP(198, 51, 100, 7));
     assert_true(config_set("peer_svc_ip", "192.0.2.9", err, sizeof(err)));
     assert_int_equal(config_get()->peer_svc_ip, IP(192, 0, 2, 9));
+    /* The guest's address may be unset (cv/guest_filter.h: then only the boards' are barred)
+     * and set again; `net config` says none. */
+    assert_true(config_set("guest_ip", "none", err, sizeof(err)));
+    assert_int_equal(config_get()->guest_ip, 0);
+    host_console_clear();
+    config_dump(config_get());
+    assert_non_null(strstr(host_console_text(), "\nguest_ip=none\n"));
+    assert_true(config_set("guest_ip", "192.0.2.11", err, sizeof(err)));
+    assert_int_equal(config_get()->guest_ip, IP(192, 0, 2, 11));
+    assert_false(config_set("guest_ip", "0.0.0.0", err, sizeof(err)));
+    assert_false(config_set("peer_svc_ip", "none", err, sizeof(err)));
     /* Malformed: refused, nothing changed. */
     assert_false(config_set("peer_ip", "198.51.100", err, sizeof(err)));
     assert_non_null(strstr(err, "bad value"));

@@ -32,6 +32,7 @@ static unsigned tx_count;
 static uint8_t tx_last[2048];
 static size_t tx_last_len;
 static uint64_t dirty_marked;
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
 
 /* ---- fakes of what vnet.c uses ---- */
 void vm_arch_irq_set_level(struct vm *vm, uint32_t intid, bool level)
@@ -149,8 +150,7 @@ static int setup(void **state)
     fake_vm.ram.size = RAM_SIZE;
     fake_vm.ram.hva = ram;
     fake_vm.state = VM_RUNNING; /* a guest that is not running takes no frames */
-    static const uint8_t mac[6] = {0x52, 0x54, 0, 0xc0, 0, 0x10};
-    vnet_init(&nic, &fake_vm, gpa(0x0a000000), 48, mac);
+    vnet_init(&nic, &fake_vm, gpa(0x0a000000), 48, guest_mac);
     static struct bus bus;
     memset(&bus, 0, sizeof(bus));
     assert_true(vnet_register(&nic, &bus));
@@ -168,10 +168,24 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Queues the frame at f (flen bytes) on the transmit ring and notifies. */
+static void send_bytes(unsigned head, const uint8_t *f, size_t flen, uint16_t extra_flags)
+{
+    set_desc(DESC1, head, BUFS, VNET_HDR_LEN, 1 | extra_flags, (uint16_t)(head + 1));
+    memcpy(g(BUFS + 0x100), f, flen);
+    set_desc(DESC1, head + 1, BUFS + 0x100, (uint32_t)flen, 0, 0);
+    avail_push(AVAIL1, (uint16_t)head);
+    wr(0x050, 1);
+}
+
+/* A frame of 0xab bytes from the guest's own MAC (what the source filter lets through). */
 static void send_frame(unsigned head, size_t flen, uint16_t extra_flags)
 {
     set_desc(DESC1, head, BUFS, VNET_HDR_LEN, 1 | extra_flags, (uint16_t)(head + 1));
     memset(g(BUFS + 0x100), 0xab, flen);
+    if (flen >= 12) {
+        memcpy(g(BUFS + 0x106), guest_mac, 6);
+    }
     set_desc(DESC1, head + 1, BUFS + 0x100, (uint32_t)flen, 0, 0);
     avail_push(AVAIL1, (uint16_t)head);
     wr(0x050, 1);
@@ -224,6 +238,41 @@ static void test_transmit(void **state)
     assert_int_equal(nic.stats.tx_errors, 1);
     assert_false(rd(0x070) & 64);
     assert_int_equal(used_idx(USED1), 2);
+}
+
+/* The source filter sits before the pipeline: a forged frame never reaches it, is counted by
+ * reason, and costs the ring nothing (the guest gets its buffer back). */
+static void test_transmit_filters_foreign_sources(void **state)
+{
+    (void)state;
+    uint8_t f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0xc0, 2, 1, 0x08, 0x06};
+    send_bytes(0, f, sizeof(f), 0); /* a board's MAC */
+    assert_int_equal(tx_count, 0);
+    assert_int_equal(nic.tx_filtered[GUEST_FILTER_MAC], 1);
+    assert_int_equal(used_idx(USED1), 1);
+    /* Own MAC, IPv4 from a board's service address (config_get(): board a's defaults). */
+    memcpy(f + 6, guest_mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    f[14] = 0x45;
+    static const uint8_t board_ip[4] = {192, 0, 2, 2}, guest_ip[4] = {192, 0, 2, 10};
+    memcpy(f + 14 + 12, board_ip, 4);
+    send_bytes(2, f, sizeof(f), 0);
+    assert_int_equal(nic.tx_filtered[GUEST_FILTER_IP], 1);
+    /* Cut short of its IPv4 header. */
+    send_bytes(4, f, 14 + 10, 0);
+    assert_int_equal(nic.tx_filtered[GUEST_FILTER_MALFORMED], 1);
+    assert_int_equal(tx_count, 0);
+    assert_int_equal(nic.stats.tx_frames, 0);
+    assert_int_equal(nic.stats.tx_errors, 0);
+    /* The same frame from the guest's own address goes out. */
+    memcpy(f + 14 + 12, guest_ip, 4);
+    send_bytes(6, f, sizeof(f), 0);
+    assert_int_equal(tx_count, 1);
+    assert_int_equal(nic.stats.tx_frames, 1);
+    assert_memory_equal(tx_last, f, sizeof(f));
+    assert_int_equal(used_idx(USED1), 4);
+    assert_false(rd(0x070) & 64);
 }
 
 static void post_rx(unsigned i, uint32_t len)
@@ -398,6 +447,7 @@ static void queue_under_backpressure(void)
         avail_push(AVAIL1, (uint16_t)head);
     }
     memset(g(BUFS + 0x100), 0xcd, 60);
+    memcpy(g(BUFS + 0x106), guest_mac, 6);
     wr(0x050, 1);
     assert_int_equal(tx_count, 0);
     assert_true(nic.tx_stalls > 0);
@@ -459,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_and_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feature_negotiation_needs_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transmit_filters_foreign_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receive_and_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_rings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),

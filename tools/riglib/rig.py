@@ -869,10 +869,15 @@ class Rig:
             finally:
                 s.close()
 
-    def guest_console(self, board, text, pattern, timeout=30):
+    def guest_console(self, board, text, pattern, timeout=30, chunk=0):
         """Attaches to the guest's console on board (the shell's `guest console`), types text
         and Enter, waits for regex pattern in what the guest prints, detaches (Ctrl-]); returns
-        the guest's output. RigTimeout if the pattern does not come."""
+        the guest's output. RigTimeout if the pattern does not come.
+
+        chunk > 0 types text chunk characters at a time, each once the guest has echoed the one
+        before: the guest's UART FIFO holds 32 characters and what arrives while it is full is
+        lost, so a guest that echoes (a Linux shell) takes longer lines only this way. Keep such
+        a line within one terminal row: a wrapped echo is not the text typed."""
         b = self._board(board)
         p = self._paths(b)
         deadline = time.monotonic() + timeout
@@ -884,8 +889,12 @@ class Rig:
                 s.send(b"guest console\r")
                 s.expect(r"attached to guest console", deadline)
                 start = s.pos
-                s.send(text.encode() + b"\r")
                 try:
+                    for i in range(0, len(text) if chunk > 0 else 0, max(chunk, 1)):
+                        part = text[i:i + chunk]
+                        s.send(part.encode())
+                        s.expect(re.escape(part), deadline)
+                    s.send((text.encode() if chunk <= 0 else b"") + b"\r")
                     m = s.expect(pattern, deadline)
                 except RigTimeout:
                     raise RigTimeout(f"no /{pattern}/ from board {b}'s guest within "

@@ -67,7 +67,7 @@ struct cv_config {
     struct cv_ip4_prefix svc_ip;  /**< this board on the service LAN (heartbeats) */
     uint32_t peer_svc_ip;         /**< the other board on the service LAN */
     uint8_t guest_mac[6];         /**< the guest's emulated NIC */
-    uint32_t guest_ip;            /**< the guest's service address (for ARP/heartbeats) */
+    uint32_t guest_ip;            /**< the guest's service address; 0: none (guest_filter.h) */
     /* ---- COLO (checkpointing) settings ---- */
     enum cv_role role;             /**< default: a primary, b secondary */
     uint32_t hb_period_ms;         /**< heartbeat period on each path */

@@ -24,7 +24,8 @@ const struct vnet *net_bridge_guest_nic(void);
 
 /**
  * Announces that mac (with IPv4 ip, host order) is now reached through this board's service
- * port: a gratuitous ARP and a RARP, broadcast. After a takeover. Hypervisor context.
+ * port: a gratuitous ARP (unless ip is 0: no guest address configured) and a RARP, broadcast.
+ * After a takeover. Hypervisor context.
  */
 void net_announce(const uint8_t mac[6], uint32_t ip);
 

@@ -4,13 +4,15 @@
  * transport, so an unmodified Linux virtio_net driver binds to it. It reads descriptors from
  * guest memory and trusts none of them: a malformed ring marks the device DEVICE_NEEDS_RESET
  * (virtio 1.x, 2.1.2) with a log line, and the hypervisor carries on. Frames the guest sends go
- * through the net pipeline (cv/net.h); frames for the guest arrive from the L2 bridge.
+ * through the source filter (cv/guest_filter.h), then the net pipeline (cv/net.h); frames for
+ * the guest arrive from the L2 bridge.
  * Hypervisor context only.
  */
 #ifndef CV_VNET_H
 #define CV_VNET_H
 
 #include <cv/bus.h>
+#include <cv/guest_filter.h>
 #include <cv/net.h>
 #include <cv/types.h>
 #include <cv/virtio.h>
@@ -47,6 +49,8 @@ struct vnet {
     uint64_t resets_needed; /* times a malformed ring forced DEVICE_NEEDS_RESET */
     uint64_t rx_held;       /**< frames dropped because the guest was not running (held replica) */
     uint64_t tx_stalls;     /**< times transmission waited for room in the output pipeline */
+    /** Frames dropped because the guest sent as someone else, by reason (cv/guest_filter.h). */
+    uint64_t tx_filtered[GUEST_FILTER_REASONS];
     /* Frames for the guest that arrived while it had no receive buffer posted. */
     uint8_t pend[VNET_PENDING][ETH_MAX_FRAME];
     uint16_t pend_len[VNET_PENDING];
