@@ -13,6 +13,8 @@
 //   matching keys; a side that failed says why.
 #include <string.h>
 
+#include <cv/random.h>
+
 #include <colo/auth.h>
 #include "fuzz_common.h"
 
@@ -20,8 +22,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t psk[COLO_KEY_LEN] = {7, 7, 7};
 
+/* The nonces come from the board's generator, seeded once (here from the host's). */
+static void seeded(void)
+{
+    static bool done;
+    if (!done) {
+        random_init(NULL);
+        done = true;
+    }
+}
+
 static struct colo_auth_cfg cfg(bool initiator)
 {
+    seeded();
     return (struct colo_auth_cfg){.psk = psk,
                                   .initiator = initiator,
                                   .role = initiator ? COLO_ROLE_PRIMARY : COLO_ROLE_SECONDARY,
@@ -69,11 +82,10 @@ static enum colo_auth_state feed(struct colo_auth *a, const uint8_t *p, size_t l
 /* XORs the next len input bytes over m (and fixes its CRCs if asked); true if any changed. */
 static bool tamper(uint8_t *m, size_t len, struct fz *f, bool fix)
 {
-    bool changed = false;
+    uint8_t orig[COLO_AUTH_MSG_MAX];
+    memcpy(orig, m, len);
     for (size_t i = 0; i < len && f->n; i++) {
-        uint8_t x = fz_u8(f);
-        m[i] ^= x;
-        changed = changed || x;
+        m[i] ^= fz_u8(f);
     }
     if (fix && len >= COLO_HDR_SIZE + COLO_CRC_SIZE) {
         uint32_t plen = (uint32_t)(len - COLO_HDR_SIZE - COLO_CRC_SIZE);
@@ -81,7 +93,8 @@ static bool tamper(uint8_t *m, size_t len, struct fz *f, bool fix)
         colo_put32(m + 20, colo_port_crc32c(0, m, COLO_HDR_SIZE));
         colo_put32(m + COLO_HDR_SIZE + plen, colo_port_crc32c(0, m + COLO_HDR_SIZE, plen));
     }
-    return changed;
+    /* a change the CRC fix-up overwrote is no change */
+    return memcmp(orig, m, len) != 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

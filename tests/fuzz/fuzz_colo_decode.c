@@ -3,7 +3,9 @@
 // (colo/colo_secondary.c). Input: one mode byte, then the primary's byte stream. The mode picks
 // the chunking; bit 0: the connection drops at the end; bit 1: no verification buffers (so the
 // secondary must refuse COLO_CAP_VERIFY) and no input log (COLO_CAP_INPUT likewise); bit 2: a VM
-// without describe_state; bit 3: the stream
+// without describe_state; bit 4: a sealed session (the link authenticated: the harness seals each
+// whole message of the stream with the session key in order, the secondary and every decoder here
+// expect sealed records; with bit 3 the raw bytes meet the sealed decoder); bit 3: the stream
 // as it is (otherwise the harness first makes every message's framing and CRCs valid, so that
 // mutated epochs and payloads reach the state machine, colo_fuzz.h).
 //
@@ -193,6 +195,11 @@ static bool payload_printable(const uint8_t *p, size_t len)
 }
 
 static struct colo_decoder out_dec;
+/* Sealed sessions (mode bit 4): the primary's key and the secondary's. */
+static bool sealed;
+static const uint8_t key_p2s[COLO_KEY_LEN] = {0x50, 0x32, 0x53};
+static const struct colo_session_keys sec_keys = {.tx = {0x53, 0x32, 0x50},
+                                                  .rx = {0x50, 0x32, 0x53}};
 
 static bool tr_send(void *ctx, const void *buf, size_t len)
 {
@@ -200,7 +207,9 @@ static bool tr_send(void *ctx, const void *buf, size_t len)
     FZ_CHECK(!closed, "send after close");
     size_t used;
     struct colo_msg m;
-    colo_dec_init(&out_dec);
+    if (!sealed) {
+        colo_dec_init(&out_dec); /* sealed: one decoder for the whole run (the numbering) */
+    }
     enum colo_dec_result r = colo_dec_feed(&out_dec, buf, len, &used, &m);
     FZ_CHECK(r == COLO_DEC_MSG && used == len, "sent %zu bytes that are not one message (%s)", len,
              colo_err_name(out_dec.err));
@@ -340,6 +349,13 @@ static void check_reencode(const struct colo_msg *m)
     default:
         return; /* HELLO is not byte-exact: bytes after the board name's NUL are dropped */
     }
+    if (sealed) { /* the framing differs (sealed): the content must be the same */
+        FZ_CHECK(n >= COLO_HDR_SIZE + m->len &&
+                     memcmp(re + 6, m->payload - COLO_HDR_SIZE + 6, 12) == 0 &&
+                     memcmp(re + COLO_HDR_SIZE, m->payload, m->len) == 0,
+                 "%s of %u bytes re-encodes differently", colo_msg_name(m->type), m->len);
+        return;
+    }
     size_t whole = COLO_HDR_SIZE + m->len + (m->len ? COLO_CRC_SIZE : 0);
     FZ_CHECK(n == whole && memcmp(re, m->payload - COLO_HDR_SIZE, n) == 0,
              "%s of %u bytes re-encodes differently (%zu bytes)", colo_msg_name(m->type), m->len,
@@ -349,6 +365,9 @@ static void check_reencode(const struct colo_msg *m)
 static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace *t, bool deep)
 {
     colo_dec_init(&dec);
+    if (sealed) {
+        colo_dec_set_key(&dec, key_p2s);
+    }
     memset(t, 0, sizeof(*t));
     while (len) {
         size_t c = chunk ? MIN(chunk, len) : len;
@@ -389,6 +408,34 @@ static void decode_all(const uint8_t *p, size_t len, size_t chunk, struct trace 
 }
 
 static uint8_t input[4u << 20];
+static uint8_t sealed_input[4u << 20];
+
+/* Seals every whole, well-framed plain message of s[0..n) in order into sealed_input; what
+ * follows the last one is copied as it is. Returns the new length. */
+static size_t seal_stream(const uint8_t *s, size_t n)
+{
+    struct colo_seal tx;
+    colo_seal_init(&tx, key_p2s);
+    size_t o = 0, out = 0;
+    while (n - o >= COLO_HDR_SIZE) {
+        size_t need;
+        if (colo_header_check(s + o, false, &need) != COLO_OK || need > n - o) {
+            break;
+        }
+        uint32_t len = colo_get32(s + o + 16);
+        size_t m =
+            colo_encode(&tx, sealed_input + out, sizeof(sealed_input) - out, colo_get16(s + o + 6),
+                        colo_get64(s + o + 8), s + o + COLO_HDR_SIZE, len);
+        if (!m) {
+            break;
+        }
+        out += m;
+        o += need;
+    }
+    size_t rest = MIN(n - o, sizeof(sealed_input) - out);
+    memcpy(sealed_input + out, s + o, rest);
+    return out + rest;
+}
 static uint64_t stage_pfns[NPAGES];
 static uint8_t stage_data[NPAGES][COLO_PAGE_SIZE];
 static uint8_t stage_state[STATE_CAP];
@@ -453,6 +500,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(mode & 8)) {
         colo_fuzz_repair(input, size);
     }
+    sealed = mode & 0x10;
+    if (sealed && !(mode & 8)) {
+        size = seal_stream(input, size);
+        data = sealed_input;
+    }
+    colo_dec_init(&out_dec);
+    if (sealed) {
+        colo_dec_set_key(&out_dec, sec_keys.tx);
+    }
 
     struct trace whole, parts, bytes;
     hello_caps = 0;
@@ -484,7 +540,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .undo_map = undo_map,
                                   .undo_pages = NPAGES,
                                   .input_mem = verify_bufs ? input_log : NULL,
-                                  .input_cap = verify_bufs ? sizeof(input_log) : 0};
+                                  .input_cap = verify_bufs ? sizeof(input_log) : 0,
+                                  .keys = sealed ? &sec_keys : NULL};
     colo_secondary_init(&sec, (mode & 4) ? &ops_plain : &ops, &tr, &cfg);
     const uint8_t *p = data;
     size_t len = size;
@@ -625,6 +682,9 @@ void fuzz_make_seeds(void)
     fuzz_write_seed("overflow", seed, sn);
     put_empty(COLO_MSG_GUEST_SHUTDOWN, 3);
     fuzz_write_seed("shutdown", seed, sn);
+    seed[0] |= 0x10;
+    fuzz_write_seed("shutdown-sealed", seed, sn);
+    seed[0] &= (uint8_t)~0x10;
     seed[0] = 4; /* chunks of 148 bytes, no describe_state */
     fuzz_write_seed("shutdown-chunked", seed, sn);
     seed[0] = 1; /* whole, connection lost at the end */
