@@ -18,8 +18,19 @@ static int cmd_colo(int argc, char **argv);
 SHELL_CMD(colo, {"colo", COLO_USAGE, "COLO protection: start, stop, status, failover, settings",
                  cmd_colo});
 
+static int no_key(void)
+{
+    cv_printf("colo: refused: this board has no pair key (cv.key; a witness key too with "
+              "witnesses). Generate one with tools/cv-keygen, or boot with cv.insecure=1 "
+              "(unauthenticated: tests only)\n");
+    return 1;
+}
+
 static int unavailable(void)
 {
+    if (colo_board_no_key()) {
+        return no_key();
+    }
     cv_printf("colo: checkpointing is unavailable on this board (see the boot log)\n");
     return 1;
 }
@@ -144,10 +155,7 @@ static int start(void)
 {
     switch (colo_board_start()) {
     case COLO_BOARD_NO_KEY:
-        cv_printf("colo: refused: this board has no pair key (cv.key; a witness key too with "
-                  "witnesses). Generate one with tools/cv-keygen, or boot with cv.insecure=1 "
-                  "(unauthenticated: tests only)\n");
-        return 1;
+        return no_key();
     case COLO_BOARD_UNAVAILABLE:
         return unavailable();
     case COLO_BOARD_WAITING:

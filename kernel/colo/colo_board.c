@@ -1221,6 +1221,11 @@ void colo_board_net_report(void)
 
 /* ---- the `colo` command's actions (kernel/cmd/colo.c words the replies) ---- */
 
+bool colo_board_no_key(void)
+{
+    return cb.no_key;
+}
+
 bool colo_board_ready(void)
 {
     return cb.ready;

@@ -621,9 +621,12 @@ static err_t cand_poll(void *arg, struct tcp_pcb *pcb)
 
 static void cand_err(void *arg, err_t err)
 {
-    (void)err;
     if (ln.cand && (uintptr_t)arg == ln.cand_gen) {
-        cand_forget(); /* lwIP freed the pcb */
+        /* lwIP freed the pcb: reset by the peer (one that failed our proof closes this way) */
+        log_warn("colo link: a connection ended before authenticating (%s)",
+                 err_why(err, false));
+        ln.refused.auth++;
+        cand_forget();
     }
 }
 

@@ -59,6 +59,8 @@ enum colo_board_result {
     COLO_BOARD_NO_KEY,        /* start on a board without a pair key (and not cv.insecure=1) */
 };
 
+/** Checkpointing was refused at boot for want of a key (and cv.insecure=1 was not given). */
+bool colo_board_no_key(void);
 /** Whether checkpointing was set up at boot (staging memory, a replication NIC). */
 bool colo_board_ready(void);
 /** The state word of `colo status` and of event lines ("protected", "listening", ...). */
