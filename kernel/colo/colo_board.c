@@ -1280,12 +1280,13 @@ void colo_board_print_status(void)
     struct colo_link_refusals lr;
     colo_link_refusals(&lr);
     cv_printf("auth=%s\nlink_refused_syn=%llu\nlink_refused_auth=%llu\n"
-              "link_refused_timeout=%llu\nlink_replaced=%llu\n",
+              "link_refused_timeout=%llu\nlink_replaced=%llu\nlink_handshake_us=%llu\n",
               colo_keys_pair()         ? "key"
               : config_get()->insecure ? "insecure"
                                        : "none",
               (unsigned long long)lr.syn, (unsigned long long)lr.auth,
-              (unsigned long long)lr.timeout, (unsigned long long)lr.replaced);
+              (unsigned long long)lr.timeout, (unsigned long long)lr.replaced,
+              (unsigned long long)lr.handshake_us);
     const struct colo_pair *pp = &cb.pair;
     char wl[CV_WITNESS_FMT_LEN];
     cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"

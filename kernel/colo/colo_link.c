@@ -14,6 +14,7 @@
 #include <cv/config.h>
 #include <cv/hvnet.h>
 #include <cv/log.h>
+#include <cv/timer.h>
 
 #include "lwip/etharp.h"
 #include "lwip/ip_addr.h"
@@ -75,6 +76,8 @@ static struct {
     unsigned cand_ticks;
     struct colo_auth cand_auth;
     struct colo_link_refusals refused;
+    uint64_t auth_t0_us; /* the current handshake began (TCP connected or accepted) */
+    uint64_t cand_t0_us;
 } ln;
 
 static uint8_t ring[RING_SIZE];
@@ -335,7 +338,9 @@ static void session_ready(struct tcp_pcb *pcb, struct colo_auth *a, struct pbuf 
     ln.keyed = true;
     ln.authing = false;
     pin_peer(pcb);
-    log_info("colo link: %s authenticated (pair key)", peer);
+    ln.refused.handshake_us = time_now_us() - ln.auth_t0_us;
+    log_info("colo link: %s authenticated (pair key) in %llu us", peer,
+             (unsigned long long)ln.refused.handshake_us);
     uintptr_t gen = ln.gen;
     if (ln.ops.connected) {
         ln.ops.connected(ln.ops.ctx);
@@ -489,6 +494,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
         size_t n = colo_auth_start(&ln.auth, &cfg, init, sizeof(init));
         ln.authing = true;
         ln.auth_ticks = 0;
+        ln.auth_t0_us = time_now_us();
         if (!n || !auth_send(pcb, init, n)) {
             log_err("colo link: cannot start the handshake with %s: %s", peer,
                     n ? "send failed" : ln.auth.why);
@@ -597,6 +603,7 @@ static err_t cand_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
     adopt(pcb, true);
     arm(pcb);
     enter(pcb);
+    ln.auth_t0_us = ln.cand_t0_us;
     session_ready(pcb, &done, q, off);
     tcp_recved(pcb, p->tot_len);
     pbuf_free(p);
@@ -623,8 +630,7 @@ static void cand_err(void *arg, err_t err)
 {
     if (ln.cand && (uintptr_t)arg == ln.cand_gen) {
         /* lwIP freed the pcb: reset by the peer (one that failed our proof closes this way) */
-        log_warn("colo link: a connection ended before authenticating (%s)",
-                 err_why(err, false));
+        log_warn("colo link: a connection ended before authenticating (%s)", err_why(err, false));
         ln.refused.auth++;
         cand_forget();
     }
@@ -664,6 +670,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         ln.cand = pcb;
         ln.cand_gen = ++ln.next_gen;
         ln.cand_ticks = 0;
+        ln.cand_t0_us = time_now_us();
         struct colo_auth_cfg cfg = auth_cfg(false);
         colo_auth_start(&ln.cand_auth, &cfg, NULL, 0);
         /* Killable for room until it proves itself (the current session's pcb is not). */

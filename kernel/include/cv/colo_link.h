@@ -105,10 +105,11 @@ bool colo_link_up(void);
 
 /** What the link refused since boot (`colo status`: link_refused_*). */
 struct colo_link_refusals {
-    uint64_t syn;      /**< SYNs from an address other than the peer's */
-    uint64_t auth;     /**< connections that failed the handshake */
-    uint64_t timeout;  /**< connections that did not finish it in time */
-    uint64_t replaced; /**< authenticated connections that replaced the current one */
+    uint64_t syn;          /**< SYNs from an address other than the peer's */
+    uint64_t auth;         /**< connections that failed the handshake */
+    uint64_t timeout;      /**< connections that did not finish it in time */
+    uint64_t replaced;     /**< authenticated connections that replaced the current one */
+    uint64_t handshake_us; /**< the last handshake: TCP connected (or accepted) to proven */
 };
 void colo_link_refusals(struct colo_link_refusals *out);
 
