@@ -34,6 +34,10 @@
 #define MAXLIN 8
 #define NW 1
 
+/* The heartbeat and witness keys of the pair (any 32 bytes): the model runs as a board does. */
+static const uint8_t HB_KEY[COLO_KEY_LEN] = {0x68, 0x62};
+static const uint8_t W_KEY[COLO_KEY_LEN] = {0x77, 0x69};
+
 struct point {
     int8_t lin; /* -1: none */
     uint32_t g;
@@ -235,7 +239,7 @@ static void op_send_hb(void *ctx, const struct colo_hb *h)
     for (unsigned path = 0; path < 2; path++) {
         struct colo_hb c = *h;
         c.path = (uint8_t)path;
-        if (W->link[path] && colo_hb_encode(W->hb[i][path], COLO_HB_LEN, &c) == COLO_HB_LEN) {
+        if (W->link[path] && colo_hb_encode(W->hb[i][path], COLO_HB_LEN, &c, HB_KEY) == COLO_HB_LEN) {
             W->hb_in[i][path] = true;
         }
     }
@@ -290,6 +294,8 @@ static void boot(int i)
                                 .witnesses = W->witnesses,
                                 .lease_ms = LEASE_MS,
                                 .pair_id = {2, 0, 0, 0, 0, 1},
+                                .hb_key = HB_KEY,
+                                .witness_key = W_KEY,
                                 .ops = &ops,
                                 .ctx = (void *)(uintptr_t)i};
     if (i == 0) {
@@ -448,13 +454,18 @@ static bool apply(int a)
         }
         struct colo_wq q;
         struct colo_wr r;
-        if (colo_wq_decode(W->wq[i], COLO_WITNESS_LEN, &q) != COLO_WITNESS_OK) {
+        if (colo_wq_decode(W->wq[i], COLO_WITNESS_LEN, &q, W_KEY) != COLO_WITNESS_OK) {
             fail_with("a board sent a request the witness refuses");
+            return true;
+        }
+        if (colo_witness_replay(&W->wrec, &q)) {
+            fail_with("a board sent a nonce the witness has answered (a retransmission must be "
+                      "a new request)");
             return true;
         }
         struct colo_witness_clock clk = {W->now_us / 1000u, W->wstart_ms};
         colo_witness_decide(&W->wrec, &q, &clk, &r);
-        if (colo_wr_encode(W->wr[i], COLO_WITNESS_LEN, &r) == COLO_WITNESS_LEN) {
+        if (colo_wr_encode(W->wr[i], COLO_WITNESS_LEN, &r, W_KEY) == COLO_WITNESS_LEN) {
             W->wr_in[i] = true;
         }
     } else if (a >= A_WR && a < A_W_LOSE) {
