@@ -51,4 +51,5 @@ clean:
 	rm -rf $(BUILD)
 
 distclean:
-	rm -rf build subprojects/packagecache subprojects/lwip-* subprojects/u-boot-*
+	rm -rf build subprojects/packagecache subprojects/lwip-* subprojects/u-boot-* \
+		subprojects/Mbed-TLS-mbedtls-*

@@ -9,6 +9,7 @@
 #include <cv/hvnet.h>
 #include <cv/log.h>
 #include <cv/net_bridge.h>
+#include <cv/random.h>
 #include <cv/page.h>
 #include <cv/sections.h>
 #include <cv/shell.h>
@@ -188,6 +189,8 @@ void hv_main(const struct boot_info *from_fw)
         cv_printf("colovisor: board check failed; the board is halted\n");
         cpu_arch_halt();
     }
+    /* The firmware's seed leaves its description here, before anything else could read it. */
+    random_init(&boot);
     config_init(&boot);
     if (!cpu_arch_irq_init()) {
         panic("interrupt controller set-up failed");

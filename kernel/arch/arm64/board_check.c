@@ -2,7 +2,8 @@
 // Checks the board description (boards/<name>/board.c) against the device tree the machine was
 // booted with. Every mismatch gets its own line naming both values, so a wrong board file or a
 // differently configured QEMU is diagnosed from the first boot message. The blob is read here
-// and nowhere else in the hypervisor: what generic code needs from it goes into struct boot_info.
+// and nowhere else in the hypervisor but random_seed.c (which takes the firmware's seed out of it):
+// what generic code needs from it goes into struct boot_info.
 #include <string.h>
 
 /* libfdt's headers use zero-length arrays and stray semicolons that -Wpedantic rejects. */

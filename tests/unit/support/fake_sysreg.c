@@ -87,3 +87,15 @@ void fake_cache_reset(void)
     fake_cache_nops = 0;
     fake_cache_dropped = 0;
 }
+
+bool host_rndr(uint64_t *v)
+{
+    uint64_t fails = host_sysreg_read("rndr_fails");
+    if (fails > 0) {
+        fake_sysreg_set("rndr_fails", fails - 1);
+        return false;
+    }
+    *v = host_sysreg_read("rndr");
+    fake_sysreg_set("rndr", *v + 1);
+    return true;
+}

@@ -90,4 +90,10 @@ static inline void vcpu_set_reg(struct vcpu *v, unsigned rt, uint64_t val)
     }
 }
 
+/**
+ * CRC32C with the CPU's CRC instructions (crc32c_insn.c, board build only): crc32c_arch_impl()'s
+ * answer where ID_AA64ISAR0_EL1 has them. Any context.
+ */
+uint32_t arm64_crc32c(uint32_t crc, const void *data, size_t len);
+
 #endif

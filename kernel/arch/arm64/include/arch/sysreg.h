@@ -23,6 +23,9 @@ void host_cache_op(const char *op, uintptr_t va);
 #define ic_iallu() host_cache_op("iallu", 0)
 /* AT S1E1R: the fake sets PAR_EL1 to fake_at_par (fake_sysreg.h). */
 #define at_s1e1r(va) host_cache_op("s1e1r", (uintptr_t)(va))
+/* RNDR: the fake's "rndr" register, counting up per read; "rndr_fails" reads fail first. */
+bool host_rndr(uint64_t *v);
+#define read_rndr(v) host_rndr(v)
 #else
 #define read_sysreg(r)                                                                             \
     __extension__({                                                                                \
@@ -36,6 +39,17 @@ void host_cache_op(const char *op, uintptr_t va);
 #define dc_by_va(op, va) __asm__ volatile("dc " #op ", %0" ::"r"(va) : "memory")
 #define ic_iallu() __asm__ volatile("ic iallu" ::: "memory")
 #define at_s1e1r(va) __asm__ volatile("at s1e1r, %0" ::"r"(va) : "memory")
+/*
+ * RNDR (FEAT_RNG; by encoding, for assemblers without it): true and a random *v, or false when
+ * the generator could not give one in reasonable time (NZCV.Z set). Only where ID_AA64ISAR0_EL1
+ * says the CPU has it.
+ */
+#define read_rndr(v)                                                                               \
+    __extension__({                                                                                \
+        uint64_t ok__;                                                                             \
+        __asm__ volatile("mrs %0, s3_3_c2_c4_0\n\tcset %1, ne" : "=r"(*(v)), "=r"(ok__)::"cc");    \
+        ok__ != 0;                                                                                 \
+    })
 #endif
 #define wfi() __asm__ volatile("wfi" ::: "memory")
 
@@ -139,6 +153,10 @@ void host_cache_op(const char *op, uintptr_t va);
 /* CTR_EL0 */
 #define CTR_DMINLINE(ctr) (4ull << (((ctr) >> 16) & 0xf)) /**< smallest D-cache line, bytes */
 #define CTR_IDC BIT(28) /**< no D-cache clean to PoU needed for instruction coherence */
+
+/* ID_AA64ISAR0_EL1 */
+#define ISAR0_CRC32(v) ((unsigned)(((v) >> 16) & 0xf)) /**< 1: the CRC32/CRC32C instructions */
+#define ISAR0_RNDR(v) ((unsigned)(((v) >> 60) & 0xf))  /**< 1: FEAT_RNG (RNDR, RNDRRS) */
 
 /* ID_AA64MMFR2_EL1 */
 #define MMFR2_FWB(v) ((unsigned)(((v) >> 40) & 0xf))
