@@ -272,7 +272,8 @@ enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *b
         err = COLO_HB_E_OLD_BOOT;
     }
     bool same_boot = err == COLO_HB_OK && hp->heard && h.boot_id == hp->last_boot;
-    if (same_boot && (h.seq < hp->last_seq || (h.seq == hp->last_seq && h.again <= hp->last_again))) {
+    if (same_boot &&
+        (h.seq < hp->last_seq || (h.seq == hp->last_seq && h.again <= hp->last_again))) {
         /* Before keys, a copy refreshed the path (the urgent path's copies had the same seq).
          * A copy now carries a larger `again`, so a datagram that is not newer is someone
          * sending bytes it saw: it must not make a dead peer look alive. */

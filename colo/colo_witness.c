@@ -15,7 +15,7 @@ enum {
     OFF_BOARD = 7,
     OFF_PAIR = 8,
     OFF_NONCE = 16,
-    OFF_SEAL = 60, /* COLO_WITNESS_TAG_LEN bytes */
+    OFF_SEAL = 60,  /* COLO_WITNESS_TAG_LEN bytes */
     RSVD_TAIL = 52, /* 8 bytes, both messages */
     /* request */
     Q_MODE = 14,

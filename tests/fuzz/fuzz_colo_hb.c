@@ -53,7 +53,7 @@ struct model {
     uint64_t last_tick;
     uint64_t stalls;
     bool heard_any;
-    uint64_t last_ticks_at_rx; /* our counter when `last` was taken */
+    uint64_t last_ticks_at_rx;     /* our counter when `last` was taken */
     uint64_t boots[COLO_HB_BOOTS]; /* the peer's boots, newest first */
 };
 

@@ -80,8 +80,9 @@ static void o_send_hb(void *ctx, const struct colo_hb *h)
     uint8_t b[COLO_HB_LEN];
     for (uint8_t path = 0; path < 2; path++) {
         c.path = path;
-        FZ_CHECK(colo_hb_encode(b, sizeof(b), &c, NULL) == COLO_HB_LEN, "sent a heartbeat that does "
-                                                                  "not encode");
+        FZ_CHECK(colo_hb_encode(b, sizeof(b), &c, NULL) == COLO_HB_LEN,
+                 "sent a heartbeat that does "
+                 "not encode");
     }
 }
 static void o_send_witness(void *ctx, unsigned i, const void *buf, size_t len)
@@ -89,7 +90,8 @@ static void o_send_witness(void *ctx, unsigned i, const void *buf, size_t len)
     (void)ctx;
     struct colo_wq q;
     FZ_CHECK(i < P.cfg.witnesses, "sent to witness %u of %u", i, P.cfg.witnesses);
-    FZ_CHECK(colo_wq_decode(buf, len, &q, NULL) == COLO_WITNESS_OK, "sent a request a witness refuses");
+    FZ_CHECK(colo_wq_decode(buf, len, &q, NULL) == COLO_WITNESS_OK,
+             "sent a request a witness refuses");
 }
 static void o_event(void *ctx, const char *what, const char *why)
 {

@@ -153,8 +153,9 @@ static void check_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
              "reply's record");
     uint8_t b[COLO_WITNESS_LEN];
     struct colo_wr back;
-    FZ_CHECK(colo_wr_encode(b, sizeof(b), &r, NULL) == COLO_WITNESS_LEN, "reply does not encode: %s %s",
-             colo_wr_verdict_name(r.verdict), colo_wr_reason_name(r.reason));
+    FZ_CHECK(colo_wr_encode(b, sizeof(b), &r, NULL) == COLO_WITNESS_LEN,
+             "reply does not encode: %s %s", colo_wr_verdict_name(r.verdict),
+             colo_wr_reason_name(r.reason));
     FZ_CHECK(colo_wr_decode(b, sizeof(b), &back, NULL) == COLO_WITNESS_OK && wr_equal(&back, &r),
              "reply round trip");
     if (r.verdict != COLO_WR_GRANTED) {

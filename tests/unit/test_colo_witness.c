@@ -50,10 +50,9 @@ static void reseal(uint8_t *b)
 }
 
 /* The witness key of tests/witness/test_witness.py and another one (a forger's). */
-static const uint8_t PSK[COLO_KEY_LEN] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                          0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-                                          0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                          0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+static const uint8_t PSK[COLO_KEY_LEN] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 static const uint8_t OTHER_PSK[COLO_KEY_LEN] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -120,7 +119,7 @@ static void test_request_layout(void **state)
     assert_int_equal(colo_wq_encode(b, sizeof(b), &q, NULL), COLO_WITNESS_LEN);
     assert_int_equal(b[COLO_WITNESS_LEN], 0xee);
     assert_memory_equal(b, "CVWQ", 4);
-    assert_int_equal(le(b + 4, 2), 1);
+    assert_int_equal(le(b + 4, 2), COLO_WITNESS_VERSION);
     assert_int_equal(b[6], COLO_WQ_RENEW);
     assert_int_equal(b[7], 'b');
     assert_memory_equal(b + 8, PAIR, 6);
@@ -178,7 +177,7 @@ static void test_reply_layout(void **state)
     assert_int_equal(colo_wr_encode(b, sizeof(b), &r, NULL), COLO_WITNESS_LEN);
     assert_int_equal(b[COLO_WITNESS_LEN], 0xee);
     assert_memory_equal(b, "CVWR", 4);
-    assert_int_equal(le(b + 4, 2), 1);
+    assert_int_equal(le(b + 4, 2), COLO_WITNESS_VERSION);
     assert_int_equal(b[6], COLO_WQ_CLAIM_TAKEOVER);
     assert_int_equal(b[7], 'b');
     assert_memory_equal(b + 8, PAIR, 6);
@@ -214,8 +213,10 @@ static void test_reply_layout(void **state)
                     in.ttl_ms = !reason && kind != COLO_WQ_QUERY ? 60000 : 0;
                     in.wait_ms =
                         reason == COLO_WR_LEASE_LIVE || reason == COLO_WR_STARTING ? UINT32_MAX : 0;
-                    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN, &in, NULL), COLO_WITNESS_LEN);
-                    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_OK);
+                    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN, &in, NULL),
+                                     COLO_WITNESS_LEN);
+                    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL),
+                                     COLO_WITNESS_OK);
                     assert_wr_equal(&d, &in);
                 }
             }
@@ -230,7 +231,7 @@ static void check_wq_refused(const struct colo_wq *q, enum colo_witness_err want
     assert_int_equal(colo_wq_encode(b, sizeof(b), q, NULL), 0);
     memset(b, 0, sizeof(b));
     put_le(b, COLO_WQ_MAGIC, 4);
-    put_le(b + 4, 1, 2);
+    put_le(b + 4, COLO_WITNESS_VERSION, 2);
     b[6] = q->kind;
     b[7] = q->board;
     memcpy(b + 8, q->pair, 6);
@@ -251,7 +252,7 @@ static void check_wr_refused(const struct colo_wr *r, enum colo_witness_err want
     assert_int_equal(colo_wr_encode(b, sizeof(b), r, NULL), 0);
     memset(b, 0, sizeof(b));
     put_le(b, COLO_WR_MAGIC, 4);
-    put_le(b + 4, 1, 2);
+    put_le(b + 4, COLO_WITNESS_VERSION, 2);
     b[6] = r->kind;
     b[7] = r->board;
     memcpy(b + 8, r->pair, 6);
@@ -566,9 +567,10 @@ static void test_sealed(void **state)
     (void)state;
     uint8_t key[COLO_KEY_LEN], other[COLO_KEY_LEN];
     mac_keys(key, other);
-    static const uint8_t want_key[COLO_KEY_LEN] = {
-        0xd0, 0x48, 0x2d, 0x6e, 0xcb, 0x06, 0x26, 0x6e, 0x01, 0xfc, 0x78, 0xd6, 0x0b, 0x66, 0x8a, 0x81,
-        0xc3, 0x24, 0x94, 0x7c, 0x59, 0x58, 0xab, 0x2f, 0x4b, 0xed, 0x57, 0x67, 0x8b, 0x2c, 0x55, 0x35};
+    static const uint8_t want_key[COLO_KEY_LEN] = {0xd0, 0x48, 0x2d, 0x6e, 0xcb, 0x06, 0x26, 0x6e,
+                                                   0x01, 0xfc, 0x78, 0xd6, 0x0b, 0x66, 0x8a, 0x81,
+                                                   0xc3, 0x24, 0x94, 0x7c, 0x59, 0x58, 0xab, 0x2f,
+                                                   0x4b, 0xed, 0x57, 0x67, 0x8b, 0x2c, 0x55, 0x35};
     static const uint8_t want_tag[COLO_WITNESS_TAG_LEN] = {0x04, 0xe7, 0xd1, 0x10, 0x98, 0x83,
                                                            0xfe, 0x30, 0x23, 0xde, 0x9b, 0x27,
                                                            0x54, 0x2f, 0x06, 0xd4};

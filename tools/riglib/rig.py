@@ -180,7 +180,8 @@ class Rig:
     Rig whose run exists) picks up a run started elsewhere, e.g. by `tools/rig up`."""
 
     def __init__(self, name="default", build=None, single=False, guest="test", image=None,
-                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs="", witness=True):
+                 cpu=DEFAULT_CPU, boot_timeout=BOOT_TIMEOUT, bootargs="", witness=True,
+                 keys=None):
         # Test runs in parallel checkouts keep apart by a prefix on every run name they use.
         name = os.environ.get("CVRIG_TEST_PREFIX", "") + (name or "")
         if not NAME_RX.match(name or ""):
@@ -205,6 +206,9 @@ class Rig:
         self.bootargs = " ".join(bootargs.split()) if bootargs else ""
         # A pair gets a witness on the client unless told not to (a single board has no pair).
         self.witness = bool(witness) and not single
+        # Per board, a pair key other than the rig's (64 hex digits), e.g. {"b": "00" * 32}: for
+        # tests of a board that does not hold its peer's key.
+        self.keys = dict(keys or {})
         self.state = None
         self._procs = {}  # board -> Popen, for the QEMUs this process started (to reap them)
         self._lock = threading.RLock()
@@ -296,12 +300,14 @@ class Rig:
                           "build": self.build, "image": self.image, "guest": self.guest,
                           "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
-                          "boards": {}, "witness": None, "udp_dropped": []}
+                          "boards": {}, "witness": None, "udp_dropped": [],
+                          "pair_key_file": self._new_key("pair.key"), "board_keys": self.keys}
             if self.witness:
                 wd = os.path.join(self.state_dir, "witness")
                 self.state["witness"] = {"pid": None, "starttime": None, "argv": None,
                                          "state_dir": wd, "log": wd + ".log",
-                                         "ip": CLIENT_IP, "port": WITNESS_PORT}
+                                         "ip": CLIENT_IP, "port": WITNESS_PORT,
+                                         "key_file": self._new_key("witness.key")}
             for b in self.boards():
                 self.state["boards"][b] = {**self._paths(b), **BOARDS[b], "pid": None,
                                            "starttime": None, "argv": None,
@@ -378,7 +384,7 @@ class Rig:
         peer_port = BOARDS[PEER[b]]["repl_port"]
         return qemu.argv(
             qemu.board_of(self.build), self.image, name=f"cvrig-{self.name}-{b}", cpu=self.cpu,
-            append=f"cv.board={b} {self._witness_arg()}{self.bootargs}".strip(),
+            append=f"cv.board={b} {self._key_arg(b)}{self._witness_arg()}{self.bootargs}".strip(),
             nics=[qemu.nic("repl", f"socket,udp=127.0.0.1:{peer_port},"
                                    f"localaddr=127.0.0.1:{c['repl_port']}", c["repl_mac"]),
                   qemu.nic("svc", f"tap,ifname={c['tap']},script=no,downscript=no",
@@ -420,17 +426,44 @@ class Rig:
                 self._signal(b, signal.SIGKILL)
                 raise
 
+    # ---- keys ----
+
+    def _new_key(self, name):
+        """A fresh 256-bit key in the run's state directory (mode 0600): its path."""
+        path = os.path.join(self.state_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        return path
+
+    @staticmethod
+    def _read_key(path):
+        with open(path) as f:
+            return f.read().strip()
+
+    def _key_arg(self, b):
+        """Board b's cv.key word: the rig's pair key, or the one the run was told to give b."""
+        st = self.state or {}
+        key = (st.get("board_keys") or {}).get(b)
+        if not key and st.get("pair_key_file"):
+            key = self._read_key(st["pair_key_file"])
+        return f"cv.key={key} " if key else ""
+
     # ---- the witness ----
 
     def _witness_arg(self):
-        """The boards' cv.witness word (the caller's own bootargs come after and win)."""
+        """The boards' cv.witness and cv.witness_key words (the caller's own bootargs come after
+        and win)."""
         w = (self.state or {}).get("witness")
-        return f"cv.witness={w['ip']}:{w['port']} " if w else ""
+        if not w:
+            return ""
+        key = f"cv.witness_key={self._read_key(w['key_file'])} " if w.get("key_file") else ""
+        return f"cv.witness={w['ip']}:{w['port']} {key}"
 
     def _witness_start(self):
         w = self.state["witness"]
         argv = [sys.executable, WITNESS_SCRIPT, "--listen", w["ip"], "--port", str(w["port"]),
-                "--state-dir", w["state_dir"]]
+                "--state-dir", w["state_dir"], "--key-file", w["key_file"]]
         offset = os.path.getsize(w["log"]) if os.path.exists(w["log"]) else 0
         with open(w["log"], "ab") as log:
             proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *argv],

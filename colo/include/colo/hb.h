@@ -36,7 +36,7 @@
 #define COLO_HB_MAGIC 0x42485643u /* the bytes "CVHB" on the wire */
 #define COLO_HB_VERSION 3u
 #define COLO_HB_LEN 104u
-#define COLO_HB_TAG_LEN 16u /**< the truncated HMAC-SHA-256 at the end */
+#define COLO_HB_TAG_LEN 16u       /**< the truncated HMAC-SHA-256 at the end */
 #define COLO_HB_PERIOD_MAX 60000u /**< ms */
 #define COLO_HB_MISS_MAX 1000u
 #define COLO_HB_STATE_MAX 63u
@@ -143,8 +143,7 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h, const uint
  * the fields; *h is unspecified then. A keyed decoder refuses a CRC-sealed datagram and the
  * other way round. Any context: pure but for the port's HMAC.
  */
-enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h,
-                                const uint8_t *key);
+enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h, const uint8_t *key);
 
 /**
  * Turns the encoded heartbeat buf (COLO_HB_LEN bytes, sealed with key) into its next copy:

@@ -232,12 +232,12 @@ bool colo_witness_replay(const struct colo_witness_rec *rec, const struct colo_w
 
 /**
  * Applies the rules (docs/colo-protocol.md "Witness", first match answers) for request *q (not
- * a replay: colo_witness_replay) to *rec, remembers q's nonce, and fills *reply: the echo of q, the verdict and reason, the record as it is afterwards,
- * the ttl granted, wait_ms. A GRANTED lease holds until at least now + colo_witness_hold_ms(ttl)
- * (a lease is never shortened, except by BOOT finding its owner's boot replaced). Returns true
- * when the persisted part of *rec changed: the caller writes it durably before sending the reply
- * (and, if it cannot, restores the old record and sends nothing). q must have come from
- * colo_wq_decode. Any context: pure.
+ * a replay: colo_witness_replay) to *rec, remembers q's nonce, and fills *reply: the echo of q, the
+ * verdict and reason, the record as it is afterwards, the ttl granted, wait_ms. A GRANTED lease
+ * holds until at least now + colo_witness_hold_ms(ttl) (a lease is never shortened, except by BOOT
+ * finding its owner's boot replaced). Returns true when the persisted part of *rec changed: the
+ * caller writes it durably before sending the reply (and, if it cannot, restores the old record and
+ * sends nothing). q must have come from colo_wq_decode. Any context: pure.
  */
 bool colo_witness_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
                          const struct colo_witness_clock *clk, struct colo_wr *reply);
