@@ -25,8 +25,10 @@ enum {
     OFF_REP_BOOT = 56,
     OFF_PERIOD = 64,
     OFF_MISS = 68,
-    OFF_RSVD1 = 72, /* 4 bytes */
-    OFF_CRC = 76,
+    OFF_AGAIN = 72,
+    OFF_RSVD1 = 76, /* 4 bytes */
+    OFF_ECHO = 80,
+    OFF_SEAL = 88, /* COLO_HB_TAG_LEN bytes */
 };
 
 static const char *const err_names[] = {
@@ -35,6 +37,7 @@ static const char *const err_names[] = {
     [COLO_HB_E_MAGIC] = "bad magic",
     [COLO_HB_E_VERSION] = "bad version",
     [COLO_HB_E_CRC] = "CRC mismatch",
+    [COLO_HB_E_AUTH] = "authentication failed",
     [COLO_HB_E_PATH] = "bad path",
     [COLO_HB_E_ROLE] = "bad role",
     [COLO_HB_E_FLAGS] = "unknown flags",
@@ -43,7 +46,9 @@ static const char *const err_names[] = {
     [COLO_HB_E_FIELD] = "field out of range",
     [COLO_HB_E_PEER] = "not from the peer",
     [COLO_HB_E_WRONG_PATH] = "arrived on the wrong path",
-    [COLO_HB_E_OLD_BOOT] = "from the peer's previous boot",
+    [COLO_HB_E_OLD_BOOT] = "from an earlier boot of the peer's",
+    [COLO_HB_E_REPLAY] = "not newer than the last heard (a copy or a replay)",
+    [COLO_HB_E_ECHO] = "does not echo this board's boot",
 };
 
 const char *colo_hb_err_name(enum colo_hb_err e)
@@ -62,7 +67,32 @@ static bool fields_ok(uint64_t boot, unsigned state, uint32_t period, uint32_t m
            miss >= 1 && miss <= COLO_HB_MISS_MAX;
 }
 
-size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
+/* The seal of bytes 0..OFF_SEAL: the truncated HMAC under key, or without one the CRC and
+ * zeros (the same length either way, so one decoder's buffer fits both). */
+static void seal_of(const uint8_t *p, const uint8_t *key, uint8_t out[COLO_HB_TAG_LEN])
+{
+    memset(out, 0, COLO_HB_TAG_LEN);
+    if (!key) {
+        colo_put32(out, colo_port_crc32c(0, p, OFF_SEAL));
+        return;
+    }
+    uint8_t mac[COLO_SHA256_LEN];
+    const void *ptr[1] = {p};
+    const size_t len[1] = {OFF_SEAL};
+    colo_port_hmac_sha256(key, COLO_KEY_LEN, 1, ptr, len, mac);
+    memcpy(out, mac, COLO_HB_TAG_LEN);
+    colo_port_wipe(mac, sizeof(mac));
+}
+
+static bool seal_ok(const uint8_t *p, const uint8_t *key)
+{
+    uint8_t want[COLO_HB_TAG_LEN];
+    seal_of(p, key, want);
+    /* Constant time: a forger must not learn how many leading bytes of its guess were right. */
+    return colo_port_ct_equal(want, p + OFF_SEAL, COLO_HB_TAG_LEN);
+}
+
+size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h, const uint8_t *key)
 {
     /* Refusing what decode would refuse keeps the two exact inverses: a board cannot send a
      * heartbeat its peer counts as bad. */
@@ -88,11 +118,25 @@ size_t colo_hb_encode(void *out, size_t cap, const struct colo_hb *h)
     colo_put64(p + OFF_REP_BOOT, h->rep_boot);
     colo_put32(p + OFF_PERIOD, h->period_ms);
     colo_put32(p + OFF_MISS, h->miss);
-    colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
+    colo_put32(p + OFF_AGAIN, h->again);
+    colo_put64(p + OFF_ECHO, h->echo_boot);
+    seal_of(p, key, p + OFF_SEAL);
     return COLO_HB_LEN;
 }
 
-enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
+bool colo_hb_again(void *buf, size_t len, const uint8_t *key)
+{
+    struct colo_hb h;
+    uint8_t *p = buf;
+    if (colo_hb_decode(buf, len, &h, key) != COLO_HB_OK || h.again == UINT32_MAX) {
+        return false;
+    }
+    colo_put32(p + OFF_AGAIN, h.again + 1);
+    seal_of(p, key, p + OFF_SEAL);
+    return true;
+}
+
+enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h, const uint8_t *key)
 {
     const uint8_t *p = buf;
     if (len != COLO_HB_LEN) {
@@ -106,8 +150,8 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     if (colo_get16(p + OFF_VERSION) != COLO_HB_VERSION) {
         return COLO_HB_E_VERSION;
     }
-    if (colo_get32(p + OFF_CRC) != colo_port_crc32c(0, p, OFF_CRC)) {
-        return COLO_HB_E_CRC;
+    if (!seal_ok(p, key)) {
+        return key ? COLO_HB_E_AUTH : COLO_HB_E_CRC;
     }
     if (p[OFF_PATH] >= COLO_HB_PATHS) {
         return COLO_HB_E_PATH;
@@ -142,6 +186,8 @@ enum colo_hb_err colo_hb_decode(const void *buf, size_t len, struct colo_hb *h)
     h->rep_boot = colo_get64(p + OFF_REP_BOOT);
     h->period_ms = colo_get32(p + OFF_PERIOD);
     h->miss = colo_get32(p + OFF_MISS);
+    h->again = colo_get32(p + OFF_AGAIN);
+    h->echo_boot = colo_get64(p + OFF_ECHO);
     return COLO_HB_OK;
 }
 
@@ -171,12 +217,37 @@ static uint64_t since(uint64_t now, uint64_t then)
     return now > then ? now - then : 0;
 }
 
-void colo_hb_peer_init(struct colo_hb_peer *p, char peer_board, uint32_t period_ms, uint32_t miss)
+void colo_hb_peer_init(struct colo_hb_peer *p, char peer_board, uint32_t period_ms, uint32_t miss,
+                       uint64_t self_boot, const uint8_t *key)
 {
     memset(p, 0, sizeof(*p));
     p->peer_board = peer_board;
+    p->self_boot = self_boot;
+    p->key = key;
     p->period_ms = MAX(period_ms, 1u);
     p->miss = MAX(miss, 1u);
+}
+
+/* Where boot sits in the peer's boots, newest first; COLO_HB_BOOTS if it is not there. */
+static unsigned boot_index(const struct colo_hb_peer *p, uint64_t boot)
+{
+    for (unsigned i = 0; i < COLO_HB_BOOTS; i++) {
+        if (p->heard_boot[i] == boot) {
+            return i;
+        }
+    }
+    return COLO_HB_BOOTS;
+}
+
+/* An authentic heartbeat of boot, not an older one: a new boot becomes the newest (the oldest
+ * is forgotten). */
+static void boot_note(struct colo_hb_peer *p, uint64_t boot)
+{
+    if (boot_index(p, boot) != COLO_HB_BOOTS) {
+        return;
+    }
+    memmove(&p->heard_boot[1], &p->heard_boot[0], (COLO_HB_BOOTS - 1) * sizeof(p->heard_boot[0]));
+    p->heard_boot[0] = boot;
 }
 
 enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *buf, size_t len,
@@ -187,45 +258,62 @@ enum colo_hb_err colo_hb_rx(struct colo_hb_peer *p, unsigned path, const void *b
     }
     struct colo_hb_path *hp = &p->path[path];
     struct colo_hb h;
-    enum colo_hb_err err = colo_hb_decode(buf, len, &h);
+    enum colo_hb_err err = colo_hb_decode(buf, len, &h, p->key);
     if (err == COLO_HB_OK && h.board != (uint8_t)p->peer_board) {
         /* Our own heartbeat looped back, or a third board on the LAN: not the peer's life. */
         err = COLO_HB_E_PEER;
     } else if (err == COLO_HB_OK && h.path != path) {
         err = COLO_HB_E_WRONG_PATH;
-    } else if (err == COLO_HB_OK && p->old_boot && h.boot_id == p->old_boot) {
-        /* A copy from before the peer's restart, late on the slower path: taking it would make
-         * the peer seem to have restarted twice, the second time back into a dead boot. */
+    } else if (err == COLO_HB_OK && boot_index(p, h.boot_id) > 0 &&
+               boot_index(p, h.boot_id) < COLO_HB_BOOTS) {
+        /* A copy from before the peer's restart, late on the slower path, or a replay of an
+         * older boot's: taking it would make the peer seem to have restarted again, back into
+         * a dead boot. */
         err = COLO_HB_E_OLD_BOOT;
+    }
+    bool same_boot = err == COLO_HB_OK && hp->heard && h.boot_id == hp->last_boot;
+    if (same_boot &&
+        (h.seq < hp->last_seq || (h.seq == hp->last_seq && h.again <= hp->last_again))) {
+        /* Before keys, a copy refreshed the path (the urgent path's copies had the same seq).
+         * A copy now carries a larger `again`, so a datagram that is not newer is someone
+         * sending bytes it saw: it must not make a dead peer look alive. */
+        err = COLO_HB_E_REPLAY;
     }
     if (err != COLO_HB_OK) {
         hp->bad++;
         return err;
     }
+    boot_note(p, h.boot_id);
+    if (h.echo_boot != p->self_boot) {
+        /* Its boot id is noted above, so our next heartbeats echo it and the peer's next ones
+         * echo us: this costs a round at boot. Not bad: every peer sends these at first. */
+        hp->stale_echo++;
+        return COLO_HB_E_ECHO;
+    }
 
-    if (hp->heard && h.boot_id == hp->last_boot && h.seq > hp->last_seq + 1) {
+    if (same_boot && h.seq > hp->last_seq + 1) {
         uint64_t gap = h.seq - hp->last_seq - 1;
         hp->lost = hp->lost > UINT64_MAX - gap ? UINT64_MAX : hp->lost + gap;
     }
-    /* A late copy keeps the path's high-water mark: the next in-order one is not "lost". */
-    if (!hp->heard || h.boot_id != hp->last_boot || h.seq > hp->last_seq) {
-        hp->last_seq = h.seq;
-    }
+    hp->last_seq = h.seq;
+    hp->last_again = h.again;
     hp->last_boot = h.boot_id;
     hp->last_rx_us = now_us;
     hp->heard = true;
     hp->rx++;
 
-    /* A new boot replaces `last` whatever its seq; the same boot only moves it forward. */
+    /* A new boot replaces `last` whatever its seq; the same boot only moves it forward, and
+     * only with a round: a copy says nothing new, and its ticks are from the round's time. */
     bool restart = p->heard_any && h.boot_id != p->last.boot_id;
     if (restart) {
         p->restarts++;
         p->old_boot = p->last.boot_id;
     }
-    if (!p->heard_any || restart || h.seq > p->last.seq) {
+    if (!p->heard_any || restart || (h.again == 0 && h.seq > p->last.seq)) {
         p->last = h;
         p->heard_any = true;
-        /* Two's complement difference: the counters are free-running and may wrap. */
+        /* Two's complement difference: the counters are free-running and may wrap. Only from
+         * an authentic, echoing round: the guest's clock is set from it at a takeover. */
         p->clock_offset_ticks = (int64_t)(h.ticks - now_ticks);
     }
     return COLO_HB_OK;

@@ -92,10 +92,15 @@ static uint64_t window_us(const struct colo_pair *p)
     return colo_hb_peer_window_us(&p->peer);
 }
 
-/* The peer's newest heartbeat, if it is alive on some path now. */
+/* The peer's newest heartbeat, if it is alive on some path now and it echoes this boot. Every
+ * decision on the peer's flags, boot, rep_boot and term goes through here: a heartbeat sent
+ * before the peer heard this boot of ours (or recorded before we restarted and replayed) is
+ * about a board that no longer exists, and must neither fence us nor make us take over. The
+ * tracker already refuses those (COLO_HB_E_ECHO); this says it where it is relied on. */
 static const struct colo_hb *live_peer(const struct colo_pair *p, uint64_t now)
 {
-    return colo_hb_peer_alive(&p->peer, now) ? &p->peer.last : NULL;
+    const struct colo_hb *h = &p->peer.last;
+    return colo_hb_peer_alive(&p->peer, now) && h->echo_boot == p->cfg.boot_id ? h : NULL;
 }
 
 /* h was sent after the current (or last) session started: what it says is about this session's
@@ -131,7 +136,8 @@ static void send_hb(struct colo_pair *p, uint64_t now_ticks)
                         .boot_id = p->cfg.boot_id,
                         .term = p->max_term,
                         .period_ms = p->peer.period_ms,
-                        .miss = p->peer.miss};
+                        .miss = p->peer.miss,
+                        .echo_boot = p->peer.heard_boot[0]};
     if (colo_pair_runs_guest(p)) {
         h.flags |= COLO_HB_F_GUEST_RUNNING;
     }
@@ -187,6 +193,11 @@ static uint8_t renew_mode(const struct colo_pair *p)
 
 static void req_send(struct colo_pair *p, uint64_t now)
 {
+    /* Every transmission its own nonce, counting up through this boot: a witness answers a
+     * (board, boot) only above the last nonce it accepted from it, so a recorded request
+     * replayed gets nothing, and a retransmission must be a new request. Replies to any
+     * transmission of the round count. */
+    p->req.nonce = ++p->nonce_seq;
     struct colo_wq q = {.kind = p->req.kind,
                         .board = (uint8_t)p->cfg.board,
                         .nonce = p->req.nonce,
@@ -200,7 +211,7 @@ static void req_send(struct colo_pair *p, uint64_t now)
         q.epoch = q.mode == COLO_WITNESS_MODE_PROTECTED ? p->epoch : 0;
     }
     uint8_t buf[COLO_WITNESS_LEN];
-    if (colo_wq_encode(buf, sizeof(buf), &q) != COLO_WITNESS_LEN) {
+    if (colo_wq_encode(buf, sizeof(buf), &q, p->cfg.witness_key) != COLO_WITNESS_LEN) {
         p->req.kind = 0; /* nothing a witness would accept: a bug, never retried */
         return;
     }
@@ -225,7 +236,7 @@ static void req_start(struct colo_pair *p, uint8_t kind, uint64_t epoch, uint64_
         return;
     }
     p->req = (struct colo_pair_req){.kind = kind,
-                                    .nonce = (p->cfg.boot_id << 16) ^ ++p->nonce_seq,
+                                    .nonce_first = p->nonce_seq + 1,
                                     .term = term,
                                     .epoch = epoch,
                                     .sent_us = now,
@@ -306,7 +317,8 @@ bool colo_pair_witness_rx(struct colo_pair *p, unsigned i, const void *buf, size
                           uint64_t now_us)
 {
     struct colo_wr r;
-    if (i >= p->cfg.witnesses || colo_wr_decode(buf, len, &r) != COLO_WITNESS_OK ||
+    if (i >= p->cfg.witnesses ||
+        colo_wr_decode(buf, len, &r, p->cfg.witness_key) != COLO_WITNESS_OK ||
         r.board != (uint8_t)p->cfg.board || memcmp(r.pair, p->cfg.pair_id, 6) != 0) {
         p->witness_bad++;
         return false;
@@ -314,7 +326,9 @@ bool colo_pair_witness_rx(struct colo_pair *p, unsigned i, const void *buf, size
     p->witness_rx++;
     p->max_term = MAX(p->max_term, r.term);
     struct colo_pair_req *q = &p->req;
-    if (!q->kind || r.kind != q->kind || r.nonce != q->nonce) {
+    /* Only the tag proves a reply is a witness's; the nonce proves it answers this round (a
+     * reply recorded from an earlier round and sent again has an older nonce). */
+    if (!q->kind || r.kind != q->kind || r.nonce < q->nonce_first || r.nonce > q->nonce) {
         return true; /* late: its record still taught us the term */
     }
     uint8_t bit = (uint8_t)(1u << i);
@@ -602,7 +616,8 @@ void colo_pair_init(struct colo_pair *p, const struct colo_pair_cfg *cfg, uint64
     p->cfg = *cfg;
     p->cfg.witnesses = MIN(cfg->witnesses, COLO_WITNESS_MAX);
     p->cfg.lease_ms = MIN(MAX(cfg->lease_ms, 1u), COLO_WITNESS_TTL_MAX);
-    colo_hb_peer_init(&p->peer, cfg->board == 'a' ? 'b' : 'a', cfg->period_ms, cfg->miss);
+    colo_hb_peer_init(&p->peer, cfg->board == 'a' ? 'b' : 'a', cfg->period_ms, cfg->miss,
+                      cfg->boot_id, cfg->hb_key);
     colo_pair_set_hb(p, cfg->period_ms, cfg->miss);
     p->since_us = now_us;
     if (cfg->primary) {

@@ -15,7 +15,7 @@ enum {
     OFF_BOARD = 7,
     OFF_PAIR = 8,
     OFF_NONCE = 16,
-    OFF_CRC = 60,
+    OFF_SEAL = 60,  /* COLO_WITNESS_TAG_LEN bytes */
     RSVD_TAIL = 52, /* 8 bytes, both messages */
     /* request */
     Q_MODE = 14,
@@ -42,6 +42,7 @@ static const char *const err_names[] = {
     [COLO_WITNESS_E_MAGIC] = "bad magic",
     [COLO_WITNESS_E_VERSION] = "bad version",
     [COLO_WITNESS_E_CRC] = "CRC mismatch",
+    [COLO_WITNESS_E_AUTH] = "authentication failed",
     [COLO_WITNESS_E_KIND] = "bad kind",
     [COLO_WITNESS_E_BOARD] = "bad board id",
     [COLO_WITNESS_E_MODE] = "bad mode",
@@ -182,7 +183,34 @@ static enum colo_witness_err wq_check_values(const struct colo_wq *q)
     return COLO_WITNESS_OK;
 }
 
-size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q)
+#define MAC_INFO "colovisor witness"
+
+void colo_witness_mac_key(const uint8_t psk[COLO_KEY_LEN], uint8_t out[COLO_KEY_LEN])
+{
+    /* A key of its own for the MAC, so the pre-shared key is never used directly and a later
+     * use of it (another label) cannot be confused with this one. */
+    colo_port_hkdf_sha256(NULL, 0, psk, COLO_KEY_LEN, MAC_INFO, sizeof(MAC_INFO) - 1, out,
+                          COLO_KEY_LEN);
+}
+
+/* The seal of bytes 0..OFF_SEAL: the truncated HMAC under key (16 bytes: a forger's chance
+ * 2^-128 a datagram), or without one the CRC and zeros, the same length either way. */
+static void seal_of(const uint8_t *p, const uint8_t *key, uint8_t out[COLO_WITNESS_TAG_LEN])
+{
+    memset(out, 0, COLO_WITNESS_TAG_LEN);
+    if (!key) {
+        colo_put32(out, colo_port_crc32c(0, p, OFF_SEAL));
+        return;
+    }
+    uint8_t mac[COLO_SHA256_LEN];
+    const void *ptr[1] = {p};
+    const size_t len[1] = {OFF_SEAL};
+    colo_port_hmac_sha256(key, COLO_KEY_LEN, 1, ptr, len, mac);
+    memcpy(out, mac, COLO_WITNESS_TAG_LEN);
+    colo_port_wipe(mac, sizeof(mac));
+}
+
+size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q, const uint8_t *key)
 {
     /* Refusing what decode refuses keeps the two exact inverses: a board cannot send a request
      * the witness drops without a word. */
@@ -203,13 +231,14 @@ size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q)
     colo_put64(p + Q_TERM, q->term);
     colo_put64(p + Q_EPOCH, q->epoch);
     colo_put32(p + Q_TTL, q->ttl_ms);
-    colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
+    seal_of(p, key, p + OFF_SEAL);
     return COLO_WITNESS_LEN;
 }
 
 /* Length, magic, version and CRC: the same for both messages. Magic and version come before the
  * CRC so "not ours" and "a newer peer" are told apart from damage. */
-static enum colo_witness_err frame_check(const uint8_t *p, size_t len, uint32_t magic)
+static enum colo_witness_err frame_check(const uint8_t *p, size_t len, uint32_t magic,
+                                         const uint8_t *key)
 {
     if (len != COLO_WITNESS_LEN) {
         return COLO_WITNESS_E_LENGTH;
@@ -220,16 +249,19 @@ static enum colo_witness_err frame_check(const uint8_t *p, size_t len, uint32_t 
     if (colo_get16(p + OFF_VERSION) != COLO_WITNESS_VERSION) {
         return COLO_WITNESS_E_VERSION;
     }
-    if (colo_get32(p + OFF_CRC) != colo_port_crc32c(0, p, OFF_CRC)) {
-        return COLO_WITNESS_E_CRC;
+    uint8_t want[COLO_WITNESS_TAG_LEN];
+    seal_of(p, key, want);
+    if (!colo_port_ct_equal(want, p + OFF_SEAL, COLO_WITNESS_TAG_LEN)) {
+        return key ? COLO_WITNESS_E_AUTH : COLO_WITNESS_E_CRC;
     }
     return COLO_WITNESS_OK;
 }
 
-enum colo_witness_err colo_wq_decode(const void *buf, size_t len, struct colo_wq *q)
+enum colo_witness_err colo_wq_decode(const void *buf, size_t len, struct colo_wq *q,
+                                     const uint8_t *key)
 {
     const uint8_t *p = buf;
-    enum colo_witness_err e = frame_check(p, len, COLO_WQ_MAGIC);
+    enum colo_witness_err e = frame_check(p, len, COLO_WQ_MAGIC, key);
     if (e != COLO_WITNESS_OK) {
         return e;
     }
@@ -294,7 +326,7 @@ static enum colo_witness_err wr_check_values(const struct colo_wr *r)
     return COLO_WITNESS_OK;
 }
 
-size_t colo_wr_encode(void *out, size_t cap, const struct colo_wr *r)
+size_t colo_wr_encode(void *out, size_t cap, const struct colo_wr *r, const uint8_t *key)
 {
     if (cap < COLO_WITNESS_LEN || wr_check(r) != COLO_WITNESS_OK ||
         wr_check_values(r) != COLO_WITNESS_OK) {
@@ -316,14 +348,15 @@ size_t colo_wr_encode(void *out, size_t cap, const struct colo_wr *r)
     p[R_MODE] = r->mode;
     colo_put32(p + R_TTL, r->ttl_ms);
     colo_put32(p + R_WAIT, r->wait_ms);
-    colo_put32(p + OFF_CRC, colo_port_crc32c(0, p, OFF_CRC));
+    seal_of(p, key, p + OFF_SEAL);
     return COLO_WITNESS_LEN;
 }
 
-enum colo_witness_err colo_wr_decode(const void *buf, size_t len, struct colo_wr *r)
+enum colo_witness_err colo_wr_decode(const void *buf, size_t len, struct colo_wr *r,
+                                     const uint8_t *key)
 {
     const uint8_t *p = buf;
-    enum colo_witness_err e = frame_check(p, len, COLO_WR_MAGIC);
+    enum colo_witness_err e = frame_check(p, len, COLO_WR_MAGIC, key);
     if (e != COLO_WITNESS_OK) {
         return e;
     }
@@ -374,6 +407,39 @@ void colo_witness_rec_restart(struct colo_witness_rec *rec)
 {
     rec->lease_until_ms = 0;
     rec->owner_dead = false;
+    if (!rec->owner) {
+        memset(rec->seen, 0, sizeof(rec->seen));
+    }
+}
+
+/* The board's row of remembered boots (decoded requests name 'a' or 'b'). */
+static struct colo_witness_seen *seen_row(struct colo_witness_rec *rec, uint8_t board)
+{
+    return rec->seen[board == 'b' ? 1 : 0];
+}
+
+bool colo_witness_replay(const struct colo_witness_rec *rec, const struct colo_wq *q)
+{
+    const struct colo_witness_seen *row = rec->seen[q->board == 'b' ? 1 : 0];
+    for (unsigned i = 0; i < COLO_WITNESS_BOOTS; i++) {
+        if (row[i].boot && row[i].boot == q->boot_id) {
+            return q->nonce <= row[i].nonce;
+        }
+    }
+    return false;
+}
+
+/* Remembers q's nonce as its boot's last, that boot first in its board's row. */
+static void seen_note(struct colo_witness_rec *rec, const struct colo_wq *q)
+{
+    struct colo_witness_seen *row = seen_row(rec, q->board);
+    unsigned i = 0;
+    while (i < COLO_WITNESS_BOOTS - 1 && row[i].boot != q->boot_id) {
+        i++;
+    }
+    /* Found at i, or i is the last slot: the oldest boot is forgotten. */
+    memmove(&row[1], &row[0], i * sizeof(row[0]));
+    row[0] = (struct colo_witness_seen){.boot = q->boot_id, .nonce = q->nonce};
 }
 
 /* The decision being built: the record is changed in place; `changed` notes the persisted part. */
@@ -580,7 +646,10 @@ bool colo_witness_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
     reply->epoch = rec->epoch;
     reply->owner = rec->owner;
     reply->mode = rec->mode;
-    return d.changed;
+    seen_note(rec, q);
+    /* With an owner, the nonce is persisted before the reply: a witness restarted from the
+     * file must still refuse this request sent again. */
+    return d.changed || rec->owner != 0;
 }
 
 /* ---- board side ---- */

@@ -876,7 +876,7 @@ static void op_send_hb(void *ctx, const struct colo_hb *h)
     for (unsigned path = 0; path < COLO_HB_PATHS; path++) {
         uint8_t buf[COLO_HB_LEN];
         m.path = (uint8_t)path;
-        size_t n = colo_hb_encode(buf, sizeof(buf), &m);
+        size_t n = colo_hb_encode(buf, sizeof(buf), &m, colo_keys_hb());
         colo_hb_link_send(path, ip[path], port, buf, n);
     }
 }
@@ -970,18 +970,27 @@ static void hb_rx(void *ctx, unsigned path, const void *data, size_t len)
 /*
  * Interrupt context (hv_urgent_start): the main loop has not sent a heartbeat for one and a
  * half periods, because it is inside a long loop (a guest reset clearing RAM, a release of a
- * large held output, an overflow checkpoint's copy). The last heartbeats go out again as they
- * were: a copy with the same seq is life and no news to the peer (colo/hb.h), and what they say
- * is still true, since only the main loop changes the pair's state. A main loop silent for more
- * than URGENT_MAX_STALL_US is a board that hangs, and it must look dead: the copies stop.
+ * large held output, an overflow checkpoint's copy). The last heartbeats go out again, each
+ * as its next copy (colo_hb_again: `again` + 1, sealed anew): a copy is life and no news to the
+ * peer (colo/hb.h), and what it says is still true, since only the main loop changes the pair's
+ * state. It cannot be the same bytes again: the peer refuses a datagram that is not newer than
+ * the last, which is what keeps a recorded one from passing for life. So this seals in
+ * interrupt context, and colo_port_hmac_sha256 must allow that (no heap, no shared state). A
+ * main loop silent for more than URGENT_MAX_STALL_US is a board that hangs, and it must look
+ * dead: the copies stop.
  */
+static bool hb_again(void *payload, size_t len)
+{
+    return colo_hb_again(payload, len, colo_keys_hb());
+}
+
 static void hb_urgent(void *ctx)
 {
     (void)ctx;
     uint64_t now = time_now_us(), last = cb.pair.hb_sent_us;
     uint64_t late = (uint64_t)cb.pair.peer.period_ms * 1500u;
     if (last && now - last >= late && now - last <= URGENT_MAX_STALL_US) {
-        if (colo_hb_link_resend()) {
+        if (colo_hb_link_resend(hb_again)) {
             cb.hb_urgent++;
         }
     }
@@ -1066,13 +1075,24 @@ void colo_board_poll(void)
 }
 
 /*
- * This boot's id: the counter's reading this far into the boot (it differs between boots by
- * the jitter of everything before it) mixed with the guest's MAC and the board id, never 0. Not
- * a secret, only unlikely to repeat; the authenticated-link work brings a real entropy source.
+ * This boot's id, from the board's random generator: the witnesses and the peer tell boots
+ * apart by it and refuse an earlier boot's messages, so it must not repeat nor be guessable
+ * (a counter reading is both, near enough). Without an entropy source the board refuses to
+ * protect, unless cv.insecure=1 (tests): then the counter's reading mixed with the guest's MAC
+ * and the board id, never 0. False: no id.
  */
-static uint64_t boot_id_make(const struct cv_config *c)
+static bool boot_id_make(const struct cv_config *c, uint64_t *out)
 {
-    uint64_t x = timer_arch_ticks() ^ ((uint64_t)(uint8_t)c->board << 56);
+    uint64_t x = 0;
+    if (colo_port_random(&x, sizeof(x)) && x) {
+        *out = x;
+        return true;
+    }
+    if (!c->insecure) {
+        return false;
+    }
+    log_warn("colo: no random generator: the boot id is a counter's hash (cv.insecure=1)");
+    x = timer_arch_ticks() ^ ((uint64_t)(uint8_t)c->board << 56);
     for (unsigned i = 0; i < 6; i++) {
         x ^= (uint64_t)c->guest_mac[i] << (8 * i);
         x *= 0x100000001b3ull;
@@ -1080,7 +1100,8 @@ static uint64_t boot_id_make(const struct cv_config *c)
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdull;
     x ^= x >> 33;
-    return x ? x : 1;
+    *out = x ? x : 1;
+    return true;
 }
 
 void colo_board_init(struct vm *vm)
@@ -1133,6 +1154,10 @@ void colo_board_init(struct vm *vm)
         log_warn("colo: no replication NIC: checkpointing is unavailable");
         return;
     }
+    if (!boot_id_make(c, &cb.boot_id)) {
+        log_err("colo: no random generator for the boot id: checkpointing is unavailable");
+        return;
+    }
     make_hello(vm);
     cb.set = (struct colo_pri_settings){.delay_ms = c->checkpoint_delay_ms,
                                         .dirty_threshold = c->dirty_threshold,
@@ -1158,7 +1183,6 @@ void colo_board_init(struct vm *vm)
         (struct net_stage){.name = "colo-buffer", .process = stage_process, .room = stage_room};
     net_pipeline_add(&cb.stage);
     net_guest_set_rx_tap(input_tap, held_tap, NULL);
-    cb.boot_id = boot_id_make(c);
     bool hb = colo_hb_link_init((uint16_t)(c->colo_port + HB_PORT_OFFSET), hb_rx, NULL);
     cb.ready = true;
     log_info("colo: %s, staging %u pages (%u MiB), checkpoint every %u ms, port %u, heartbeat "
@@ -1183,6 +1207,8 @@ void colo_board_init(struct vm *vm)
                                .miss = c->hb_miss,
                                .witnesses = c->witness.n,
                                .lease_ms = c->witness_lease_ms,
+                               .hb_key = colo_keys_hb(),
+                               .witness_key = colo_keys_witness(),
                                .ops = &pair_ops};
     memcpy(pc.pair_id, c->guest_mac, sizeof(pc.pair_id));
     if (cb.role == CV_ROLE_SECONDARY) {
@@ -1287,6 +1313,11 @@ void colo_board_print_status(void)
               (unsigned long long)lr.syn, (unsigned long long)lr.auth,
               (unsigned long long)lr.timeout, (unsigned long long)lr.replaced,
               (unsigned long long)lr.handshake_us);
+    const struct colo_hb_path *hp = cb.pair.peer.path;
+    cv_printf("hb_auth=%s\nhb_bad=%llu\nhb_stale_echo=%llu\nwitness_auth=%s\n",
+              colo_keys_hb() ? "hmac" : "crc", (unsigned long long)(hp[0].bad + hp[1].bad),
+              (unsigned long long)(hp[0].stale_echo + hp[1].stale_echo),
+              colo_keys_witness() ? "hmac" : "crc");
     const struct colo_pair *pp = &cb.pair;
     char wl[CV_WITNESS_FMT_LEN];
     cv_printf("pair=%s\npeer_pair=%s\npeer_restarts=%llu\nwitness=%s\ndrops=%llu\n"

@@ -23,9 +23,12 @@ static struct {
     colo_hb_link_witness_rx_fn wrx;
     void *wctx;
     struct netif *nif[COLO_HB_PATHS];
-    /* the last heartbeat sent on each path, as a frame, for colo_hb_link_resend() */
-    uint8_t again[COLO_HB_PATHS][ETH_MAX_FRAME];
+    /* the last heartbeat sent on each path, its frame's addresses and its payload, for
+     * colo_hb_link_resend() (which turns the payload into its next copy and frames it) */
+    struct udp_frame_addr again_addr[COLO_HB_PATHS];
+    uint8_t again[COLO_HB_PATHS][COLO_HB_LINK_MAX];
     uint16_t again_len[COLO_HB_PATHS]; /* 0: none */
+    uint8_t frame[ETH_MAX_FRAME];
     uint16_t ip_id;
 } hb;
 
@@ -156,7 +159,7 @@ bool colo_hb_link_has_path(unsigned path)
     return path < COLO_HB_PATHS && hb.pcb[path];
 }
 
-/* Keeps what send_on() just sent on path as a frame of its own, if the peer's MAC is known. */
+/* Keeps what send_on() just sent on path and where to, if the peer's MAC is known. */
 static void keep_for_again(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len)
 {
     struct netif *nif = hb.nif[path];
@@ -164,24 +167,23 @@ static void keep_for_again(unsigned path, uint32_t ip, uint16_t port, const void
     ip4_addr_set_u32(&dst, lwip_htonl(ip));
     struct eth_addr *mac;
     const ip4_addr_t *unused;
-    static uint8_t f[ETH_MAX_FRAME];
-    size_t n = 0;
-    if (etharp_find_addr(nif, &dst, &mac, &unused) >= 0) {
-        struct udp_frame_addr a = {.src_ip = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))),
-                                   .dst_ip = ip,
-                                   .src_port = hb.pcb[path]->local_port,
-                                   .dst_port = port,
-                                   .ttl = hb.pcb[path]->ttl,
-                                   .ip_id = hb.ip_id++};
+    struct udp_frame_addr a = {0};
+    bool known = len <= COLO_HB_LINK_MAX && etharp_find_addr(nif, &dst, &mac, &unused) >= 0;
+    if (known) {
+        a = (struct udp_frame_addr){.src_ip = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))),
+                                    .dst_ip = ip,
+                                    .src_port = hb.pcb[path]->local_port,
+                                    .dst_port = port,
+                                    .ttl = hb.pcb[path]->ttl};
         memcpy(a.src_mac, nif->hwaddr, ETH_ALEN);
         memcpy(a.dst_mac, mac->addr, ETH_ALEN);
-        n = udp_frame_build(f, sizeof(f), &a, data, len);
     }
     unsigned long s = cpu_arch_irq_save();
-    if (n) {
-        memcpy(hb.again[path], f, n);
+    if (known) {
+        hb.again_addr[path] = a;
+        memcpy(hb.again[path], data, len);
     }
-    hb.again_len[path] = (uint16_t)n;
+    hb.again_len[path] = known ? (uint16_t)len : 0;
     cpu_arch_irq_restore(s);
 }
 
@@ -194,11 +196,17 @@ bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *da
     return true;
 }
 
-unsigned colo_hb_link_resend(void)
+unsigned colo_hb_link_resend(colo_hb_link_again_fn again)
 {
     unsigned sent = 0;
     for (unsigned i = 0; i < COLO_HB_PATHS; i++) {
-        if (hb.again_len[i] && netdev_tx_urgent(hb.nif[i]->state, hb.again[i], hb.again_len[i])) {
+        if (!hb.again_len[i] || !again(hb.again[i], hb.again_len[i])) {
+            continue;
+        }
+        hb.again_addr[i].ip_id = hb.ip_id++;
+        size_t n = udp_frame_build(hb.frame, sizeof(hb.frame), &hb.again_addr[i], hb.again[i],
+                                   hb.again_len[i]);
+        if (n && netdev_tx_urgent(hb.nif[i]->state, hb.frame, n)) {
             sent++;
         }
     }

@@ -4,8 +4,9 @@
 // u32 ms), then records, each `op u8, delta u16` (our clock advances delta * 64 us) and then by
 // kind (op bits 3-4):
 //   0, 1: a datagram arrives on path op & 3 (2 and 3 are out of range): len u8, len bytes; with
-//         op bit 2 the harness first rewrites bytes 76..79 as the CRC of 0..75, so that mutated
-//         fields get past the CRC to the field checks;
+//         op bit 2 the harness first rewrites the seal (bytes 88..103) as the CRC of 0..87, and
+//         unless op bit 5 is set echo_boot (80..87) as our boot, so that mutated fields get
+//         past the seal and the echo to the checks behind them;
 //   2:    colo_hb_tick;
 //   3:    period_ms u32 and miss u32 set at run time.
 //
@@ -18,8 +19,10 @@
 //   and nothing elsewhere (nothing at all for a path out of range); a refused datagram changes
 //   nothing else; lost grows by exactly the sequence gap within one boot (never across a
 //   restart or on a path's first heartbeat), `last` and the clock offset follow the newest
-//   heartbeat, a new boot_id replaces `last` and counts one restart, the boot before it is
-//   refused;
+//   round (not a copy), a new boot_id replaces `last` and counts one restart, any remembered boot
+//   but the newest is refused (a model of the boot list is kept here), a datagram not newer in
+//   (seq, again) than its path's last is refused as a replay, one that does not echo our boot
+//   changes nothing but the boot list and stale_echo;
 // - liveness against a model kept here: a path is alive exactly while it was refreshed (a valid
 //   heartbeat, or a window restarted after our own stall) within the window the peer last
 //   advertised (ours before it was heard), probed at
@@ -38,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define DELTA_US 64u
 #define TICKS_PER_US 24u
+#define SELF_BOOT 0x5e1f5e1fu /* our boot: the datagrams the peer sends us echo it */
 
 enum { KIND_RX0, KIND_RX1, KIND_TICK, KIND_CONFIG };
 
@@ -49,8 +53,29 @@ struct model {
     uint64_t last_tick;
     uint64_t stalls;
     bool heard_any;
-    uint64_t last_ticks_at_rx; /* our counter when `last` was taken */
+    uint64_t last_ticks_at_rx;     /* our counter when `last` was taken */
+    uint64_t boots[COLO_HB_BOOTS]; /* the peer's boots, newest first */
 };
+
+/* Where boot is in the model's list; COLO_HB_BOOTS if absent. */
+static unsigned model_boot(const struct model *m, uint64_t boot)
+{
+    unsigned i = 0;
+    while (i < COLO_HB_BOOTS && m->boots[i] != boot) {
+        i++;
+    }
+    return i;
+}
+
+static void model_note(struct model *m, uint64_t boot)
+{
+    if (model_boot(m, boot) == COLO_HB_BOOTS) {
+        for (unsigned i = COLO_HB_BOOTS - 1; i > 0; i--) {
+            m->boots[i] = m->boots[i - 1];
+        }
+        m->boots[0] = boot;
+    }
+}
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -128,7 +153,7 @@ static bool hb_equal(const struct colo_hb *a, const struct colo_hb *b)
            a->flags == b->flags && a->seq == b->seq && a->epoch == b->epoch &&
            a->ticks == b->ticks && a->state == b->state && a->boot_id == b->boot_id &&
            a->term == b->term && a->rep_boot == b->rep_boot && a->period_ms == b->period_ms &&
-           a->miss == b->miss;
+           a->miss == b->miss && a->again == b->again && a->echo_boot == b->echo_boot;
 }
 
 /* Field by field: struct copies need not preserve padding. */
@@ -136,7 +161,8 @@ static bool path_equal(const struct colo_hb_path *a, const struct colo_hb_path *
 {
     return a->last_rx_us == b->last_rx_us && a->rx == b->rx && a->bad == b->bad &&
            a->lost == b->lost && a->last_seq == b->last_seq && a->heard == b->heard &&
-           a->last_boot == b->last_boot;
+           a->last_boot == b->last_boot && a->last_again == b->last_again &&
+           a->stale_echo == b->stale_echo;
 }
 
 static bool peer_equal(const struct colo_hb_peer *a, const struct colo_hb_peer *b)
@@ -146,7 +172,9 @@ static bool peer_equal(const struct colo_hb_peer *a, const struct colo_hb_peer *
            hb_equal(&a->last, &b->last) && a->heard_any == b->heard_any &&
            a->clock_offset_ticks == b->clock_offset_ticks && a->last_tick_us == b->last_tick_us &&
            a->ticked == b->ticked && a->stalls == b->stalls && a->peer_board == b->peer_board &&
-           a->restarts == b->restarts && a->old_boot == b->old_boot;
+           a->restarts == b->restarts && a->old_boot == b->old_boot &&
+           a->self_boot == b->self_boot && a->key == b->key &&
+           memcmp(a->heard_boot, b->heard_boot, sizeof(a->heard_boot)) == 0;
 }
 
 /* The codec alone, on whatever bytes the record carries. */
@@ -154,12 +182,12 @@ static void check_codec(const uint8_t *b, size_t len)
 {
     struct colo_hb h;
     uint8_t again[COLO_HB_LEN + 1];
-    enum colo_hb_err e = colo_hb_decode(b, len, &h);
-    FZ_CHECK((unsigned)e < COLO_HB_E_PEER, "decode returned %d", e);
+    enum colo_hb_err e = colo_hb_decode(b, len, &h, NULL);
+    FZ_CHECK((unsigned)e < COLO_HB_E_PEER && e != COLO_HB_E_AUTH, "decode returned %d", e);
     if (e == COLO_HB_OK) {
         FZ_CHECK(len == COLO_HB_LEN, "accepted %zu bytes", len);
         FZ_CHECK(fields_ok(&h), "decoded fields out of range");
-        FZ_CHECK(colo_hb_encode(again, sizeof(again), &h) == COLO_HB_LEN, "no re-encode");
+        FZ_CHECK(colo_hb_encode(again, sizeof(again), &h, NULL) == COLO_HB_LEN, "no re-encode");
         FZ_CHECK(memcmp(again, b, COLO_HB_LEN) == 0, "re-encode differs");
     } else {
         FZ_CHECK(len != COLO_HB_LEN || e != COLO_HB_E_LENGTH, "length refused at %zu", len);
@@ -178,12 +206,21 @@ static void check_codec(const uint8_t *b, size_t len)
     in.rep_boot = fz_u64(&f);
     in.period_ms = fz_u32(&f) & 0x1ffff;
     in.miss = fz_u16(&f) & 0x7ff;
-    size_t n = colo_hb_encode(again, sizeof(again), &in);
+    in.again = fz_u32(&f);
+    in.echo_boot = fz_u64(&f);
+    size_t n = colo_hb_encode(again, sizeof(again), &in, NULL);
     FZ_CHECK(n == (fields_ok(&in) ? COLO_HB_LEN : 0), "encode gave %zu", n);
-    FZ_CHECK(colo_hb_encode(again, COLO_HB_LEN - 1, &in) == 0, "encoded into a short buffer");
+    FZ_CHECK(colo_hb_encode(again, COLO_HB_LEN - 1, &in, NULL) == 0, "encoded into a short buffer");
     if (n) {
-        FZ_CHECK(colo_hb_decode(again, n, &h) == COLO_HB_OK && hb_equal(&h, &in),
+        FZ_CHECK(colo_hb_decode(again, n, &h, NULL) == COLO_HB_OK && hb_equal(&h, &in),
                  "round trip failed");
+        /* The next copy: again + 1 and nothing else, unless again would wrap. */
+        struct colo_hb c;
+        bool ok = colo_hb_again(again, n, NULL);
+        FZ_CHECK(ok == (in.again != UINT32_MAX), "colo_hb_again at %u", in.again);
+        FZ_CHECK(colo_hb_decode(again, n, &c, NULL) == COLO_HB_OK, "a copy that does not decode");
+        in.again += ok;
+        FZ_CHECK(hb_equal(&c, &in), "the copy changed more than again");
     }
 }
 
@@ -193,17 +230,25 @@ static void do_rx(struct colo_hb_peer *p, struct model *m, unsigned path, const 
     uint64_t now_ticks = now * TICKS_PER_US;
     struct colo_hb_peer before = *p;
     struct colo_hb h;
-    enum colo_hb_err dec = colo_hb_decode(b, len, &h);
+    enum colo_hb_err dec = colo_hb_decode(b, len, &h, NULL);
     enum colo_hb_err e = colo_hb_rx(p, path, b, len, now, now_ticks);
 
     enum colo_hb_err want = dec;
     if (path >= COLO_HB_PATHS || (dec == COLO_HB_OK && h.path != path)) {
         want = COLO_HB_E_WRONG_PATH;
     }
+    const struct colo_hb_path *o = &before.path[path & 1];
+    bool same_boot = o->heard && h.boot_id == o->last_boot;
     if (dec == COLO_HB_OK && h.board != (uint8_t)p->peer_board) {
         want = COLO_HB_E_PEER;
-    } else if (want == COLO_HB_OK && before.old_boot && h.boot_id == before.old_boot) {
+    } else if (want == COLO_HB_OK && model_boot(m, h.boot_id) > 0 &&
+               model_boot(m, h.boot_id) < COLO_HB_BOOTS) {
         want = COLO_HB_E_OLD_BOOT;
+    } else if (want == COLO_HB_OK && same_boot &&
+               (h.seq < o->last_seq || (h.seq == o->last_seq && h.again <= o->last_again))) {
+        want = COLO_HB_E_REPLAY;
+    } else if (want == COLO_HB_OK && h.echo_boot != SELF_BOOT) {
+        want = COLO_HB_E_ECHO;
     }
     if (path >= COLO_HB_PATHS) {
         FZ_CHECK(e == COLO_HB_E_WRONG_PATH, "path %u: %d", path, e);
@@ -212,30 +257,40 @@ static void do_rx(struct colo_hb_peer *p, struct model *m, unsigned path, const 
     }
     FZ_CHECK(e == want, "rx returned %s, decode %s", colo_hb_err_name(e), colo_hb_err_name(dec));
 
-    const struct colo_hb_path *o = &before.path[path], *q = &p->path[path];
+    const struct colo_hb_path *q = &p->path[path];
     const struct colo_hb_path *other = &p->path[path ^ 1];
     FZ_CHECK(path_equal(other, &before.path[path ^ 1]), "other path changed");
+    if (e == COLO_HB_E_ECHO) {
+        /* Authentic, about a boot of ours that is gone: only its boot id is noted. */
+        model_note(m, h.boot_id);
+        struct colo_hb_peer expect = before;
+        expect.path[path].stale_echo++;
+        memcpy(expect.heard_boot, m->boots, sizeof(expect.heard_boot));
+        FZ_CHECK(peer_equal(&expect, p), "a stale echo changed more than the boots");
+        return;
+    }
     if (e != COLO_HB_OK) {
         struct colo_hb_peer expect = before;
         expect.path[path].bad++;
         FZ_CHECK(peer_equal(&expect, p), "a refused datagram changed more than bad");
         return;
     }
+    model_note(m, h.boot_id);
+    FZ_CHECK(memcmp(p->heard_boot, m->boots, sizeof(m->boots)) == 0, "boot list");
 
     FZ_CHECK(q->rx == o->rx + 1 && q->bad == o->bad, "counters");
     FZ_CHECK(q->heard && q->last_rx_us == now, "path not refreshed");
-    bool same_boot = o->heard && h.boot_id == o->last_boot;
     uint64_t gap = same_boot && h.seq > o->last_seq ? h.seq - o->last_seq - 1 : 0;
     uint64_t lost = o->lost > UINT64_MAX - gap ? UINT64_MAX : o->lost + gap;
     FZ_CHECK(q->lost == lost, "lost %llu, want %llu", (unsigned long long)q->lost,
              (unsigned long long)lost);
-    FZ_CHECK(q->last_seq == (same_boot ? MAX(o->last_seq, h.seq) : h.seq), "last_seq");
+    FZ_CHECK(q->last_seq == h.seq && q->last_again == h.again, "last_seq");
     FZ_CHECK(q->last_boot == h.boot_id, "last_boot");
 
     bool restart = before.heard_any && h.boot_id != before.last.boot_id;
     FZ_CHECK(p->restarts == before.restarts + restart, "restarts");
     FZ_CHECK(p->old_boot == (restart ? before.last.boot_id : before.old_boot), "old_boot");
-    bool newest = !before.heard_any || restart || h.seq > before.last.seq;
+    bool newest = !before.heard_any || restart || (h.again == 0 && h.seq > before.last.seq);
     if (newest) {
         FZ_CHECK(hb_equal(&p->last, &h), "`last` not the newest heartbeat");
         m->last_ticks_at_rx = now_ticks;
@@ -283,7 +338,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&m, 0, sizeof(m));
     char board = fz_u8(&f) & 1 ? 'a' : 'b';
     uint64_t now = (uint64_t)fz_u32(&f) * 1000;
-    colo_hb_peer_init(&p, board, 100, 3);
+    colo_hb_peer_init(&p, board, 100, 3, SELF_BOOT, NULL);
     FZ_CHECK(!p.heard_any && !colo_hb_peer_dead(&p, now) && !colo_hb_peer_alive(&p, now), "init");
 
     while (f.n) {
@@ -299,9 +354,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             f.p += len;
             f.n -= len;
             if ((op & 4) && len >= COLO_HB_LEN) {
-                uint32_t c = crc32c(0, b, COLO_HB_LEN - 4);
+                if (!(op & 0x20)) {
+                    for (unsigned i = 0; i < 8; i++) {
+                        b[80 + i] = (uint8_t)((uint64_t)SELF_BOOT >> (8 * i));
+                    }
+                }
+                uint32_t c = crc32c(0, b, COLO_HB_LEN - COLO_HB_TAG_LEN);
+                memset(b + COLO_HB_LEN - COLO_HB_TAG_LEN, 0, COLO_HB_TAG_LEN);
                 for (unsigned i = 0; i < 4; i++) {
-                    b[COLO_HB_LEN - 4 + i] = (uint8_t)(c >> (8 * i));
+                    b[COLO_HB_LEN - COLO_HB_TAG_LEN + i] = (uint8_t)(c >> (8 * i));
                 }
             }
             check_codec(b, len);
@@ -370,10 +431,11 @@ static void seed_dgram(struct seed *s, uint8_t op, unsigned field_path, uint32_t
                         .boot_id = 0x5eed0000u + (board == 'a') + (flags & COLO_HB_F_SHUTDOWN),
                         .term = seq / 4,
                         .period_ms = 100,
-                        .miss = 3};
+                        .miss = 3,
+                        .echo_boot = SELF_BOOT};
     uint8_t b[COLO_HB_LEN + 1];
     b[0] = COLO_HB_LEN;
-    colo_hb_encode(b + 1, COLO_HB_LEN, &h);
+    colo_hb_encode(b + 1, COLO_HB_LEN, &h, NULL);
     op_hdr(s, op, delta_us);
     put(s, b, sizeof(b));
 }
@@ -446,6 +508,18 @@ void fuzz_make_seeds(void)
     seed_tick(&s, 100000);
     seed_dgram(&s, 2, 0, 100, 'a', 4, 0); /* on a path out of range */
     fuzz_write_seed("refused", s.b, s.n);
+
+    /* A heartbeat, the same again (a replay), the urgent path's copy, a stale echo. */
+    seed_start(&s, 0);
+    seed_hb(&s, 0, 0, peer, 1, 0);
+    seed_hb(&s, 0, 100, peer, 1, 0);
+    seed_hb(&s, 0, 100, peer, 1, 0);
+    s.b[s.n - COLO_HB_LEN + 72] = 1; /* again = 1, behind the CRC the harness reseals */
+    s.b[s.n - COLO_HB_LEN - 4] |= 4;
+    seed_hb(&s, 1, 100, peer, 2, COLO_HB_F_TAKEOVER | COLO_HB_F_GUEST_RUNNING);
+    s.b[s.n - COLO_HB_LEN + 80] ^= 1; /* echoes another boot of ours */
+    s.b[s.n - COLO_HB_LEN - 4] |= 4 | 0x20;
+    fuzz_write_seed("replay-echo", s.b, s.n);
 
     /* One valid heartbeat on each path (mutates fastest). */
     seed_start(&s, 0);

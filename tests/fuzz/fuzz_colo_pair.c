@@ -5,7 +5,8 @@
 // `op u8, delta u16` (the clock advances delta * 256 us), then by kind (op bits 0-3):
 //   0, 1: a heartbeat on path op & 1: COLO_HB_LEN bytes; with op bit 4 the harness reseals the
 //         CRC (so mutated fields reach the field checks), with bit 5 it first writes a valid
-//         heartbeat from the peer built from the bytes (fields), so the machine sees real ones;
+//         heartbeat from the peer built from the bytes (fields, echo_boot ours or not), so the
+//         machine sees real ones (the machine runs unkeyed here: CRC seals);
 //   2:    a witness reply from witness (op >> 4) & 3: COLO_WITNESS_LEN bytes, resealed with bit 6,
 //         with bit 7 the nonce overwritten by the machine's current request's;
 //   3:    tick;   4: session start;   5: session bytes;   6: committed, epoch u8;
@@ -79,8 +80,9 @@ static void o_send_hb(void *ctx, const struct colo_hb *h)
     uint8_t b[COLO_HB_LEN];
     for (uint8_t path = 0; path < 2; path++) {
         c.path = path;
-        FZ_CHECK(colo_hb_encode(b, sizeof(b), &c) == COLO_HB_LEN, "sent a heartbeat that does "
-                                                                  "not encode");
+        FZ_CHECK(colo_hb_encode(b, sizeof(b), &c, NULL) == COLO_HB_LEN,
+                 "sent a heartbeat that does "
+                 "not encode");
     }
 }
 static void o_send_witness(void *ctx, unsigned i, const void *buf, size_t len)
@@ -88,7 +90,8 @@ static void o_send_witness(void *ctx, unsigned i, const void *buf, size_t len)
     (void)ctx;
     struct colo_wq q;
     FZ_CHECK(i < P.cfg.witnesses, "sent to witness %u of %u", i, P.cfg.witnesses);
-    FZ_CHECK(colo_wq_decode(buf, len, &q) == COLO_WITNESS_OK, "sent a request a witness refuses");
+    FZ_CHECK(colo_wq_decode(buf, len, &q, NULL) == COLO_WITNESS_OK,
+             "sent a request a witness refuses");
 }
 static void o_event(void *ctx, const char *what, const char *why)
 {
@@ -158,11 +161,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 h.rep_boot = rb & 1 ? 0x1234 : rb >> 6;
                 h.period_ms = 100;
                 h.miss = 3;
-                colo_hb_encode(b, sizeof(b), &h);
+                h.again = fz_u8(&g) & 3;
+                h.echo_boot = rb & 2 ? 0 : 0x1234;
+                colo_hb_encode(b, sizeof(b), &h, NULL);
             } else if (op & 16) {
-                uint32_t c = colo_port_crc32c(0, b, COLO_HB_LEN - 4);
+                uint32_t c = colo_port_crc32c(0, b, COLO_HB_LEN - COLO_HB_TAG_LEN);
+                memset(b + COLO_HB_LEN - COLO_HB_TAG_LEN, 0, COLO_HB_TAG_LEN);
                 for (unsigned i = 0; i < 4; i++) {
-                    b[COLO_HB_LEN - 4 + i] = (uint8_t)(c >> (8 * i));
+                    b[COLO_HB_LEN - COLO_HB_TAG_LEN + i] = (uint8_t)(c >> (8 * i));
                 }
             }
             colo_pair_hb_rx(&P, op & 1, b, sizeof(b), now, now * 24);
@@ -178,9 +184,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
             }
             if (op & 64) {
-                uint32_t c = colo_port_crc32c(0, b, COLO_WITNESS_LEN - 4);
+                uint32_t c = colo_port_crc32c(0, b, COLO_WITNESS_LEN - COLO_WITNESS_TAG_LEN);
+                memset(b + COLO_WITNESS_LEN - COLO_WITNESS_TAG_LEN, 0, COLO_WITNESS_TAG_LEN);
                 for (unsigned i = 0; i < 4; i++) {
-                    b[COLO_WITNESS_LEN - 4 + i] = (uint8_t)(c >> (8 * i));
+                    b[COLO_WITNESS_LEN - COLO_WITNESS_TAG_LEN + i] = (uint8_t)(c >> (8 * i));
                 }
             }
             colo_pair_witness_rx(&P, (op >> 4) & 3, b, sizeof(b), now);

@@ -3,18 +3,22 @@
 // rules fed with whatever the request decoder lets through. Input: records, each `op u8,
 // delta u16` (the witness clock advances delta ms), then by kind (op bits 0-1):
 //   0: a request datagram arrives: len u8, len bytes; with op bit 2 the harness first rewrites
-//      bytes 60..63 as the CRC of 0..59, so mutated fields get past the CRC to the field checks;
-//      accepted ones are decided on one of four records (pair byte 5 & 3);
+//      the seal (bytes 60..75) as the CRC of 0..59, so mutated fields get past the seal to the
+//      field checks (the codec runs unkeyed here; keyed seals are test_colo_witness's);
+//      accepted ones that are no replay (colo_witness_replay) are decided on one of four
+//      records (pair byte 5 & 3);
 //   1: a reply datagram (same framing), decoded only;
 //   2: the witness restarts (volatile state cleared, the STARTING window from now);
 //   3: 64 raw bytes read as the fields of a request and of a reply, to encode.
 //
 // Checked:
-// - decode accepts only what encode produces: a decoded datagram is 64 bytes and re-encodes to
+// - decode accepts only what encode produces: a decoded datagram is 76 bytes and re-encodes to
 //   the same bytes; a struct encodes iff the bytes it would make decode, and then back to itself;
 // - the rules: every reply encodes (and decodes to itself), echoes the request and carries the
 //   record; the record stays valid and its term never goes down; the persist flag is exactly
-//   "the persisted part changed", and a refusal changes none of it; a GRANTED lease holds for at
+//   "the persisted part changed or the record has an owner" (its nonces are persisted), and a
+//   refusal changes none of the record's fields; the request's nonce is remembered, so the same
+//   request is then a replay; a GRANTED lease holds for at
 //   least hold(ttl) from now; the owner changes only by a record created from none, a RENEW with
 //   a higher term (adoption) or a takeover, and a takeover is granted only after the STARTING
 //   window and when the owner's lease ran out or its boot was seen replaced.
@@ -39,6 +43,7 @@ static void put_le(uint8_t *p, uint64_t v, unsigned n)
 static void reseal(uint8_t *b)
 {
     put_le(b + 60, colo_port_crc32c(0, b, 60), 4);
+    memset(b + 64, 0, COLO_WITNESS_TAG_LEN - 4);
 }
 
 static bool wq_equal(const struct colo_wq *a, const struct colo_wq *b)
@@ -98,9 +103,9 @@ static void check_wq_struct(const struct colo_wq *q)
 {
     uint8_t enc[COLO_WITNESS_LEN], raw[COLO_WITNESS_LEN];
     struct colo_wq d;
-    size_t n = colo_wq_encode(enc, sizeof(enc), q);
+    size_t n = colo_wq_encode(enc, sizeof(enc), q, NULL);
     raw_wq(raw, q);
-    enum colo_witness_err e = colo_wq_decode(raw, sizeof(raw), &d);
+    enum colo_witness_err e = colo_wq_decode(raw, sizeof(raw), &d, NULL);
     FZ_CHECK((n == COLO_WITNESS_LEN) == (e == COLO_WITNESS_OK), "encode %zu, decode %s", n,
              colo_witness_err_name(e));
     if (n) {
@@ -112,9 +117,9 @@ static void check_wr_struct(const struct colo_wr *r)
 {
     uint8_t enc[COLO_WITNESS_LEN], raw[COLO_WITNESS_LEN];
     struct colo_wr d;
-    size_t n = colo_wr_encode(enc, sizeof(enc), r);
+    size_t n = colo_wr_encode(enc, sizeof(enc), r, NULL);
     raw_wr(raw, r);
-    enum colo_witness_err e = colo_wr_decode(raw, sizeof(raw), &d);
+    enum colo_witness_err e = colo_wr_decode(raw, sizeof(raw), &d, NULL);
     FZ_CHECK((n == COLO_WITNESS_LEN) == (e == COLO_WITNESS_OK), "encode %zu, decode %s", n,
              colo_witness_err_name(e));
     if (n) {
@@ -134,7 +139,9 @@ static void check_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
     struct colo_witness_rec before = *rec;
     struct colo_wr r;
     bool persist = colo_witness_decide(rec, q, clk, &r);
-    FZ_CHECK(persist == !persisted_equal(&before, rec), "persist flag");
+    bool fields = !persisted_equal(&before, rec);
+    FZ_CHECK(persist == (fields || rec->owner != 0), "persist flag");
+    FZ_CHECK(colo_witness_replay(rec, q), "a decided request is not remembered");
     FZ_CHECK(colo_witness_rec_valid(rec), "invalid record: term %llu owner %u mode %u",
              (unsigned long long)rec->term, rec->owner, rec->mode);
     FZ_CHECK(rec->term >= before.term, "term went down");
@@ -146,12 +153,13 @@ static void check_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
              "reply's record");
     uint8_t b[COLO_WITNESS_LEN];
     struct colo_wr back;
-    FZ_CHECK(colo_wr_encode(b, sizeof(b), &r) == COLO_WITNESS_LEN, "reply does not encode: %s %s",
-             colo_wr_verdict_name(r.verdict), colo_wr_reason_name(r.reason));
-    FZ_CHECK(colo_wr_decode(b, sizeof(b), &back) == COLO_WITNESS_OK && wr_equal(&back, &r),
+    FZ_CHECK(colo_wr_encode(b, sizeof(b), &r, NULL) == COLO_WITNESS_LEN,
+             "reply does not encode: %s %s", colo_wr_verdict_name(r.verdict),
+             colo_wr_reason_name(r.reason));
+    FZ_CHECK(colo_wr_decode(b, sizeof(b), &back, NULL) == COLO_WITNESS_OK && wr_equal(&back, &r),
              "reply round trip");
     if (r.verdict != COLO_WR_GRANTED) {
-        FZ_CHECK(!persist, "a refusal changed the record");
+        FZ_CHECK(!fields, "a refusal changed the record");
         return;
     }
     if (q->kind != COLO_WQ_QUERY) {
@@ -159,7 +167,7 @@ static void check_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
                  "lease too short");
         FZ_CHECK(r.ttl_ms == q->ttl_ms && rec->max_ttl_ms >= q->ttl_ms, "ttl");
     } else {
-        FZ_CHECK(!persist, "a QUERY changed the record");
+        FZ_CHECK(!fields, "a QUERY changed the record");
     }
     if (rec->owner != before.owner) {
         FZ_CHECK(!before.owner || (q->kind == COLO_WQ_RENEW && q->term > before.term) ||
@@ -204,24 +212,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0: {
             size_t len = read_dgram(&f, b, op & 4);
             struct colo_wq q;
-            if (colo_wq_decode(b, len, &q) != COLO_WITNESS_OK) {
+            if (colo_wq_decode(b, len, &q, NULL) != COLO_WITNESS_OK) {
                 break;
             }
             uint8_t again[COLO_WITNESS_LEN];
             FZ_CHECK(len == COLO_WITNESS_LEN, "accepted %zu bytes", len);
-            FZ_CHECK(colo_wq_encode(again, sizeof(again), &q) == COLO_WITNESS_LEN &&
+            FZ_CHECK(colo_wq_encode(again, sizeof(again), &q, NULL) == COLO_WITNESS_LEN &&
                          !memcmp(again, b, COLO_WITNESS_LEN),
                      "decoded request does not re-encode to itself");
-            check_decide(&recs[q.pair[5] & (RECS - 1)], &q, &clk);
+            struct colo_witness_rec *rec = &recs[q.pair[5] & (RECS - 1)];
+            if (!colo_witness_replay(rec, &q)) {
+                check_decide(rec, &q, &clk);
+            }
             break;
         }
         case 1: {
             size_t len = read_dgram(&f, b, op & 4);
             struct colo_wr r;
-            if (colo_wr_decode(b, len, &r) == COLO_WITNESS_OK) {
+            if (colo_wr_decode(b, len, &r, NULL) == COLO_WITNESS_OK) {
                 uint8_t again[COLO_WITNESS_LEN];
                 FZ_CHECK(len == COLO_WITNESS_LEN, "accepted %zu bytes", len);
-                FZ_CHECK(colo_wr_encode(again, sizeof(again), &r) == COLO_WITNESS_LEN &&
+                FZ_CHECK(colo_wr_encode(again, sizeof(again), &r, NULL) == COLO_WITNESS_LEN &&
                              !memcmp(again, b, COLO_WITNESS_LEN),
                          "decoded reply does not re-encode to itself");
             }
@@ -300,7 +311,7 @@ static void seed_req(struct seed *s, uint16_t delta_ms, uint8_t kind, char board
                         .ttl_ms = ttl};
     uint8_t b[COLO_WITNESS_LEN + 1];
     b[0] = COLO_WITNESS_LEN;
-    if (colo_wq_encode(b + 1, COLO_WITNESS_LEN, &q) != COLO_WITNESS_LEN) {
+    if (colo_wq_encode(b + 1, COLO_WITNESS_LEN, &q, NULL) != COLO_WITNESS_LEN) {
         return;
     }
     op_hdr(s, 0, delta_ms);
@@ -348,7 +359,7 @@ void fuzz_make_seeds(void)
                         .wait_ms = 5};
     uint8_t rb[1 + COLO_WITNESS_LEN];
     rb[0] = COLO_WITNESS_LEN;
-    colo_wr_encode(rb + 1, COLO_WITNESS_LEN, &r);
+    colo_wr_encode(rb + 1, COLO_WITNESS_LEN, &r, NULL);
     op_hdr(&s, 1, 0);
     put(&s, rb, sizeof(rb));
     op_hdr(&s, 3, 0);

@@ -180,8 +180,8 @@ def test_no_key_refused_insecure_allowed(ctx):
 def test_key_never_shown(ctx):
     with Rig(name="lashow", build=ctx.build, bootargs=ARGS) as rig:
         protected(rig)
-        key = rig.state["pair_key"]
-        wkey = rig.state["witness_key"]
+        key, wkey = rig.pair_key(), rig.witness_key()
+        assert key and wkey
         for board in ("a", "b"):
             out = rig.console(board, "net config") + rig.console(board, "colo status")
             assert "key=set" in out and "witness_key=set" in out, out

@@ -3,7 +3,10 @@
 // error for every kind of damage, and the liveness tracker's rules: one live path keeps the peer
 // alive, silence on both for the window kills it, never heard is unknown, our own stall restarts
 // the windows, sequence gaps and restarts (a new boot_id, and late copies of the old boot), the
-// window the peer advertises, refused datagrams, the clock offset.
+// window the peer advertises, refused datagrams, the clock offset; and what the key buys:
+// forged, replayed, stale-echo and old-boot heartbeats change nothing, the urgent path's copies
+// are life without news. The codec's layout tests run unkeyed (CRC seals, which a test can
+// reseal), the tracker's keyed.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,15 @@
 #define MISS 3u
 #define WINDOW_US (PERIOD_MS * MISS * 1000ull)
 #define PEER_BOOT 0xb00b00b00b00ull
+#define SELF_BOOT 0xa0a0a0a0a0a0ull
+
+/* The heartbeat key of the tests (any 32 bytes: the codec takes it as given), and another. */
+static const uint8_t KEY[COLO_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                          12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                          23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t OTHER_KEY[COLO_KEY_LEN] = {32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                                                21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+                                                10, 9,  8,  7,  6,  5,  4,  3,  2,  1};
 
 static void assert_hb_equal(const struct colo_hb *a, const struct colo_hb *b)
 {
@@ -36,6 +48,8 @@ static void assert_hb_equal(const struct colo_hb *a, const struct colo_hb *b)
     assert_int_equal(a->rep_boot, b->rep_boot);
     assert_int_equal(a->period_ms, b->period_ms);
     assert_int_equal(a->miss, b->miss);
+    assert_int_equal(a->again, b->again);
+    assert_int_equal(a->echo_boot, b->echo_boot);
 }
 
 static uint64_t le(const uint8_t *p, unsigned n)
@@ -47,13 +61,14 @@ static uint64_t le(const uint8_t *p, unsigned n)
     return v;
 }
 
-/* Rewrites the CRC after a deliberate change, to reach the checks behind it. */
+/* Rewrites the CRC seal after a deliberate change, to reach the checks behind it. */
 static void reseal(uint8_t *b)
 {
-    uint32_t c = crc32c(0, b, 76);
+    uint32_t c = crc32c(0, b, 88);
     for (unsigned i = 0; i < 4; i++) {
-        b[76 + i] = (uint8_t)(c >> (8 * i));
+        b[88 + i] = (uint8_t)(c >> (8 * i));
     }
+    memset(b + 92, 0, 12);
 }
 
 static const struct colo_hb sample = {
@@ -70,6 +85,8 @@ static const struct colo_hb sample = {
     .rep_boot = 0x99aabbccddeeff01ull,
     .period_ms = 60000,
     .miss = 1000,
+    .again = 0x31323334,
+    .echo_boot = 0x4142434445464748ull,
 };
 
 static void test_round_trip(void **state)
@@ -77,12 +94,12 @@ static void test_round_trip(void **state)
     (void)state;
     uint8_t b[COLO_HB_LEN + 8];
     memset(b, 0xee, sizeof(b));
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &sample), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &sample, NULL), COLO_HB_LEN);
     assert_int_equal(b[COLO_HB_LEN], 0xee); /* nothing written past the datagram */
 
     /* The layout of colo_hb.h, byte for byte. */
     assert_memory_equal(b, "CVHB", 4);
-    assert_int_equal(le(b + 4, 2), 2);
+    assert_int_equal(le(b + 4, 2), 3);
     assert_int_equal(b[6], 1);
     assert_int_equal(b[7], 1);
     assert_int_equal(le(b + 8, 4), COLO_HB_F_PROTECTED | COLO_HB_F_LISTENING);
@@ -97,11 +114,16 @@ static void test_round_trip(void **state)
     assert_int_equal(le(b + 56, 8), sample.rep_boot);
     assert_int_equal(le(b + 64, 4), 60000);
     assert_int_equal(le(b + 68, 4), 1000);
-    assert_int_equal(le(b + 72, 4), 0);
-    assert_int_equal(le(b + 76, 4), crc32c(0, b, 76));
+    assert_int_equal(le(b + 72, 4), sample.again);
+    assert_int_equal(le(b + 76, 4), 0);
+    assert_int_equal(le(b + 80, 8), sample.echo_boot);
+    assert_int_equal(le(b + 88, 4), crc32c(0, b, 88));
+    for (unsigned i = 92; i < COLO_HB_LEN; i++) {
+        assert_int_equal(b[i], 0);
+    }
 
     struct colo_hb h;
-    assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_OK);
+    assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), COLO_HB_OK);
     assert_hb_equal(&h, &sample);
 
     /* Every valid value of the small fields, and the extremes of the large ones. */
@@ -121,9 +143,11 @@ static void test_round_trip(void **state)
                                          .term = board == 'a' ? UINT64_MAX : 0,
                                          .rep_boot = flags & 4 ? UINT64_MAX : 0,
                                          .period_ms = flags & 8 ? COLO_HB_PERIOD_MAX : 1,
-                                         .miss = flags & 16 ? COLO_HB_MISS_MAX : 1};
-                    assert_int_equal(colo_hb_encode(b, COLO_HB_LEN, &in), COLO_HB_LEN);
-                    assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_OK);
+                                         .miss = flags & 16 ? COLO_HB_MISS_MAX : 1,
+                                         .again = flags & 32 ? UINT32_MAX : 0,
+                                         .echo_boot = flags & 64 ? UINT64_MAX : 0};
+                    assert_int_equal(colo_hb_encode(b, COLO_HB_LEN, &in, NULL), COLO_HB_LEN);
+                    assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), COLO_HB_OK);
                     assert_hb_equal(&h, &in);
                 }
             }
@@ -132,34 +156,34 @@ static void test_round_trip(void **state)
 
     /* The encoder refuses what the decoder would refuse, and a short buffer. */
     struct colo_hb bad = sample;
-    assert_int_equal(colo_hb_encode(b, COLO_HB_LEN - 1, &sample), 0);
+    assert_int_equal(colo_hb_encode(b, COLO_HB_LEN - 1, &sample, NULL), 0);
     bad.path = 2;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.role = 2;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.flags = COLO_HB_F_SHUTDOWN << 1;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.board = 'c';
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.boot_id = 0;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.state = COLO_HB_STATE_MAX + 1;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.period_ms = 0;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad.period_ms = COLO_HB_PERIOD_MAX + 1;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad = sample;
     bad.miss = 0;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
     bad.miss = COLO_HB_MISS_MAX + 1;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad), 0);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &bad, NULL), 0);
 }
 
 static void test_corruption(void **state)
@@ -167,7 +191,7 @@ static void test_corruption(void **state)
     (void)state;
     uint8_t good[COLO_HB_LEN], b[COLO_HB_LEN + 16];
     struct colo_hb h;
-    assert_int_equal(colo_hb_encode(good, sizeof(good), &sample), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(good, sizeof(good), &sample, NULL), COLO_HB_LEN);
 
     /* Every single-bit flip of every byte: the magic and version are told apart from damage,
      * everything else is caught by the CRC. */
@@ -178,18 +202,18 @@ static void test_corruption(void **state)
             enum colo_hb_err want = i < 4   ? COLO_HB_E_MAGIC
                                     : i < 6 ? COLO_HB_E_VERSION
                                             : COLO_HB_E_CRC;
-            assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), want);
+            assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), want);
         }
         memcpy(b, good, COLO_HB_LEN);
         b[i] ^= 0xff;
-        assert_int_not_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_OK);
+        assert_int_not_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), COLO_HB_OK);
     }
 
     /* Truncated and extended (even with the right prefix). */
     memcpy(b, good, COLO_HB_LEN);
     for (size_t n = 0; n < sizeof(b); n++) {
         if (n != COLO_HB_LEN) {
-            assert_int_equal(colo_hb_decode(b, n, &h), COLO_HB_E_LENGTH);
+            assert_int_equal(colo_hb_decode(b, n, &h, NULL), COLO_HB_E_LENGTH);
         }
     }
 
@@ -201,17 +225,17 @@ static void test_corruption(void **state)
     } fields[] = {
         {6, 2, COLO_HB_E_PATH},         {6, 0xff, COLO_HB_E_PATH},      {7, 2, COLO_HB_E_ROLE},
         {7, 0x80, COLO_HB_E_ROLE},      {9, 1, COLO_HB_E_FLAGS},        {11, 0x80, COLO_HB_E_FLAGS},
-        {14, 1, COLO_HB_E_RESERVED},    {15, 0x80, COLO_HB_E_RESERVED}, {72, 1, COLO_HB_E_RESERVED},
-        {75, 0x80, COLO_HB_E_RESERVED}, {12, 'c', COLO_HB_E_BOARD},     {12, 'A', COLO_HB_E_BOARD},
+        {14, 1, COLO_HB_E_RESERVED},    {15, 0x80, COLO_HB_E_RESERVED}, {76, 1, COLO_HB_E_RESERVED},
+        {79, 0x80, COLO_HB_E_RESERVED}, {12, 'c', COLO_HB_E_BOARD},     {12, 'A', COLO_HB_E_BOARD},
         {12, 0, COLO_HB_E_BOARD},       {13, 64, COLO_HB_E_FIELD},      {13, 0xff, COLO_HB_E_FIELD},
         {66, 1, COLO_HB_E_FIELD},       {71, 1, COLO_HB_E_FIELD},       {4, 1, COLO_HB_E_VERSION},
-        {4, 3, COLO_HB_E_VERSION},
+        {4, 2, COLO_HB_E_VERSION},      {4, 4, COLO_HB_E_VERSION},
     };
     for (unsigned i = 0; i < ARRAY_SIZE(fields); i++) {
         memcpy(b, good, COLO_HB_LEN);
         b[fields[i].off] = fields[i].val;
         reseal(b);
-        assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), fields[i].want);
+        assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), fields[i].want);
     }
     /* Zero boot_id, period or miss (whole fields), behind the CRC. */
     static const unsigned zero_at[][2] = {{40, 8}, {64, 4}, {68, 4}};
@@ -219,9 +243,9 @@ static void test_corruption(void **state)
         memcpy(b, good, COLO_HB_LEN);
         memset(b + zero_at[i][0], 0, zero_at[i][1]);
         reseal(b);
-        assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h), COLO_HB_E_FIELD);
+        assert_int_equal(colo_hb_decode(b, COLO_HB_LEN, &h, NULL), COLO_HB_E_FIELD);
     }
-    /* The CRC covers exactly bytes 0..75: resealing an untouched datagram changes nothing. */
+    /* The CRC covers exactly bytes 0..87: resealing an untouched datagram changes nothing. */
     memcpy(b, good, COLO_HB_LEN);
     reseal(b);
     assert_memory_equal(b, good, COLO_HB_LEN);
@@ -258,9 +282,10 @@ static enum colo_hb_err send_seq(unsigned path, uint64_t seq, uint64_t now, char
                         .ticks = now * 24 + 1000,
                         .boot_id = peer_boot,
                         .period_ms = peer_period,
-                        .miss = peer_miss};
+                        .miss = peer_miss,
+                        .echo_boot = SELF_BOOT};
     uint8_t b[COLO_HB_LEN];
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     return colo_hb_rx(&peer, path, b, sizeof(b), now, now * 24);
 }
 
@@ -271,7 +296,7 @@ static enum colo_hb_err send_hb(unsigned path, uint64_t now)
 
 static void reset(void)
 {
-    colo_hb_peer_init(&peer, 'b', PERIOD_MS, MISS);
+    colo_hb_peer_init(&peer, 'b', PERIOD_MS, MISS, SELF_BOOT, KEY);
     seq_next = 1;
     peer_boot = PEER_BOOT;
     peer_period = PERIOD_MS;
@@ -342,7 +367,9 @@ static void test_both_silent_dead(void **state)
     assert_true(colo_hb_peer_dead(&peer, t0 + 300 + WINDOW_US + 1));
     assert_int_equal(peer.stalls, 0);
 
-    /* It comes back: one heartbeat on either path is enough. */
+    /* It comes back: one heartbeat on either path is enough (a new one: the same again is a
+     * replay, test_forged_and_replayed). */
+    seq_next++;
     assert_int_equal(send_hb(1, t0 + 2 * WINDOW_US), COLO_HB_OK);
     assert_false(colo_hb_peer_dead(&peer, t0 + 2 * WINDOW_US));
 
@@ -387,7 +414,7 @@ static void test_never_heard(void **state)
     assert_int_equal(peer.path[1].bad, 1);
 
     /* init clamps a zero period or miss. */
-    colo_hb_peer_init(&peer, 'a', 0, 0);
+    colo_hb_peer_init(&peer, 'a', 0, 0, SELF_BOOT, NULL);
     assert_int_equal(peer.period_ms, 1);
     assert_int_equal(peer.miss, 1);
     assert_int_equal(peer.peer_board, 'a');
@@ -478,12 +505,15 @@ static void test_sequence(void **state)
     assert_int_equal(send_seq(0, 101, t += 1000, 'b', 0), COLO_HB_OK);
     assert_int_equal(send_seq(0, 105, t += 1000, 'b', 0), COLO_HB_OK); /* 102..104 lost */
     assert_int_equal(peer.path[0].lost, 3);
-    assert_int_equal(send_seq(0, 105, t += 1000, 'b', 0), COLO_HB_OK); /* a duplicate */
+    /* A duplicate, and a late copy lower than the last: refused (a replay proves nothing),
+     * `last` and the path's mark kept, nothing lost. */
+    uint64_t rx_before = peer.path[0].last_rx_us;
+    assert_int_equal(send_seq(0, 105, t += 1000, 'b', 0), COLO_HB_E_REPLAY);
     assert_int_equal(peer.path[0].lost, 3);
     assert_int_equal(peer.last.seq, 105);
-
-    /* A late copy of the same boot, lower than the last: counted, `last` kept, nothing lost. */
-    assert_int_equal(send_seq(0, 103, t += 1000, 'b', 0), COLO_HB_OK);
+    assert_int_equal(send_seq(0, 103, t += 1000, 'b', 0), COLO_HB_E_REPLAY);
+    assert_int_equal(peer.path[0].last_rx_us, rx_before);
+    assert_int_equal(peer.path[0].bad, 2);
     assert_int_equal(peer.path[0].last_seq, 105);
     assert_int_equal(peer.last.seq, 105);
     assert_int_equal(send_seq(0, 106, t += 1000, 'b', 0), COLO_HB_OK);
@@ -506,7 +536,7 @@ static void test_sequence(void **state)
     assert_int_equal(peer.last.epoch, 0);
     assert_int_equal(send_seq(0, 3, t += 1000, 'b', 0), COLO_HB_OK);
     assert_int_equal(peer.path[0].lost, 4);
-    assert_int_equal(peer.path[0].rx, 9);
+    assert_int_equal(peer.path[0].rx, 7);
     assert_int_equal(peer.path[1].lost, 0); /* per path */
     /* A copy of the boot before, late on the slower path, is refused: not a third restart. */
     peer_boot = PEER_BOOT + 1;
@@ -514,6 +544,10 @@ static void test_sequence(void **state)
     assert_int_equal(peer.restarts, 2);
     assert_int_equal(peer.last.boot_id, PEER_BOOT + 2);
     assert_int_equal(peer.path[1].bad, 1);
+    /* And one of the first boot, two restarts back (a replay of an older boot): refused too. */
+    peer_boot = PEER_BOOT;
+    assert_int_equal(send_seq(1, 500, t += 1000, 'b', 1), COLO_HB_E_OLD_BOOT);
+    assert_int_equal(peer.restarts, 2);
     peer_boot = PEER_BOOT + 2;
 
     /* Round 10 comes in on both paths, the service LAN's copy after round 11 on the
@@ -546,9 +580,9 @@ static void test_refused(void **state)
     assert_int_equal(send_seq(0, seq_next, t, 'b', 1), COLO_HB_E_WRONG_PATH);
     uint8_t b[COLO_HB_LEN];
     struct colo_hb h = {.board = 'b', .seq = seq_next, .boot_id = 1, .period_ms = 1, .miss = 1};
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     b[20] ^= 1;
-    assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), t, 0), COLO_HB_E_CRC);
+    assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), t, 0), COLO_HB_E_AUTH);
     assert_int_equal(colo_hb_rx(&peer, 1, b, 10, t, 0), COLO_HB_E_LENGTH);
     /* Arrived on no path we know: refused, counted nowhere. */
     b[20] ^= 1;
@@ -574,30 +608,133 @@ static void test_clock_offset(void **state)
     (void)state;
     reset();
     uint8_t b[COLO_HB_LEN];
-    struct colo_hb h = {
-        .path = 0, .board = 'b', .seq = 1, .ticks = 5000, .boot_id = 7, .period_ms = 1, .miss = 1};
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    struct colo_hb h = {.path = 0,
+                        .board = 'b',
+                        .seq = 1,
+                        .ticks = 5000,
+                        .boot_id = 7,
+                        .period_ms = 1,
+                        .miss = 1,
+                        .echo_boot = SELF_BOOT};
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 10, 3000), COLO_HB_OK);
     assert_int_equal(peer.clock_offset_ticks, 2000);
 
     /* The latest sample, negative when the peer's counter is behind ours. */
     h.seq = 2;
     h.ticks = 1000;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 20, 4500), COLO_HB_OK);
     assert_int_equal(peer.clock_offset_ticks, -3500);
 
     /* Across a wrap of either counter. */
     h.seq = 3;
     h.ticks = 5;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 30, UINT64_MAX - 4), COLO_HB_OK);
     assert_int_equal(peer.clock_offset_ticks, 10);
     h.seq = 4;
     h.ticks = UINT64_MAX;
-    assert_int_equal(colo_hb_encode(b, sizeof(b), &h), COLO_HB_LEN);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
     assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 40, 2), COLO_HB_OK);
     assert_int_equal(peer.clock_offset_ticks, -3);
+
+    /* The urgent path's copy of that round: life (the path is refreshed), but its ticks are the
+     * round's, so the offset stays; a forged round with other ticks is refused. */
+    assert_true(colo_hb_again(b, sizeof(b), KEY));
+    assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 50, 1000), COLO_HB_OK);
+    assert_int_equal(peer.clock_offset_ticks, -3);
+    assert_int_equal(peer.path[0].last_rx_us, 50);
+    h.seq = 5;
+    h.ticks = 1u << 30;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, OTHER_KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), 60, 2), COLO_HB_E_AUTH);
+    assert_int_equal(peer.clock_offset_ticks, -3);
+}
+
+/* A peer heard, then an attacker on the LAN: heartbeats sealed with another key or only with
+ * the CRC, the last good one sent again later, a copy sent twice, one of the peer's previous
+ * boot, one that does not echo our boot carrying TAKEOVER. None refreshes a path, `last` or the
+ * clock offset, none counts as a restart, and the peer is declared dead after its window. */
+static void test_forged_and_replayed(void **state)
+{
+    (void)state;
+    reset();
+    uint64_t t = 1000000;
+    colo_hb_tick(&peer, t);
+    struct colo_hb h = {.path = 1,
+                        .role = COLO_HB_ROLE_PRIMARY,
+                        .board = 'b',
+                        .flags = COLO_HB_F_GUEST_RUNNING | COLO_HB_F_PROTECTED,
+                        .seq = 1,
+                        .ticks = 777,
+                        .boot_id = PEER_BOOT,
+                        .period_ms = PERIOD_MS,
+                        .miss = MISS,
+                        .echo_boot = SELF_BOOT};
+    uint8_t good[COLO_HB_LEN], b[COLO_HB_LEN];
+    assert_int_equal(colo_hb_encode(good, sizeof(good), &h, KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, good, sizeof(good), t, 700), COLO_HB_OK);
+    /* The peer restarts (PEER_BOOT + 1): PEER_BOOT is an older boot from now on. */
+    h.boot_id = PEER_BOOT + 1;
+    uint8_t newer[COLO_HB_LEN];
+    assert_int_equal(colo_hb_encode(newer, sizeof(newer), &h, KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, newer, sizeof(newer), t, 700), COLO_HB_OK);
+    assert_int_equal(peer.restarts, 1);
+    struct colo_hb_peer before = peer;
+
+    /* The forger's datagram: the worst flags, the largest seq, another clock. */
+    struct colo_hb evil = h;
+    evil.flags = COLO_HB_F_GUEST_RUNNING | COLO_HB_F_TAKEOVER;
+    evil.seq = 1ull << 63;
+    evil.ticks = 1ull << 40;
+    t += 2 * WINDOW_US / 3;
+    colo_hb_tick(&peer, t);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &evil, OTHER_KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t, 0), COLO_HB_E_AUTH);
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &evil, NULL), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t, 0), COLO_HB_E_AUTH);
+    /* The same bytes again: a replay. The older boot's: refused as such. */
+    assert_int_equal(colo_hb_rx(&peer, 1, newer, sizeof(newer), t, 0), COLO_HB_E_REPLAY);
+    assert_int_equal(colo_hb_rx(&peer, 1, good, sizeof(good), t, 0), COLO_HB_E_OLD_BOOT);
+    /* Authentic but about a boot of ours that no longer exists (or 0: before it heard us). */
+    evil.seq = 2;
+    evil.echo_boot = SELF_BOOT - 1;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &evil, KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t, 0), COLO_HB_E_ECHO);
+    evil.echo_boot = 0;
+    evil.seq = 3;
+    evil.path = 0;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &evil, KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 0, b, sizeof(b), t, 0), COLO_HB_E_ECHO);
+    assert_int_equal(peer.path[1].stale_echo + peer.path[0].stale_echo, 2);
+    assert_int_equal(peer.path[1].bad, 4);
+
+    assert_hb_equal(&peer.last, &before.last);
+    assert_int_equal(peer.clock_offset_ticks, before.clock_offset_ticks);
+    assert_int_equal(peer.restarts, 1);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(peer.path[i].rx, before.path[i].rx);
+        assert_int_equal(peer.path[i].last_rx_us, before.path[i].last_rx_us);
+        assert_int_equal(peer.path[i].last_seq, before.path[i].last_seq);
+    }
+    /* Liveness was not extended: dead once the window since the real one is over. */
+    t = before.path[1].last_rx_us + WINDOW_US + 1;
+    colo_hb_tick(&peer, t);
+    assert_true(colo_hb_peer_dead(&peer, t));
+
+    /* A good one still works; its urgent copy too, once; the copy again is a replay. */
+    h.seq = 2;
+    assert_int_equal(colo_hb_encode(b, sizeof(b), &h, KEY), COLO_HB_LEN);
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t, 0), COLO_HB_OK);
+    assert_false(colo_hb_peer_dead(&peer, t));
+    assert_true(colo_hb_again(b, sizeof(b), KEY));
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t + 10, 0), COLO_HB_OK);
+    assert_int_equal(colo_hb_rx(&peer, 1, b, sizeof(b), t + 20, 0), COLO_HB_E_REPLAY);
+    assert_int_equal(peer.path[1].last_rx_us, t + 10);
+    assert_int_equal(peer.last.seq, 2);
+    /* colo_hb_again refuses what it cannot vouch for: another key's datagram. */
+    assert_false(colo_hb_again(b, sizeof(b), OTHER_KEY));
 }
 
 int main(void)
@@ -612,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_sequence),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_clock_offset),
+        cmocka_unit_test(test_forged_and_replayed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,10 @@
 // of both decoders (and of the encoders), the rules one by one where the scenario file cannot
 // see (the persist flag, the volatile lease and owner_dead, restart, record validity), the
 // conflicting claims at 1 and 3 witnesses in every order (never two majorities), the term and
-// majority helpers, and the replay of tests/witness/scenarios.txt, which the service's test
-// replays too.
+// majority helpers, the seals (a known answer the service computes too, forged and CRC-sealed
+// datagrams refused by a keyed decoder), the replay rule, and the replay of
+// tests/witness/scenarios.txt, which the service's test replays too. The layout and refusal
+// tests run unkeyed (CRC seals), which a test can reseal after a deliberate change.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,10 +42,25 @@ static void put_le(uint8_t *p, uint64_t v, unsigned n)
     }
 }
 
-/* Rewrites the CRC after a deliberate change, to reach the checks behind it. */
+/* Rewrites the CRC seal after a deliberate change, to reach the checks behind it. */
 static void reseal(uint8_t *b)
 {
     put_le(b + 60, crc32c(0, b, 60), 4);
+    memset(b + 64, 0, COLO_WITNESS_TAG_LEN - 4);
+}
+
+/* The witness key of tests/witness/test_witness.py and another one (a forger's). */
+static const uint8_t PSK[COLO_KEY_LEN] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+static const uint8_t OTHER_PSK[COLO_KEY_LEN] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static void mac_keys(uint8_t key[COLO_KEY_LEN], uint8_t other[COLO_KEY_LEN])
+{
+    colo_witness_mac_key(PSK, key);
+    colo_witness_mac_key(OTHER_PSK, other);
 }
 
 static struct colo_wq wq(uint8_t kind, uint8_t board, uint8_t mode, uint64_t boot, uint64_t term,
@@ -99,10 +116,10 @@ static void test_request_layout(void **state)
                           0x0102030405060709ull, 0xf0e0d0c0b0a09080ull, 60000);
     uint8_t b[COLO_WITNESS_LEN + 8];
     memset(b, 0xee, sizeof(b));
-    assert_int_equal(colo_wq_encode(b, sizeof(b), &q), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wq_encode(b, sizeof(b), &q, NULL), COLO_WITNESS_LEN);
     assert_int_equal(b[COLO_WITNESS_LEN], 0xee);
     assert_memory_equal(b, "CVWQ", 4);
-    assert_int_equal(le(b + 4, 2), 1);
+    assert_int_equal(le(b + 4, 2), COLO_WITNESS_VERSION);
     assert_int_equal(b[6], COLO_WQ_RENEW);
     assert_int_equal(b[7], 'b');
     assert_memory_equal(b + 8, PAIR, 6);
@@ -116,7 +133,7 @@ static void test_request_layout(void **state)
     assert_int_equal(le(b + 52, 8), 0);
     assert_int_equal(le(b + 60, 4), crc32c(0, b, 60));
     struct colo_wq d;
-    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_OK);
+    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_OK);
     assert_wq_equal(&d, &q);
 
     /* Every valid combination of the small fields, with extremes of the large ones. */
@@ -133,8 +150,8 @@ static void test_request_layout(void **state)
                 struct colo_wq in = wq((uint8_t)kind, (uint8_t)board, (uint8_t)mode, UINT64_MAX,
                                        term, epoch ? UINT64_MAX : 0, query ? 0 : 1);
                 in.nonce = kind & 1 ? 0 : UINT64_MAX;
-                assert_int_equal(colo_wq_encode(b, COLO_WITNESS_LEN, &in), COLO_WITNESS_LEN);
-                assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_OK);
+                assert_int_equal(colo_wq_encode(b, COLO_WITNESS_LEN, &in, NULL), COLO_WITNESS_LEN);
+                assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_OK);
                 assert_wq_equal(&d, &in);
             }
         }
@@ -157,10 +174,10 @@ static void test_reply_layout(void **state)
     memcpy(r.pair, PAIR, 6);
     uint8_t b[COLO_WITNESS_LEN + 8];
     memset(b, 0xee, sizeof(b));
-    assert_int_equal(colo_wr_encode(b, sizeof(b), &r), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, NULL), COLO_WITNESS_LEN);
     assert_int_equal(b[COLO_WITNESS_LEN], 0xee);
     assert_memory_equal(b, "CVWR", 4);
-    assert_int_equal(le(b + 4, 2), 1);
+    assert_int_equal(le(b + 4, 2), COLO_WITNESS_VERSION);
     assert_int_equal(b[6], COLO_WQ_CLAIM_TAKEOVER);
     assert_int_equal(b[7], 'b');
     assert_memory_equal(b + 8, PAIR, 6);
@@ -177,7 +194,7 @@ static void test_reply_layout(void **state)
     assert_int_equal(le(b + 52, 8), 0);
     assert_int_equal(le(b + 60, 4), crc32c(0, b, 60));
     struct colo_wr d;
-    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_OK);
+    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_OK);
     assert_wr_equal(&d, &r);
 
     /* Every verdict/reason, owner and mode that go together. */
@@ -196,8 +213,10 @@ static void test_reply_layout(void **state)
                     in.ttl_ms = !reason && kind != COLO_WQ_QUERY ? 60000 : 0;
                     in.wait_ms =
                         reason == COLO_WR_LEASE_LIVE || reason == COLO_WR_STARTING ? UINT32_MAX : 0;
-                    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN, &in), COLO_WITNESS_LEN);
-                    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_OK);
+                    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN, &in, NULL),
+                                     COLO_WITNESS_LEN);
+                    assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL),
+                                     COLO_WITNESS_OK);
                     assert_wr_equal(&d, &in);
                 }
             }
@@ -209,10 +228,10 @@ static void test_reply_layout(void **state)
 static void check_wq_refused(const struct colo_wq *q, enum colo_witness_err want)
 {
     uint8_t b[COLO_WITNESS_LEN];
-    assert_int_equal(colo_wq_encode(b, sizeof(b), q), 0);
+    assert_int_equal(colo_wq_encode(b, sizeof(b), q, NULL), 0);
     memset(b, 0, sizeof(b));
     put_le(b, COLO_WQ_MAGIC, 4);
-    put_le(b + 4, 1, 2);
+    put_le(b + 4, COLO_WITNESS_VERSION, 2);
     b[6] = q->kind;
     b[7] = q->board;
     memcpy(b + 8, q->pair, 6);
@@ -224,16 +243,16 @@ static void check_wq_refused(const struct colo_wq *q, enum colo_witness_err want
     put_le(b + 48, q->ttl_ms, 4);
     reseal(b);
     struct colo_wq d;
-    assert_int_equal(colo_wq_decode(b, sizeof(b), &d), want);
+    assert_int_equal(colo_wq_decode(b, sizeof(b), &d, NULL), want);
 }
 
 static void check_wr_refused(const struct colo_wr *r, enum colo_witness_err want)
 {
     uint8_t b[COLO_WITNESS_LEN];
-    assert_int_equal(colo_wr_encode(b, sizeof(b), r), 0);
+    assert_int_equal(colo_wr_encode(b, sizeof(b), r, NULL), 0);
     memset(b, 0, sizeof(b));
     put_le(b, COLO_WR_MAGIC, 4);
-    put_le(b + 4, 1, 2);
+    put_le(b + 4, COLO_WITNESS_VERSION, 2);
     b[6] = r->kind;
     b[7] = r->board;
     memcpy(b + 8, r->pair, 6);
@@ -248,7 +267,7 @@ static void check_wr_refused(const struct colo_wr *r, enum colo_witness_err want
     put_le(b + 48, r->wait_ms, 4);
     reseal(b);
     struct colo_wr d;
-    assert_int_equal(colo_wr_decode(b, sizeof(b), &d), want);
+    assert_int_equal(colo_wr_decode(b, sizeof(b), &d, NULL), want);
 }
 
 static void test_request_refusals(void **state)
@@ -257,8 +276,8 @@ static void test_request_refusals(void **state)
     const struct colo_wq ok = wq(COLO_WQ_CLAIM_TAKEOVER, 'b', 0, 7, 3, 9, 1000);
     uint8_t good[COLO_WITNESS_LEN], b[COLO_WITNESS_LEN + 16];
     struct colo_wq d;
-    assert_int_equal(colo_wq_encode(good, sizeof(good), &ok), COLO_WITNESS_LEN);
-    assert_int_equal(colo_wq_encode(b, COLO_WITNESS_LEN - 1, &ok), 0);
+    assert_int_equal(colo_wq_encode(good, sizeof(good), &ok, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wq_encode(b, COLO_WITNESS_LEN - 1, &ok, NULL), 0);
 
     /* Every single-bit flip: magic and version told apart from damage, the rest is the CRC. */
     for (unsigned i = 0; i < COLO_WITNESS_LEN; i++) {
@@ -268,20 +287,20 @@ static void test_request_refusals(void **state)
             enum colo_witness_err want = i < 4   ? COLO_WITNESS_E_MAGIC
                                          : i < 6 ? COLO_WITNESS_E_VERSION
                                                  : COLO_WITNESS_E_CRC;
-            assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), want);
+            assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), want);
         }
     }
     for (size_t n = 0; n < sizeof(b); n++) {
         memcpy(b, good, COLO_WITNESS_LEN);
         if (n != COLO_WITNESS_LEN) {
-            assert_int_equal(colo_wq_decode(b, n, &d), COLO_WITNESS_E_LENGTH);
+            assert_int_equal(colo_wq_decode(b, n, &d, NULL), COLO_WITNESS_E_LENGTH);
         }
     }
     /* A reply is not a request. */
     struct colo_wr r = {
         .kind = 1, .board = 'a', .verdict = 1, .owner = 'a', .mode = 1, .term = 2, .ttl_ms = 1};
-    assert_int_equal(colo_wr_encode(b, sizeof(b), &r), COLO_WITNESS_LEN);
-    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_E_MAGIC);
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_E_MAGIC);
 
     /* Reserved bytes, behind a resealed CRC (the encoder has no way to set them). */
     const unsigned rsvd[] = {15, 52, 55, 59};
@@ -289,12 +308,12 @@ static void test_request_refusals(void **state)
         memcpy(b, good, COLO_WITNESS_LEN);
         b[rsvd[i]] = 0x80;
         reseal(b);
-        assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_E_RESERVED);
+        assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_E_RESERVED);
     }
     memcpy(b, good, COLO_WITNESS_LEN);
-    put_le(b + 4, 2, 2);
+    put_le(b + 4, 1, 2); /* version 1: CRC-only, 64 bytes */
     reseal(b);
-    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_E_VERSION);
+    assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_E_VERSION);
 
     /* Fields: what the encoder refuses, the decoder refuses with the error named. */
     struct {
@@ -338,8 +357,8 @@ static void test_request_refusals(void **state)
         wq(COLO_WQ_QUERY, 'b', 0, UINT64_MAX, 0, 0, 0),
     };
     for (unsigned i = 0; i < ARRAY_LEN(edge); i++) {
-        assert_int_equal(colo_wq_encode(b, sizeof(b), &edge[i]), COLO_WITNESS_LEN);
-        assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_OK);
+        assert_int_equal(colo_wq_encode(b, sizeof(b), &edge[i], NULL), COLO_WITNESS_LEN);
+        assert_int_equal(colo_wq_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_OK);
     }
 }
 
@@ -366,8 +385,8 @@ static void test_reply_refusals(void **state)
     const struct colo_wr ok = wr(COLO_WQ_RENEW, COLO_WR_GRANTED, COLO_WR_OK, 'a', 1, 2, 5, 1000, 0);
     uint8_t good[COLO_WITNESS_LEN], b[COLO_WITNESS_LEN + 16];
     struct colo_wr d;
-    assert_int_equal(colo_wr_encode(good, sizeof(good), &ok), COLO_WITNESS_LEN);
-    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN - 1, &ok), 0);
+    assert_int_equal(colo_wr_encode(good, sizeof(good), &ok, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_encode(b, COLO_WITNESS_LEN - 1, &ok, NULL), 0);
     for (unsigned i = 0; i < COLO_WITNESS_LEN; i++) {
         for (unsigned bit = 0; bit < 8; bit++) {
             memcpy(b, good, COLO_WITNESS_LEN);
@@ -375,13 +394,13 @@ static void test_reply_refusals(void **state)
             enum colo_witness_err want = i < 4   ? COLO_WITNESS_E_MAGIC
                                          : i < 6 ? COLO_WITNESS_E_VERSION
                                                  : COLO_WITNESS_E_CRC;
-            assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d), want);
+            assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL), want);
         }
     }
     for (size_t n = 0; n < sizeof(b); n++) {
         memcpy(b, good, COLO_WITNESS_LEN);
         if (n != COLO_WITNESS_LEN) {
-            assert_int_equal(colo_wr_decode(b, n, &d), COLO_WITNESS_E_LENGTH);
+            assert_int_equal(colo_wr_decode(b, n, &d, NULL), COLO_WITNESS_E_LENGTH);
         }
     }
     const unsigned rsvd[] = {42, 43, 52, 59};
@@ -389,7 +408,7 @@ static void test_reply_refusals(void **state)
         memcpy(b, good, COLO_WITNESS_LEN);
         b[rsvd[i]] = 1;
         reseal(b);
-        assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d), COLO_WITNESS_E_RESERVED);
+        assert_int_equal(colo_wr_decode(b, COLO_WITNESS_LEN, &d, NULL), COLO_WITNESS_E_RESERVED);
     }
     struct colo_wr board = ok;
     board.board = 'c';
@@ -463,7 +482,10 @@ static enum colo_wr_reason decide(struct colo_witness_rec *rec, const struct col
     bool changed = before.term != rec->term || before.owner != rec->owner ||
                    before.owner_boot != rec->owner_boot || before.mode != rec->mode ||
                    before.epoch != rec->epoch || before.max_ttl_ms != rec->max_ttl_ms;
-    assert_int_equal(persist, changed);
+    /* With an owner the request's nonce is persisted too, so every decision is written. */
+    assert_int_equal(persist, changed || rec->owner != 0);
+    assert_int_equal(rec->seen[q->board == 'b'][0].boot, q->boot_id);
+    assert_int_equal(rec->seen[q->board == 'b'][0].nonce, q->nonce);
     if (r.verdict != COLO_WR_GRANTED) {
         /* A refusal changes nothing that is persisted. */
         assert_false(changed);
@@ -480,8 +502,10 @@ static enum colo_wr_reason decide(struct colo_witness_rec *rec, const struct col
     assert_int_equal(r.mode, rec->mode);
     uint8_t b[COLO_WITNESS_LEN];
     struct colo_wr back;
-    assert_int_equal(colo_wr_encode(b, sizeof(b), &r), COLO_WITNESS_LEN);
-    assert_int_equal(colo_wr_decode(b, sizeof(b), &back), COLO_WITNESS_OK);
+    /* The harness's decide() ignores the replay rule (test_replay has it): requests reuse
+     * nonces here. */
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_decode(b, sizeof(b), &back, NULL), COLO_WITNESS_OK);
     assert_wr_equal(&back, &r);
     if (out) {
         *out = r;
@@ -508,10 +532,12 @@ static void test_lease_and_persist(void **state)
     assert_int_equal(rec.lease_until_ms, 1140);
     assert_int_equal(rec.max_ttl_ms, 1000);
     assert_int_equal(r.ttl_ms, 1000);
-    /* The retransmission changes nothing persisted; a shorter lease does not shorten it. */
+    /* The retransmission changes no field of the record (its nonce is written, the record has
+     * an owner); a shorter lease does not shorten it. */
     q.ttl_ms = 10;
     struct colo_witness_clock clk = {.now_ms = 200};
-    assert_false(colo_witness_decide(&rec, &q, &clk, &r));
+    assert_true(colo_witness_decide(&rec, &q, &clk, &r));
+    assert_int_equal(rec.term, 2);
     assert_int_equal(rec.lease_until_ms, 1140);
     assert_int_equal(rec.max_ttl_ms, 1000);
     /* A longer ttl is persisted (the STARTING window after a restart depends on it). */
@@ -529,6 +555,101 @@ static void test_lease_and_persist(void **state)
     assert_int_equal(rec.term, kept.term);
     assert_int_equal(rec.owner_boot, kept.owner_boot);
     assert_int_equal(rec.max_ttl_ms, kept.max_ttl_ms);
+    assert_memory_equal(rec.seen, kept.seen, sizeof(rec.seen));
+}
+
+/* The same request sealed here and by tools/cv-witness (the tag below is its output for this
+ * request and tests/witness's key): the two implementations of HKDF and HMAC agree. Forged,
+ * CRC-sealed and damaged datagrams are refused by a keyed decoder, and a keyed datagram by an
+ * unkeyed one. */
+static void test_sealed(void **state)
+{
+    (void)state;
+    uint8_t key[COLO_KEY_LEN], other[COLO_KEY_LEN];
+    mac_keys(key, other);
+    static const uint8_t want_key[COLO_KEY_LEN] = {0xd0, 0x48, 0x2d, 0x6e, 0xcb, 0x06, 0x26, 0x6e,
+                                                   0x01, 0xfc, 0x78, 0xd6, 0x0b, 0x66, 0x8a, 0x81,
+                                                   0xc3, 0x24, 0x94, 0x7c, 0x59, 0x58, 0xab, 0x2f,
+                                                   0x4b, 0xed, 0x57, 0x67, 0x8b, 0x2c, 0x55, 0x35};
+    static const uint8_t want_tag[COLO_WITNESS_TAG_LEN] = {0x04, 0xe7, 0xd1, 0x10, 0x98, 0x83,
+                                                           0xfe, 0x30, 0x23, 0xde, 0x9b, 0x27,
+                                                           0x54, 0x2f, 0x06, 0xd4};
+    assert_memory_equal(key, want_key, COLO_KEY_LEN);
+    struct colo_wq q = wq(COLO_WQ_BOOT, 'a', 0, 0xa1, 2, 0, 1000);
+    q.nonce = 1;
+    uint8_t b[COLO_WITNESS_LEN], c[COLO_WITNESS_LEN];
+    struct colo_wq d;
+    assert_int_equal(colo_wq_encode(b, sizeof(b), &q, key), COLO_WITNESS_LEN);
+    assert_memory_equal(b + 60, want_tag, COLO_WITNESS_TAG_LEN);
+    assert_int_equal(colo_wq_decode(b, sizeof(b), &d, key), COLO_WITNESS_OK);
+    assert_int_equal(colo_wq_decode(b, sizeof(b), &d, other), COLO_WITNESS_E_AUTH);
+    assert_int_equal(colo_wq_decode(b, sizeof(b), &d, NULL), COLO_WITNESS_E_CRC);
+    assert_int_equal(colo_wq_encode(c, sizeof(c), &q, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wq_decode(c, sizeof(c), &d, key), COLO_WITNESS_E_AUTH);
+    for (unsigned i = 6; i < COLO_WITNESS_LEN; i++) {
+        memcpy(c, b, sizeof(c));
+        c[i] ^= 0x01;
+        assert_int_equal(colo_wq_decode(c, sizeof(c), &d, key), COLO_WITNESS_E_AUTH);
+    }
+    /* A forged reply (another key) and a CRC-sealed one: a keyed board believes neither. */
+    struct colo_wr r = {
+        .kind = 1, .board = 'a', .verdict = 1, .owner = 'a', .mode = 1, .term = 2, .ttl_ms = 1};
+    struct colo_wr rd;
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, key), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_decode(b, sizeof(b), &rd, key), COLO_WITNESS_OK);
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, other), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_decode(b, sizeof(b), &rd, key), COLO_WITNESS_E_AUTH);
+    assert_int_equal(colo_wr_encode(b, sizeof(b), &r, NULL), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wr_decode(b, sizeof(b), &rd, key), COLO_WITNESS_E_AUTH);
+}
+
+/* The replay rule: per board and boot, only above the last nonce decided; 8 boots a board. */
+static void test_replay(void **state)
+{
+    (void)state;
+    struct colo_witness_rec rec = {0};
+    struct colo_witness_clock clk = {.now_ms = 0};
+    struct colo_wr r;
+    struct colo_wq q = wq(COLO_WQ_BOOT, 'a', 0, 0xa1, 2, 0, 1000);
+    q.nonce = 5;
+    assert_false(colo_witness_replay(&rec, &q));
+    assert_true(colo_witness_decide(&rec, &q, &clk, &r));
+    assert_true(colo_witness_replay(&rec, &q));
+    q.nonce = 4;
+    assert_true(colo_witness_replay(&rec, &q));
+    q.nonce = 6;
+    assert_false(colo_witness_replay(&rec, &q));
+    /* The other board, or another boot, has its own count. */
+    struct colo_wq qb = wq(COLO_WQ_QUERY, 'b', 0, 0xa1, 0, 0, 0);
+    qb.nonce = 1;
+    assert_false(colo_witness_replay(&rec, &qb));
+    struct colo_wq q2 = q;
+    q2.boot_id = 0xa2;
+    q2.nonce = 1;
+    assert_false(colo_witness_replay(&rec, &q2));
+    /* A renewal extends the lease; the same one again is a replay and must not reach decide. */
+    struct colo_wq renew = wq(COLO_WQ_RENEW, 'a', COLO_WITNESS_MODE_PROTECTED, 0xa1, 2, 3, 1000);
+    renew.nonce = 7;
+    assert_true(colo_witness_decide(&rec, &renew, &clk, &r));
+    assert_true(colo_witness_replay(&rec, &renew));
+    /* Eight more boots of b: the oldest of b's is forgotten, a's are not touched. */
+    for (uint64_t boot = 1; boot <= COLO_WITNESS_BOOTS + 1; boot++) {
+        qb.boot_id = boot;
+        colo_witness_decide(&rec, &qb, &clk, &r);
+    }
+    qb.boot_id = 1;
+    assert_false(colo_witness_replay(&rec, &qb));
+    qb.boot_id = 2;
+    assert_true(colo_witness_replay(&rec, &qb));
+    assert_true(colo_witness_replay(&rec, &renew));
+    /* A restart keeps a record's nonces; a pair without an owner forgets them. */
+    colo_witness_rec_restart(&rec);
+    assert_true(colo_witness_replay(&rec, &renew));
+    struct colo_witness_rec none = {0};
+    colo_witness_decide(&none, &qb, &clk, &r);
+    assert_true(colo_witness_replay(&none, &qb));
+    colo_witness_rec_restart(&none);
+    assert_false(colo_witness_replay(&none, &qb));
 }
 
 static void test_owner_dead(void **state)
@@ -722,7 +843,7 @@ struct line {
     uint8_t dgram[COLO_WITNESS_LEN + 8];
     size_t len;
     uint8_t pair[6];
-    bool drop;
+    bool drop, replay;
     char verdict[16], reason[32], owner, mode[16];
     uint64_t term, epoch, ttl, wait;
 };
@@ -779,20 +900,28 @@ static void parse_line(char *text, unsigned lineno, struct line *l)
     }
     uint8_t *b = l->dgram;
     put_le(b, COLO_WQ_MAGIC, 4);
-    put_le(b + 4, 1, 2);
+    put_le(b + 4, COLO_WITNESS_VERSION, 2);
     b[6] = (uint8_t)kind;
     b[7] = (uint8_t)tok[2][0];
     memcpy(l->pair, PAIR, 6);
     put_le(b + 16, lineno, 8);
     l->len = COLO_WITNESS_LEN;
-    bool badcrc = false;
+    bool badcrc = false, wrongkey = false, crc = false;
     unsigned i = 3;
-    uint64_t magic = COLO_WQ_MAGIC, version = 1;
+    uint64_t magic = COLO_WQ_MAGIC, version = COLO_WITNESS_VERSION;
     for (; i < n && strcmp(tok[i], "=>") != 0; i++) {
         char *eq = strchr(tok[i], '=');
         uint64_t v = 0;
         if (strcmp(tok[i], "badcrc") == 0) {
             badcrc = true;
+            continue;
+        }
+        if (strcmp(tok[i], "wrongkey") == 0) {
+            wrongkey = true;
+            continue;
+        }
+        if (strcmp(tok[i], "crc") == 0) {
+            crc = true;
             continue;
         }
         if (!eq) {
@@ -844,7 +973,17 @@ static void parse_line(char *text, unsigned lineno, struct line *l)
     memcpy(b + 8, l->pair, 6);
     put_le(b, magic, 4);
     put_le(b + 4, version, 2);
+    /* Sealed as the service's test seals: the test's key, another one, or the CRC. The C
+     * encoder cannot be used, it refuses what these lines must send. */
     reseal(b);
+    if (!crc) {
+        uint8_t key[COLO_KEY_LEN], other[COLO_KEY_LEN], mac[COLO_SHA256_LEN];
+        mac_keys(key, other);
+        const void *ptr[1] = {b};
+        const size_t plen[1] = {60};
+        colo_port_hmac_sha256(wrongkey ? other : key, COLO_KEY_LEN, 1, ptr, plen, mac);
+        memcpy(b + 60, mac, COLO_WITNESS_TAG_LEN);
+    }
     if (badcrc) {
         b[60] ^= 1;
     }
@@ -854,6 +993,10 @@ static void parse_line(char *text, unsigned lineno, struct line *l)
     i++;
     if (strcmp(tok[i], "DROP") == 0) {
         l->drop = true;
+        return;
+    }
+    if (strcmp(tok[i], "REPLAY") == 0) {
+        l->replay = true;
         return;
     }
     if (i + 8 != n) {
@@ -909,7 +1052,9 @@ static void replay_line(struct witness *w, struct line *l, unsigned lineno, unsi
         return;
     }
     struct colo_wq q;
-    enum colo_witness_err e = colo_wq_decode(l->dgram, l->len, &q);
+    uint8_t key[COLO_KEY_LEN], other[COLO_KEY_LEN];
+    mac_keys(key, other);
+    enum colo_witness_err e = colo_wq_decode(l->dgram, l->len, &q, key);
     if (l->drop) {
         if (e == COLO_WITNESS_OK) {
             fail_msg("scenarios.txt:%u: expected DROP, the decoder accepted it", lineno);
@@ -922,11 +1067,20 @@ static void replay_line(struct witness *w, struct line *l, unsigned lineno, unsi
     }
     /* A request the decoder accepts is exactly what the encoder makes of it. */
     uint8_t again[COLO_WITNESS_LEN];
-    assert_int_equal(colo_wq_encode(again, sizeof(again), &q), COLO_WITNESS_LEN);
+    assert_int_equal(colo_wq_encode(again, sizeof(again), &q, key), COLO_WITNESS_LEN);
     assert_memory_equal(again, l->dgram, COLO_WITNESS_LEN);
 
+    struct colo_witness_rec *rec = lookup(w, q.pair);
+    if (colo_witness_replay(rec, &q) != l->replay) {
+        fail_msg("scenarios.txt:%u: %s", lineno,
+                 l->replay ? "expected REPLAY, the rules took it" : "refused as a replay");
+    }
+    if (l->replay) {
+        (*checked)++;
+        return;
+    }
     struct colo_wr r;
-    decide(lookup(w, q.pair), &q, l->at, w->started, &r);
+    decide(rec, &q, l->at, w->started, &r);
     const char *verdict = colo_wr_verdict_name(r.verdict);
     const char *reason = colo_wr_reason_name(r.reason);
     const char *mode = colo_witness_mode_name(r.mode);
@@ -995,6 +1149,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_layout),
+        cmocka_unit_test(test_sealed),
+        cmocka_unit_test(test_replay),
         cmocka_unit_test(test_reply_layout),
         cmocka_unit_test(test_request_refusals),
         cmocka_unit_test(test_reply_refusals),

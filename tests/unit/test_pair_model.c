@@ -34,6 +34,10 @@
 #define MAXLIN 8
 #define NW 1
 
+/* The heartbeat and witness keys of the pair (any 32 bytes): the model runs as a board does. */
+static const uint8_t HB_KEY[COLO_KEY_LEN] = {0x68, 0x62};
+static const uint8_t W_KEY[COLO_KEY_LEN] = {0x77, 0x69};
+
 struct point {
     int8_t lin; /* -1: none */
     uint32_t g;
@@ -235,7 +239,8 @@ static void op_send_hb(void *ctx, const struct colo_hb *h)
     for (unsigned path = 0; path < 2; path++) {
         struct colo_hb c = *h;
         c.path = (uint8_t)path;
-        if (W->link[path] && colo_hb_encode(W->hb[i][path], COLO_HB_LEN, &c) == COLO_HB_LEN) {
+        if (W->link[path] &&
+            colo_hb_encode(W->hb[i][path], COLO_HB_LEN, &c, HB_KEY) == COLO_HB_LEN) {
             W->hb_in[i][path] = true;
         }
     }
@@ -290,6 +295,8 @@ static void boot(int i)
                                 .witnesses = W->witnesses,
                                 .lease_ms = LEASE_MS,
                                 .pair_id = {2, 0, 0, 0, 0, 1},
+                                .hb_key = HB_KEY,
+                                .witness_key = W_KEY,
                                 .ops = &ops,
                                 .ctx = (void *)(uintptr_t)i};
     if (i == 0) {
@@ -448,13 +455,18 @@ static bool apply(int a)
         }
         struct colo_wq q;
         struct colo_wr r;
-        if (colo_wq_decode(W->wq[i], COLO_WITNESS_LEN, &q) != COLO_WITNESS_OK) {
+        if (colo_wq_decode(W->wq[i], COLO_WITNESS_LEN, &q, W_KEY) != COLO_WITNESS_OK) {
             fail_with("a board sent a request the witness refuses");
+            return true;
+        }
+        if (colo_witness_replay(&W->wrec, &q)) {
+            fail_with("a board sent a nonce the witness has answered (a retransmission must be "
+                      "a new request)");
             return true;
         }
         struct colo_witness_clock clk = {W->now_us / 1000u, W->wstart_ms};
         colo_witness_decide(&W->wrec, &q, &clk, &r);
-        if (colo_wr_encode(W->wr[i], COLO_WITNESS_LEN, &r) == COLO_WITNESS_LEN) {
+        if (colo_wr_encode(W->wr[i], COLO_WITNESS_LEN, &r, W_KEY) == COLO_WITNESS_LEN) {
             W->wr_in[i] = true;
         }
     } else if (a >= A_WR && a < A_W_LOSE) {
@@ -1123,6 +1135,97 @@ static void test_keepalive(void **state)
     free(W);
 }
 
+/* An attacker's heartbeat "from" board src to board dst (on path 1, the service LAN), sealed
+ * with key, fed to dst's machine now. */
+static enum colo_hb_err forge(int dst, const struct colo_hb *h, const uint8_t *key)
+{
+    uint8_t b[COLO_HB_LEN];
+    assert_int_equal(colo_hb_encode(b, sizeof(b), h, key), COLO_HB_LEN);
+    return colo_pair_hb_rx(&W->b[dst].m, 1, b, sizeof(b), W->now_us, ticks_now());
+}
+
+static void test_attacker_heartbeats(void **state)
+{
+    (void)state;
+    /* A protected pair; on the service LAN, heartbeats from anyone. The worst a forger can say
+     * to the primary: "b runs the guest it took over" with the largest seq and another clock; to
+     * the secondary: "a shut the guest down" (drop the replica). With another key, or the right
+     * one but echoing a boot of the receiver's that is not its current one, or the peer's real
+     * heartbeat sent again: nothing fences, drops, takes over, refreshes liveness or moves the
+     * clock offset; a real death is still seen. */
+    static const uint8_t OTHER[COLO_KEY_LEN] = {0x66};
+    script(0, "fair2");
+    struct colo_pair *pri = &W->b[0].m, *sec = &W->b[1].m;
+    assert_int_equal(pri->state, COLO_PAIR_PROTECTING);
+    assert_int_equal(sec->state, COLO_PAIR_ARMED);
+    uint64_t pri_boot = pri->cfg.boot_id, sec_boot = sec->cfg.boot_id;
+    int64_t pri_off = pri->peer.clock_offset_ticks, sec_off = sec->peer.clock_offset_ticks;
+    uint64_t fences = pri->fences + sec->fences;
+    /* b's last real heartbeat to a on the service LAN, as the attacker saw it go by. */
+    uint8_t captured[COLO_HB_LEN];
+    memcpy(captured, W->hb[1][1], sizeof(captured));
+    apply(A_HB + 2 + 1);
+
+    struct colo_hb took = {.path = 1,
+                           .role = COLO_HB_ROLE_PRIMARY,
+                           .board = 'b',
+                           .flags = COLO_HB_F_GUEST_RUNNING | COLO_HB_F_TAKEOVER,
+                           .seq = 1ull << 63,
+                           .ticks = 1ull << 50,
+                           .state = COLO_PAIR_ALONE,
+                           .boot_id = sec_boot,
+                           .term = 9,
+                           .period_ms = PERIOD_MS,
+                           .miss = MISS,
+                           .echo_boot = pri_boot};
+    struct colo_hb gone = took;
+    gone.board = 'a';
+    gone.flags = COLO_HB_F_SHUTDOWN | COLO_HB_F_ALONE;
+    gone.boot_id = pri_boot;
+    gone.echo_boot = sec_boot;
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(forge(0, &took, OTHER), COLO_HB_E_AUTH);
+        assert_int_equal(forge(0, &took, NULL), COLO_HB_E_AUTH);
+        assert_int_equal(forge(1, &gone, OTHER), COLO_HB_E_AUTH);
+        /* Authentic bytes about a boot of the receiver's that is gone (or before it was
+         * heard): refused whatever they carry. */
+        struct colo_hb stale = took;
+        stale.echo_boot = round ? pri_boot - 1 : 0;
+        stale.seq = pri->peer.path[1].last_seq + 1;
+        assert_int_equal(forge(0, &stale, HB_KEY), COLO_HB_E_ECHO);
+        assert_int_equal(
+            colo_pair_hb_rx(pri, 1, captured, sizeof(captured), W->now_us, ticks_now()),
+            COLO_HB_E_REPLAY);
+        fair_round();
+    }
+    assert_null(violation);
+    assert_int_equal(pri->state, COLO_PAIR_PROTECTING);
+    assert_int_equal(sec->state, COLO_PAIR_ARMED);
+    assert_true(W->b[0].vm_running);
+    assert_int_equal(pri->fences + sec->fences, fences);
+    assert_true(pri->max_term < 9 && sec->max_term < 9);
+    /* The offsets are the real heartbeats' (both boards' counters are the model's). */
+    assert_true(pri->peer.clock_offset_ticks == pri_off || pri_off == 0);
+    assert_true(sec->peer.clock_offset_ticks == sec_off || sec_off == 0);
+    assert_true(pri->peer.clock_offset_ticks < (int64_t)1 << 40);
+
+    /* The primary dies (frozen: it says nothing more); the attacker keeps sending the
+     * secondary the primary's last real heartbeat. The secondary is not fooled: it takes over
+     * after the window. */
+    uint8_t pri_hb[COLO_HB_LEN];
+    memcpy(pri_hb, W->hb[0][1], sizeof(pri_hb));
+    apply(A_HB + 1);
+    apply(act_by_name("freeze0"));
+    for (int r = 0; r < 3 * (int)MISS && sec->state != COLO_PAIR_OFF && !sec->took_over; r++) {
+        assert_int_not_equal(
+            colo_pair_hb_rx(sec, 1, pri_hb, sizeof(pri_hb), W->now_us, ticks_now()), COLO_HB_OK);
+        fair_round();
+    }
+    assert_true(sec->took_over);
+    assert_true(W->b[1].vm_running);
+    free(W);
+}
+
 static void test_input_local_gating(void **state)
 {
     (void)state;
@@ -1148,6 +1251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_input_local_gating),
+        cmocka_unit_test(test_attacker_heartbeats),
         cmocka_unit_test(test_single_faults_keep_service),
         cmocka_unit_test(test_repl_cut_then_primary_dies),
         cmocka_unit_test(test_partition_both_alive),

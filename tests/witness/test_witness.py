@@ -4,13 +4,17 @@
 tests/witness/scenarios.txt, the file the C rules replay in tests/unit/test_colo_witness.c, so the
 two implementations agree; RESTART lines really restart it (SIGTERM, then started again on the
 same state directory). Also: the state files and --status, persistence across a restart, garbage
-and random bytes get no reply, a corrupt state file stops it from starting, SIGTERM exits 0.
+and random bytes get no reply, forged (another key, CRC-sealed) and replayed requests get none,
+before and after a restart, the key file's checks, a corrupt state file stops it from starting,
+SIGTERM exits 0.
 
 The service's clock is the test's: --test-clock-file (a test-only option) names a file holding
 the witness's monotonic time in ms, which the test rewrites before every request.
 
 This test builds and checks datagrams with its own packer and parser, not the service's code.
 Run: python3 tests/witness/test_witness.py (meson: the suite unit, test witness-py)."""
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -37,6 +41,33 @@ REASONS = ["OK", "LEASE_LIVE", "STALE_REPLICA", "NOT_OWNER", "STALE_TERM", "NO_R
            "STARTING", "PEER_HOLDS_REPLICA", "BAD_REQUEST"]
 DEFAULT_PAIR = "02:00:00:00:00:01"
 PROBE_NONCE = 0x9999999999999999
+PROBE_BOOT = 0x9999
+LEN = 76
+# The witness key the service is started with (its file), and another one (a forger's).
+KEY_HEX = "00112233445566778899aabbccddeeff" * 2
+OTHER_HEX = "ff" * 32
+
+
+def hkdf_sha256(ikm, info, length=32):
+    """RFC 5869 with no salt (HashLen zeros), written here apart from the service's."""
+    prk = hmac.new(bytes(32), ikm, hashlib.sha256).digest()
+    okm, block = b"", b""
+    n = 1
+    while len(okm) < length:
+        block = hmac.new(prk, block + info + bytes([n]), hashlib.sha256).digest()
+        okm += block
+        n += 1
+    return okm[:length]
+
+
+MAC_KEY = hkdf_sha256(bytes.fromhex(KEY_HEX), b"colovisor witness")
+OTHER_MAC_KEY = hkdf_sha256(bytes.fromhex(OTHER_HEX), b"colovisor witness")
+
+
+def seal(body, key=MAC_KEY):
+    if key is None:
+        return struct.pack("<I", crc32c(body)) + bytes(12)
+    return hmac.new(key, body, hashlib.sha256).digest()[:16]
 
 
 def crc32c(data):
@@ -53,26 +84,28 @@ def num(s):
 
 
 def pack_request(kind, board, pair=DEFAULT_PAIR, mode=0, nonce=0, boot=0, term=0, epoch=0,
-                 ttl=0, version=1, magic=0x51575643, rsvd15=0, rsvd52=0, badcrc=False, length=64):
-    b = bytearray(64)
+                 ttl=0, version=2, magic=0x51575643, rsvd15=0, rsvd52=0, badcrc=False, length=LEN,
+                 wrongkey=False, crc=False, key=MAC_KEY):
+    """badcrc flips a bit of the seal; wrongkey seals with another key; crc with the CRC."""
+    b = bytearray(LEN)
     struct.pack_into("<IHBB", b, 0, magic, version, kind, board)
     b[8:14] = bytes(int(x, 16) for x in pair.split(":"))
     b[14], b[15] = mode, rsvd15
     struct.pack_into("<QQQQI", b, 16, nonce, boot, term, epoch, ttl)
     b[52] = rsvd52
-    struct.pack_into("<I", b, 60, crc32c(b[:60]))
+    b[60:76] = seal(bytes(b[:60]), None if crc else OTHER_MAC_KEY if wrongkey else key)
     if badcrc:
         b[60] ^= 1
-    return bytes(b[:length]) + bytes(max(0, length - 64))
+    return bytes(b[:length]) + bytes(max(0, length - LEN))
 
 
-def parse_reply(data):
+def parse_reply(data, key=MAC_KEY):
     """The reply's fields; fails on anything a correct witness does not send."""
-    assert len(data) == 64, len(data)
+    assert len(data) == LEN, len(data)
     (magic, version, kind, board, pair, verdict, reason, nonce, term, epoch, owner, mode, rsvd,
-     ttl, wait, rsvd8, crc) = struct.unpack("<IHBB6sBBQQQBBHII8sI", data)
-    assert magic == 0x52575643 and version == 1, (magic, version)
-    assert crc == crc32c(data[:60]), "reply CRC"
+     ttl, wait, rsvd8, tag) = struct.unpack("<IHBB6sBBQQQBBHII8s16s", data)
+    assert magic == 0x52575643 and version == 2, (magic, version)
+    assert tag == seal(data[:60], key), "reply tag"
     assert rsvd == 0 and rsvd8 == bytes(8), "reply reserved bytes"
     return {"kind": kind, "board": chr(board), "pair": pair, "verdict": VERDICTS[verdict],
             "reason": REASONS[reason], "nonce": nonce, "term": term, "epoch": epoch,
@@ -102,8 +135,8 @@ def parse_scenarios(path):
             req = {"kind": kind, "board": ord(tok[2]), "nonce": lineno}
             i = 3
             while tok[i] != "=>":
-                if tok[i] == "badcrc":
-                    req["badcrc"] = True
+                if tok[i] in ("badcrc", "wrongkey", "crc"):
+                    req[tok[i]] = True
                 else:
                     k, v = tok[i].split("=", 1)
                     if k == "pair":
@@ -119,8 +152,8 @@ def parse_scenarios(path):
                 i += 1
             line["request"] = req
             out = tok[i + 1:]
-            if out == ["DROP"]:
-                line["drop"] = True
+            if out in (["DROP"], ["REPLAY"]):
+                line["drop"] = True  # no reply either way
             else:
                 assert len(out) == 8, f"{lineno}: outcome"
                 exp = {"verdict": out[0], "reason": out[1]}
@@ -139,6 +172,9 @@ class Service:
 
     def __init__(self, state_dir, workdir):
         self.state_dir = state_dir
+        self.key_file = os.path.join(workdir, "witness.key")
+        with open(os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(KEY_HEX + "\n")
         self.clock = os.path.join(workdir, "clock")
         self.logpath = os.path.join(workdir, "log")
         self.proc = None
@@ -156,7 +192,8 @@ class Service:
         start_len = log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, SERVICE, "--listen", "127.0.0.1", "--port", "0", "--state-dir",
-             self.state_dir, "--log-level", "debug", "--test-clock-file", self.clock],
+             self.state_dir, "--log-level", "debug", "--test-clock-file", self.clock,
+             "--key-file", self.key_file],
             stdout=subprocess.DEVNULL, stderr=log)
         log.close()
         deadline = time.monotonic() + 15
@@ -200,6 +237,7 @@ class WitnessTest(unittest.TestCase):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(5)
+        self.probes = 0
 
     def tearDown(self):
         self.sock.close()
@@ -226,9 +264,11 @@ class WitnessTest(unittest.TestCase):
     def probe(self, svc, pair=DEFAULT_PAIR):
         """A QUERY after something that must get no reply: the first reply that comes is the
         probe's (the service answers in order), so nothing was sent for what came before."""
-        self.send(svc, pack_request(5, ord("a"), pair=pair, nonce=PROBE_NONCE, boot=1))
+        self.probes += 1
+        nonce = PROBE_NONCE + self.probes  # a nonce of its own each time: no probe is a replay
+        self.send(svc, pack_request(5, ord("a"), pair=pair, nonce=nonce, boot=PROBE_BOOT))
         r = self.recv()
-        self.assertEqual(r["nonce"], PROBE_NONCE, f"a reply to garbage: {r}")
+        self.assertEqual(r["nonce"], nonce, f"a reply to garbage: {r}")
         return r
 
     def test_scenarios(self):
@@ -280,9 +320,9 @@ class WitnessTest(unittest.TestCase):
         path = os.path.join(svc.state_dir, "02-00-00-00-00-2a.json")
         with open(path) as f:
             d = json.load(f)
-        self.assertEqual(d, {"version": 1, "pair": pair, "term": 2, "owner": "a",
+        self.assertEqual(d, {"version": 2, "pair": pair, "term": 2, "owner": "a",
                              "owner_boot": 0xa1, "mode": "PROTECTED", "epoch": 77,
-                             "max_ttl_ms": 3000})
+                             "max_ttl_ms": 3000, "seen": {"a": [[0xa1, 2]], "b": []}})
         self.assertEqual(sorted(os.listdir(svc.state_dir)), ["02-00-00-00-00-2a.json"])
 
         # SIGTERM: exit 0, with its log line.
@@ -322,13 +362,16 @@ class WitnessTest(unittest.TestCase):
         svc.start(0)
         rnd = random.Random(11)
         good = pack_request(4, ord("a"), nonce=5, boot=1, term=2, ttl=1000)
-        junk = [b"", b"\0", bytes(64), bytes(65), good[:63], good + b"\0", b"CVWQ" + bytes(60)]
-        for i in range(64):
+        junk = [b"", b"\0", bytes(64), bytes(76), bytes(77), good[:75], good + b"\0",
+                b"CVWQ" + bytes(72), pack_request(4, ord("a"), nonce=5, boot=1, term=2, ttl=1000,
+                                                  crc=True),
+                pack_request(4, ord("a"), nonce=5, boot=1, term=2, ttl=1000, wrongkey=True)]
+        for i in range(LEN):
             b = bytearray(good)
             b[i] ^= 1 << rnd.randrange(8)
             junk.append(bytes(b))
         for _ in range(100):
-            junk.append(bytes(rnd.randrange(256) for _ in range(rnd.choice([16, 63, 64, 65, 200]))))
+            junk.append(bytes(rnd.randrange(256) for _ in range(rnd.choice([16, 64, 75, 76, 200]))))
         for j in junk:
             self.send(svc, j)
         r = self.probe(svc)
@@ -341,6 +384,54 @@ class WitnessTest(unittest.TestCase):
         self.probe(svc)
         self.assertEqual(svc.stop(), 0)
 
+    def test_replay_and_forgery(self):
+        """A request seen before, or older, gets no reply, also after a restart (its nonce was
+        written before the reply); a forged one neither; a board's next nonce does."""
+        svc = self.service("r")
+        svc.start(0)
+        boot = pack_request(4, ord("a"), nonce=10, boot=0xa1, term=2, ttl=1000)
+        renew = pack_request(1, ord("a"), mode=1, nonce=11, boot=0xa1, term=2, epoch=3, ttl=1000)
+        self.send(svc, boot)
+        self.assertEqual(self.recv()["verdict"], "GRANTED")
+        self.send(svc, renew)
+        self.assertEqual(self.recv()["epoch"], 3)
+        for again in (boot, renew,
+                      pack_request(1, ord("a"), mode=1, nonce=9, boot=0xa1, term=2, epoch=4,
+                                   ttl=1000),
+                      pack_request(1, ord("a"), mode=1, nonce=12, boot=0xa1, term=2, epoch=4,
+                                   ttl=1000, wrongkey=True)):
+            self.send(svc, again)
+            self.assertEqual(self.probe(svc)["epoch"], 3)
+        self.assertRegex(svc.log(), r"event=replay .*kind=RENEW board=a boot=0xa1 nonce=11")
+        self.assertEqual(svc.stop(), 0)
+        svc.start(5000)
+        self.send(svc, renew)
+        self.probe(svc)
+        self.send(svc, pack_request(1, ord("a"), mode=1, nonce=12, boot=0xa1, term=2, epoch=4,
+                                    ttl=1000))
+        self.assertEqual(self.recv()["epoch"], 4)
+        self.assertEqual(svc.stop(), 0)
+
+    def test_key_file(self):
+        """No key file, a readable one or a malformed one: it does not start."""
+        work = os.path.join(self.tmp, "k")
+        os.makedirs(work)
+        state = os.path.join(work, "state")
+        cases = [([], "no --key-file"), (["--key-file", os.path.join(work, "missing")], "missing")]
+        for name, mode, text in (("open", 0o644, KEY_HEX), ("short", 0o600, KEY_HEX[:-2]),
+                                 ("nothex", 0o600, "zz" * 32)):
+            path = os.path.join(work, name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, mode)
+            cases.append((["--key-file", path], name))
+        for extra, what in cases:
+            p = subprocess.run([sys.executable, SERVICE, "--port", "0", "--listen", "127.0.0.1",
+                                "--state-dir", state] + extra, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 1, what)
+            self.assertIn("cannot start", p.stderr, what)
+
     def test_bad_state_file(self):
         """A state file it cannot trust stops it at start: a record silently dropped could let
         the other board win what this one owns."""
@@ -351,16 +442,19 @@ class WitnessTest(unittest.TestCase):
                         "owner_boot": 1, "mode": "PROTECTED", "epoch": 0, "max_ttl_ms": 10}),
             json.dumps({"version": 1, "pair": "02:00:00:00:00:09", "term": 2, "owner": "a",
                         "owner_boot": 1, "mode": "PROTECTED", "epoch": 0, "max_ttl_ms": 10}),
-            json.dumps({"version": 2, "pair": "02:00:00:00:00:01", "term": 2, "owner": "a",
+            json.dumps({"version": 3, "pair": "02:00:00:00:00:01", "term": 2, "owner": "a",
                         "owner_boot": 1, "mode": "PROTECTED", "epoch": 0, "max_ttl_ms": 10}),
+            json.dumps({"version": 2, "pair": "02:00:00:00:00:01", "term": 2, "owner": "a",
+                        "owner_boot": 1, "mode": "PROTECTED", "epoch": 0, "max_ttl_ms": 10,
+                        "seen": {"a": [[0, 1]], "b": []}}),
         ]
         path = os.path.join(svc.state_dir, "02-00-00-00-00-01.json")
         for text in bad:
             with open(path, "w") as f:
                 f.write(text)
             p = subprocess.run([sys.executable, SERVICE, "--port", "0", "--listen", "127.0.0.1",
-                                "--state-dir", svc.state_dir], capture_output=True, text=True,
-                               timeout=30)
+                                "--state-dir", svc.state_dir, "--key-file", svc.key_file],
+                               capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 1, text)
             self.assertIn("cannot start", p.stderr)
 

@@ -206,9 +206,11 @@ class Rig:
         self.bootargs = " ".join(bootargs.split()) if bootargs else ""
         # A pair gets a witness on the client unless told not to (a single board has no pair).
         self.witness = bool(witness) and not single
-        # The pair's key (docs/security.md): a fresh one per run unless told not to (a test
-        # that runs without one says so, and the boards then refuse unless cv.insecure=1).
-        self.keys = bool(keys)
+        # The pair's key (docs/security.md): a fresh one per run, or False for none (a test that
+        # runs without one says so, and the boards then refuse unless cv.insecure=1), or per
+        # board a pair key other than the rig's (64 hex digits), e.g. {"b": "00" * 32}: for tests
+        # of a board that does not hold its peer's key.
+        self.keys = keys if isinstance(keys, dict) else bool(keys)
         self.state = None
         self._procs = {}  # board -> Popen, for the QEMUs this process started (to reap them)
         self._lock = threading.RLock()
@@ -239,7 +241,7 @@ class Rig:
         self.boot_timeout = st.get("boot_timeout", BOOT_TIMEOUT)
         self.bootargs = st.get("bootargs", "")
         self.witness = bool(st.get("witness"))
-        self.keys = bool(st.get("pair_key"))
+        self.keys = bool(st.get("pair_key_file"))
         return st
 
     def _save(self):
@@ -302,13 +304,14 @@ class Rig:
                           "single": self.single, "cpu": self.cpu, "bootargs": self.bootargs,
                           "boot_timeout": self.boot_timeout, "rig_pid": os.getpid(),
                           "boards": {}, "witness": None, "udp_dropped": [],
-                          "pair_key": os.urandom(32).hex() if self.keys else None,
-                          "witness_key": os.urandom(32).hex() if self.keys else None}
+                          "pair_key_file": self._new_key("pair.key") if self.keys else None,
+                          "board_keys": dict(self.keys) if isinstance(self.keys, dict) else {}}
             if self.witness:
                 wd = os.path.join(self.state_dir, "witness")
                 self.state["witness"] = {"pid": None, "starttime": None, "argv": None,
                                          "state_dir": wd, "log": wd + ".log",
-                                         "ip": CLIENT_IP, "port": WITNESS_PORT}
+                                         "ip": CLIENT_IP, "port": WITNESS_PORT,
+                                         "key_file": self._new_key("witness.key")}
             for b in self.boards():
                 self.state["boards"][b] = {**self._paths(b), **BOARDS[b], "pid": None,
                                            "starttime": None, "argv": None,
@@ -427,14 +430,30 @@ class Rig:
                 self._signal(b, signal.SIGKILL)
                 raise
 
-    # ---- the witness ----
+    # ---- keys ----
+
+    def _new_key(self, name):
+        """A fresh 256-bit key in the run's state directory (mode 0600): its path."""
+        path = os.path.join(self.state_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        return path
+
+    @staticmethod
+    def _read_key(path):
+        with open(path) as f:
+            return f.read().strip()
 
     def _key_arg(self, b):
-        """Board b's cv.key word: the run's pair key, or the one set_board_key() gave it."""
+        """Board b's cv.key word: the rig's pair key, or the one the run was told to give b."""
         st = self.state or {}
-        k = st.get("board_keys", {}).get(b) or st.get("pair_key")
-        w = st.get("witness_key") if st.get("witness") else None
-        return (f"cv.key={k} " if k else "") + (f"cv.witness_key={w} " if w else "")
+        key = (st.get("board_keys") or {}).get(b)
+        if not key and st.get("pair_key_file"):
+            key = self._read_key(st["pair_key_file"])
+        return f"cv.key={key} " if key else ""
+
+    # ---- the witness ----
 
     def set_board_key(self, b, key_hex):
         """From board b's next start on, its cv.key is key_hex (None: the run's pair key again).
@@ -444,15 +463,29 @@ class Rig:
             self.state.setdefault("board_keys", {})[b] = key_hex
             self._save()
 
-    def _witness_arg(self):
-        """The boards' cv.witness word (the caller's own bootargs come after and win)."""
+    def pair_key(self):
+        """The run's pair key (hex), None without one."""
+        f = (self.state or {}).get("pair_key_file")
+        return self._read_key(f) if f else None
+
+    def witness_key(self):
+        """The witness's key (hex), None without a witness."""
         w = (self.state or {}).get("witness")
-        return f"cv.witness={w['ip']}:{w['port']} " if w else ""
+        return self._read_key(w["key_file"]) if w and w.get("key_file") else None
+
+    def _witness_arg(self):
+        """The boards' cv.witness and cv.witness_key words (the caller's own bootargs come after
+        and win)."""
+        w = (self.state or {}).get("witness")
+        if not w:
+            return ""
+        key = f"cv.witness_key={self._read_key(w['key_file'])} " if w.get("key_file") else ""
+        return f"cv.witness={w['ip']}:{w['port']} {key}"
 
     def _witness_start(self):
         w = self.state["witness"]
         argv = [sys.executable, WITNESS_SCRIPT, "--listen", w["ip"], "--port", str(w["port"]),
-                "--state-dir", w["state_dir"]]
+                "--state-dir", w["state_dir"], "--key-file", w["key_file"]]
         offset = os.path.getsize(w["log"]) if os.path.exists(w["log"]) else 0
         with open(w["log"], "ab") as log:
             proc = subprocess.Popen(["ip", "netns", "exec", self.netns, *argv],

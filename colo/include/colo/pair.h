@@ -91,6 +91,9 @@ struct colo_pair_cfg {
     unsigned witnesses; /**< 0..COLO_WITNESS_MAX */
     uint32_t lease_ms;  /**< the lease asked of the witnesses */
     uint8_t pair_id[6]; /**< the guest's MAC */
+    /** The heartbeat key and the witness MAC key (COLO_KEY_LEN bytes each, kept by reference
+     *  and alive as long as the machine), or NULL: CRC-sealed datagrams (cv.insecure=1). */
+    const uint8_t *hb_key, *witness_key;
     const struct colo_pair_ops *ops;
     void *ctx;
 };
@@ -98,7 +101,10 @@ struct colo_pair_cfg {
 /** One witness request in flight (a round): sent to all, counted per witness. */
 struct colo_pair_req {
     uint8_t kind; /**< enum colo_wq_kind, 0: none */
-    uint64_t nonce, term, epoch;
+    /** The round's first transmission's nonce and the latest's: each transmission has its
+     *  own (colo_pair.nonce_seq), and a reply to any of them counts. */
+    uint64_t nonce_first, nonce;
+    uint64_t term, epoch;
     uint64_t sent_us, next_us; /**< first send; next retransmission */
     uint8_t granted, refused;  /**< bitmaps per witness */
     uint8_t reason;            /**< the last refusal's reason */
@@ -132,7 +138,7 @@ struct colo_pair {
     uint64_t lease_until_us; /**< owner: the majority-granted lease runs until then */
     uint64_t next_renew_us;
     struct colo_pair_req req;
-    uint64_t nonce_seq;
+    uint64_t nonce_seq; /**< the last nonce sent: from 1, +1 per request, never reused */
     struct colo_hb_peer peer;
     char why[96];
     /* counters for `colo status` */

@@ -6,17 +6,24 @@
  * the decision rules as a pure function over one record (the C twin of tools/cv-witness; both
  * replay tests/witness/scenarios.txt), and the board-side helpers for terms and majorities.
  *
- * Request, board -> witness (little-endian, CRC32C of bytes 0..59 at 60):
+ * Request, board -> witness (little-endian, 76 bytes, sealed at 60):
  *
- *    0 magic u32 'CVWQ'  4 version u16 (1)  6 kind u8  7 board u8 ('a'/'b')  8 pair u8[6] (MAC)
+ *    0 magic u32 'CVWQ'  4 version u16 (2)  6 kind u8  7 board u8 ('a'/'b')  8 pair u8[6] (MAC)
  *   14 mode u8 (RENEW only, else 0)  15 reserved u8 (0)  16 nonce u64  24 boot_id u64 (never 0)
- *   32 term u64  40 epoch u64  48 ttl_ms u32  52 reserved u8[8] (0)  60 crc u32
+ *   32 term u64  40 epoch u64  48 ttl_ms u32  52 reserved u8[8] (0)  60 seal u8[16]
  *
  * Reply, witness -> board:
  *
- *    0 magic u32 'CVWR'  4 version u16 (1)  6 kind u8  7 board u8  8 pair u8[6]  14 verdict u8
+ *    0 magic u32 'CVWR'  4 version u16 (2)  6 kind u8  7 board u8  8 pair u8[6]  14 verdict u8
  *   15 reason u8  16 nonce u64  24 term u64  32 epoch u64  40 owner u8 ('a'/'b'/0)  41 mode u8
- *   42 reserved u16 (0)  44 ttl_ms u32  48 wait_ms u32  52 reserved u8[8] (0)  60 crc u32
+ *   42 reserved u16 (0)  44 ttl_ms u32  48 wait_ms u32  52 reserved u8[8] (0)  60 seal u8[16]
+ *
+ * The seal: with a witness key, HMAC-SHA-256 of bytes 0..59 under the witness MAC key
+ * (colo_witness_mac_key()), truncated to 16 bytes; without one (cv.insecure=1, cv-witness
+ * --insecure), CRC32C of bytes 0..59 and 12 zero bytes. The nonce is a counter per boot of the
+ * board's (from 1, one per transmission): a witness answers a (pair, board, boot_id) only above
+ * the last nonce it accepted from it (colo_witness_replay), a board takes a reply only for a
+ * nonce of its round in flight.
  *
  * Both decoders are strict: a field a kind does not use must be 0, and every value must be one
  * the other side can produce (the list is at colo_wq_decode and colo_wr_decode), so that a
@@ -30,8 +37,10 @@
 
 #define COLO_WQ_MAGIC 0x51575643u /* the bytes "CVWQ" on the wire */
 #define COLO_WR_MAGIC 0x52575643u /* "CVWR" */
-#define COLO_WITNESS_VERSION 1u
-#define COLO_WITNESS_LEN 64u
+#define COLO_WITNESS_VERSION 2u
+#define COLO_WITNESS_LEN 76u
+#define COLO_WITNESS_TAG_LEN 16u
+#define COLO_WITNESS_BOOTS 8u /**< boots per board whose last nonce a record remembers */
 #define COLO_WITNESS_PORT 7790u
 #define COLO_WITNESS_MAX 3u          /**< witnesses a board may be configured with */
 #define COLO_WITNESS_TTL_MAX 60000u  /**< the longest lease a board may ask for, ms */
@@ -79,7 +88,8 @@ enum colo_witness_err {
     COLO_WITNESS_E_LENGTH,   /**< not COLO_WITNESS_LEN bytes */
     COLO_WITNESS_E_MAGIC,    /**< not this message */
     COLO_WITNESS_E_VERSION,  /**< a version we do not speak */
-    COLO_WITNESS_E_CRC,      /**< damaged in transit */
+    COLO_WITNESS_E_CRC,      /**< damaged in transit (no key: the CRC) */
+    COLO_WITNESS_E_AUTH,     /**< the tag is wrong: damaged, forged, or another key */
     COLO_WITNESS_E_KIND,     /**< kind not 1..5 */
     COLO_WITNESS_E_BOARD,    /**< board not 'a'/'b' (reply: owner not 'a'/'b'/0) */
     COLO_WITNESS_E_MODE,     /**< mode out of range or not what the kind/record allows */
@@ -128,31 +138,42 @@ struct colo_wr {
 };
 
 /**
- * Encodes q into out (cap bytes). Returns COLO_WITNESS_LEN, or 0 when cap is too small or q is
- * something colo_wq_decode refuses. Any context: pure.
+ * The witness MAC key from the witness's pre-shared key psk (cv.witness_key, cv-witness
+ * --key-file): HKDF-SHA-256, no salt, info "colovisor witness" (tools/cv-witness does the same).
+ * Engine context.
  */
-size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q);
+void colo_witness_mac_key(const uint8_t psk[COLO_KEY_LEN], uint8_t out[COLO_KEY_LEN]);
 
 /**
- * Validates the request buf[0..len) and fills *q. Returns COLO_WITNESS_OK or the first failed
- * check, in this order: length, magic, version, CRC, kind, board, mode (RENEW: 1..3, else 0),
+ * Encodes q into out (cap bytes), sealed with key (the witness MAC key; NULL: the CRC). Returns
+ * COLO_WITNESS_LEN, or 0 when cap is too small or q is something colo_wq_decode refuses. Any
+ * context: pure but for the port's HMAC.
+ */
+size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q, const uint8_t *key);
+
+/**
+ * Validates the request buf[0..len) (sealed with key, NULL: the CRC) and fills *q. Returns
+ * COLO_WITNESS_OK or the first failed check, in this order: length, magic, version, seal
+ * (E_AUTH with a key, E_CRC without), kind, board, mode (RENEW: 1..3, else 0),
  * reserved bytes, boot_id, ttl_ms (1..60000 except QUERY: 0), term (QUERY: 0; else nonzero with
  * the board's parity), epoch (only RENEW PROTECTED, CLAIM_ALONE and CLAIM_TAKEOVER may carry one:
  * E_FIELD). *q is unspecified on failure. Any context: pure.
  */
-enum colo_witness_err colo_wq_decode(const void *buf, size_t len, struct colo_wq *q);
+enum colo_witness_err colo_wq_decode(const void *buf, size_t len, struct colo_wq *q,
+                                     const uint8_t *key);
 
-/** As colo_wq_encode, for a reply. Any context: pure. */
-size_t colo_wr_encode(void *out, size_t cap, const struct colo_wr *r);
+/** As colo_wq_encode, for a reply. Any context: pure but for the port's HMAC. */
+size_t colo_wr_encode(void *out, size_t cap, const struct colo_wr *r, const uint8_t *key);
 
 /**
- * Validates the reply buf[0..len) and fills *r. Order: length, magic, version, CRC, kind,
+ * Validates the reply buf[0..len) and fills *r. Order: length, magic, version, seal, kind,
  * board, verdict, reason (in range; OK exactly when GRANTED), owner (E_BOARD), mode (0 exactly
  * when owner is 0; then term and epoch are 0 too, E_FIELD), term (nonzero with the owner's
  * parity when there is an owner), reserved, ttl_ms (GRANTED but QUERY: 1..60000, else 0),
  * wait_ms (only LEASE_LIVE and STARTING may carry one, E_FIELD). Any context: pure.
  */
-enum colo_witness_err colo_wr_decode(const void *buf, size_t len, struct colo_wr *r);
+enum colo_witness_err colo_wr_decode(const void *buf, size_t len, struct colo_wr *r,
+                                     const uint8_t *key);
 
 /** Short texts for the enums ("?" when out of range). Any context: pure. */
 const char *colo_witness_err_name(enum colo_witness_err e);
@@ -178,6 +199,14 @@ struct colo_witness_rec {
      *  (the spec's witness-wide max_ttl_ms, narrowed to what protects this pair's leases): it
      *  sizes the STARTING window after a restart. */
     uint32_t max_ttl_ms;
+    /** Per board ('a', 'b'), the last nonce accepted from each of its last COLO_WITNESS_BOOTS
+     *  boots, newest first (boot 0: empty). Persisted with a record that has an owner (every
+     *  request then changes it, so every answered one is written before its reply: a restarted
+     *  witness must not answer a request it answered before); a pair without a record keeps
+     *  them only while the witness runs (what such a pair is asked changes nothing). */
+    struct colo_witness_seen {
+        uint64_t boot, nonce;
+    } seen[2][COLO_WITNESS_BOOTS];
     /* volatile */
     uint64_t lease_until_ms; /**< the owner's lease runs until then (witness clock) */
     bool owner_dead;         /**< the owner's boot was seen replaced (BOOT refused) */
@@ -193,18 +222,28 @@ struct colo_witness_clock {
 uint64_t colo_witness_hold_ms(uint32_t ttl_ms);
 
 /**
- * Applies the rules (docs/colo-protocol.md "Witness", first match answers) for request *q to
- * *rec and fills *reply: the echo of q, the verdict and reason, the record as it is afterwards,
- * the ttl granted, wait_ms. A GRANTED lease holds until at least now + colo_witness_hold_ms(ttl)
- * (a lease is never shortened, except by BOOT finding its owner's boot replaced). Returns true
- * when the persisted part of *rec changed: the caller writes it durably before sending the reply
- * (and, if it cannot, restores the old record and sends nothing). q must have come from
- * colo_wq_decode. Any context: pure.
+ * The request is one this record has answered before, or older: its (board, boot_id) is
+ * remembered with a nonce at or above q's. The witness drops it without a reply, before
+ * colo_witness_decide (a replayed RENEW would extend a dead owner's lease, a replayed BOOT
+ * declare a live owner's boot dead). A boot not remembered is new (or evicted, more than
+ * COLO_WITNESS_BOOTS boots of that board ago). Pure.
+ */
+bool colo_witness_replay(const struct colo_witness_rec *rec, const struct colo_wq *q);
+
+/**
+ * Applies the rules (docs/colo-protocol.md "Witness", first match answers) for request *q (not
+ * a replay: colo_witness_replay) to *rec, remembers q's nonce, and fills *reply: the echo of q, the
+ * verdict and reason, the record as it is afterwards, the ttl granted, wait_ms. A GRANTED lease
+ * holds until at least now + colo_witness_hold_ms(ttl) (a lease is never shortened, except by BOOT
+ * finding its owner's boot replaced). Returns true when the persisted part of *rec changed: the
+ * caller writes it durably before sending the reply (and, if it cannot, restores the old record and
+ * sends nothing). q must have come from colo_wq_decode. Any context: pure.
  */
 bool colo_witness_decide(struct colo_witness_rec *rec, const struct colo_wq *q,
                          const struct colo_witness_clock *clk, struct colo_wr *reply);
 
-/** A restarted witness's record: the persisted part kept, the volatile part cleared. Pure. */
+/** A restarted witness's record: the persisted part kept, the volatile part cleared (and the
+ *  nonces of a pair without an owner, which are not persisted). Pure. */
 void colo_witness_rec_restart(struct colo_witness_rec *rec);
 
 /**

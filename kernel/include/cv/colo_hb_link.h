@@ -25,13 +25,18 @@ bool colo_hb_link_init(uint16_t port, colo_hb_link_rx_fn rx, void *ctx);
 bool colo_hb_link_send(unsigned path, uint32_t ip, uint16_t port, const void *data, size_t len);
 /** True if path has a bound socket (its NIC exists). Any context. */
 bool colo_hb_link_has_path(unsigned path);
+/** The longest datagram colo_hb_link_resend() keeps (a heartbeat). */
+#define COLO_HB_LINK_MAX 128u
+/** Turns a kept datagram (len bytes, in place) into the one to send again; false: skip it. */
+typedef bool (*colo_hb_link_again_fn)(void *payload, size_t len);
 /**
- * Sends once more, as they were, the datagrams the last colo_hb_link_send() sent on each path
- * (Ethernet frames kept for this, built by hand: lwIP may be what was preempted). Paths whose
- * peer address was not yet resolved are skipped. Returns the number of frames sent. Any
- * context, the urgent interrupt's above all (netdev_tx_urgent).
+ * Sends once more the datagrams the last colo_hb_link_send() sent on each path, each first
+ * passed through again() (kept for this with their addresses, framed by hand: lwIP may be what
+ * was preempted). Paths whose peer address was not yet resolved are skipped. Returns the number
+ * of frames sent. Any context, the urgent interrupt's above all (netdev_tx_urgent); not
+ * reentrant (the interrupt is its only caller).
  */
-unsigned colo_hb_link_resend(void);
+unsigned colo_hb_link_resend(colo_hb_link_again_fn again);
 
 /** Called for every datagram that reaches the witness socket, with its source (host order). */
 typedef void (*colo_hb_link_witness_rx_fn)(void *ctx, uint32_t ip, uint16_t port, const void *data,
