@@ -67,21 +67,10 @@ static bool fields_ok(uint64_t boot, unsigned state, uint32_t period, uint32_t m
            miss >= 1 && miss <= COLO_HB_MISS_MAX;
 }
 
-/* The seal of bytes 0..OFF_SEAL: the truncated HMAC under key, or without one the CRC and
- * zeros (the same length either way, so one decoder's buffer fits both). */
+/* The seal of bytes 0..OFF_SEAL (colo_util.h). */
 static void seal_of(const uint8_t *p, const uint8_t *key, uint8_t out[COLO_HB_TAG_LEN])
 {
-    memset(out, 0, COLO_HB_TAG_LEN);
-    if (!key) {
-        colo_put32(out, colo_port_crc32c(0, p, OFF_SEAL));
-        return;
-    }
-    uint8_t mac[COLO_SHA256_LEN];
-    const void *ptr[1] = {p};
-    const size_t len[1] = {OFF_SEAL};
-    colo_port_hmac_sha256(key, COLO_KEY_LEN, 1, ptr, len, mac);
-    memcpy(out, mac, COLO_HB_TAG_LEN);
-    colo_port_wipe(mac, sizeof(mac));
+    colo_datagram_seal(p, OFF_SEAL, key, out, COLO_HB_TAG_LEN);
 }
 
 static bool seal_ok(const uint8_t *p, const uint8_t *key)

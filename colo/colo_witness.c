@@ -193,21 +193,10 @@ void colo_witness_mac_key(const uint8_t psk[COLO_KEY_LEN], uint8_t out[COLO_KEY_
                           COLO_KEY_LEN);
 }
 
-/* The seal of bytes 0..OFF_SEAL: the truncated HMAC under key (16 bytes: a forger's chance
- * 2^-128 a datagram), or without one the CRC and zeros, the same length either way. */
+/* The seal of bytes 0..OFF_SEAL (colo_util.h). */
 static void seal_of(const uint8_t *p, const uint8_t *key, uint8_t out[COLO_WITNESS_TAG_LEN])
 {
-    memset(out, 0, COLO_WITNESS_TAG_LEN);
-    if (!key) {
-        colo_put32(out, colo_port_crc32c(0, p, OFF_SEAL));
-        return;
-    }
-    uint8_t mac[COLO_SHA256_LEN];
-    const void *ptr[1] = {p};
-    const size_t len[1] = {OFF_SEAL};
-    colo_port_hmac_sha256(key, COLO_KEY_LEN, 1, ptr, len, mac);
-    memcpy(out, mac, COLO_WITNESS_TAG_LEN);
-    colo_port_wipe(mac, sizeof(mac));
+    colo_datagram_seal(p, OFF_SEAL, key, out, COLO_WITNESS_TAG_LEN);
 }
 
 size_t colo_wq_encode(void *out, size_t cap, const struct colo_wq *q, const uint8_t *key)

@@ -145,19 +145,25 @@ def test_wrong_key(ctx):
         protected(rig)
         rig.set_board_key("b", os.urandom(32).hex())
         rig.fault("b", "restart")
+        # Its heartbeats fail their tags: the primary does not even hear a secondary listening.
+        a = wait_for(rig, "a", lambda s: int(s.get("hb_bad", 0)) > 20 and s.get("pair") == "alone",
+                     120, "the primary refusing the heartbeats of a board with another key")
+        # A primary that never heard its peer connects on its own: there the link refuses it.
+        rig.fault("a", "restart")
         a = wait_for(rig, "a", lambda s: int(s.get("link_refused_auth", 0)) >= 2, 120,
                      "the primary refusing a secondary with another key")
         b = status(rig, "b")
         assert a["state"] != "protected" and b["replica"] == "no", (a, b)
-        assert int(b["link_refused_auth"]) >= 1, b
+        assert int(b["link_refused_auth"]) >= 1 and int(b["hb_bad"]) > 0, b
         log = rig.console_log("a")
         assert "authentication failed: the responder does not hold the pair key" in log, log[-3000:]
         rig.set_board_key("b", None)
         rig.fault("b", "restart")
         a = wait_for(rig, "a", lambda s: s.get("state") == "protected", 240,
                      "protection with the key back")
-        print(f"  another key: refused {a['link_refused_auth']} times by the primary, "
-              f"{b['link_refused_auth']} by the secondary; the right key: protected")
+        print(f"  another key: its heartbeats refused ({b['hb_bad']} at b), the link refused "
+              f"{a['link_refused_auth']} times by the primary, {b['link_refused_auth']} by the "
+              f"secondary; the right key: protected")
 
 
 def test_no_key_refused_insecure_allowed(ctx):
