@@ -8,9 +8,11 @@ insecure board would, echoing the receiver's real boot id or 0. The boards count
 nothing: no fence, no failover, protection goes on. Then, with the forgeries still coming, the
 primary is killed: the secondary still takes over (they do not pass for the primary's life).
 
-Replaying a board's real heartbeat is not tried here: the rig's bridge delivers them between
-the boards' ports only, so the client never sees one (the unit tests replay captured bytes:
-test_colo_hb, test_pair_model)."""
+test_replayed_heartbeats_do_not_keep_a_dead_primary_alive replays the primary's own heartbeats:
+a packet socket on the primary's tap (in the rig's namespace, where the bridge's ports are)
+records the real ones for a few seconds, the primary is killed, and the recording is played
+into the secondary's tap, over and over: the secondary refuses them (seen already) and takes
+over as it would without them."""
 import os
 import subprocess
 import sys
@@ -107,3 +109,72 @@ def test_forged_heartbeats_change_nothing(ctx):
             p.wait()
         print(f"  {bad[0]} (a) and {bad[1]} (b) forged heartbeats refused, nothing changed; the "
               f"primary killed: b took over (gap {gap} ms)")
+
+
+# Runs in the rig's namespace. `record TAP PORT SECONDS OUT`: the UDP frames to PORT that the
+# board behind TAP sends, for SECONDS, into OUT (hex lines). `replay TAP IN`: writes them into
+# TAP (to the board behind it) in order, again and again, until killed.
+REPLAYER = r"""
+import socket, sys, time
+ETH_P_ALL = 3
+cmd, tap = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+s.bind((tap, 0))
+if cmd == "record":
+    port, secs, out = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+    frames, end = [], time.monotonic() + secs
+    s.settimeout(0.2)
+    while time.monotonic() < end:
+        try:
+            f, addr = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        # from the board (outgoing from QEMU: PACKET_HOST/OTHERHOST on the tap), IPv4 UDP to port
+        if len(f) > 42 and f[12:14] == b"\x08\x00" and f[23] == 17 and \
+                int.from_bytes(f[36:38], "big") == port:
+            frames.append(f)
+    with open(out, "w") as o:
+        o.write("\n".join(x.hex() for x in frames) + "\n")
+    print(len(frames), flush=True)
+else:
+    frames = [bytes.fromhex(x) for x in open(sys.argv[3]).read().split()]
+    n = 0
+    while True:
+        for f in frames:
+            s.send(f)
+            n += 1
+            time.sleep(0.005)
+        print(n, flush=True)
+"""
+
+
+def test_replayed_heartbeats_do_not_keep_a_dead_primary_alive(ctx):
+    with Rig(name="hbreplay", build=ctx.build, bootargs=ARGS) as rig:
+        protected(rig)
+        rec = os.path.join(rig.state_dir, "hb-a.hex")
+        r = subprocess.run(["ip", "netns", "exec", rig.netns, sys.executable, "-c", REPLAYER,
+                            "record", BOARDS["a"]["tap"], str(rig._hb_port()), "4", rec],
+                           capture_output=True, text=True, timeout=60)
+        n = int(r.stdout.strip() or 0)
+        assert r.returncode == 0 and n >= 20, (r.stdout, r.stderr)
+        b0 = status(rig, "b")
+        off_b = rig.log_offset("b")
+        p = subprocess.Popen(["ip", "netns", "exec", rig.netns, sys.executable, "-c", REPLAYER,
+                              "replay", BOARDS["b"]["tap"], rec],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2)  # replays while the primary lives: nothing changes either
+            b = status(rig, "b")
+            assert b["pair"] == "armed" and b["replica"] == "yes", b
+            assert int(b["hb_bad"]) > int(b0["hb_bad"]), (b0, b)
+            rig.fault("a", "kill")
+            gap = check_failover_event(rig, "b", off_b)
+            b = status(rig, "b")
+            assert b["role"] == "primary" and b["takeover"] == "yes", b
+            assert p.poll() is None, p.stderr.read()
+        finally:
+            p.kill()
+            p.wait()
+        replayed = int(b["hb_bad"]) - int(b0["hb_bad"])
+        print(f"  {n} of the primary's heartbeats recorded and replayed to the secondary "
+              f"({replayed} refused); the primary killed: b took over (gap {gap} ms)")
